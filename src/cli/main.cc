@@ -1,0 +1,49 @@
+// The stageline executable: parses the command line (CLI11 stays in this one
+// translation unit) and hands each verb to its command function.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/validate_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Stageline: a self-hosted CI/CD orchestrator that implements AWS CodePipeline"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "stageline 0.1.0");
+
+  stageline::cli::ValidateArgs validate;
+  std::vector<std::string> overrides;
+  auto* v = app.add_subcommand(
+      "validate",
+      "Read a pipeline definition (API JSON, --cli-input-json, get-pipeline output, or a "
+      "CloudFormation template in YAML or JSON) and report every problem. Exit 0 valid, 1 "
+      "invalid, 2 unreadable.");
+  v->add_option("file", validate.file, "definition file, or - for standard input")->required();
+  v->add_option("--parameter-overrides", overrides,
+                "template parameters as Key=Value (repeatable)");
+  v->add_option("--output", validate.output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  v->add_flag("--strict", validate.strict, "treat warnings as errors");
+  v->add_option("--region", validate.region, "the pipeline's region (default us-east-1)");
+  v->add_option("--stack-name", validate.stack_name, "stack name for templates (AWS::StackName)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return e.get_exit_code() == 0 ? 0 : (code == 0 ? 0 : 2);
+  }
+
+  if (v->parsed()) {
+    for (const auto& kv : overrides) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "stageline validate: --parameter-overrides takes Key=Value, got '" << kv
+                  << "'\n";
+        return 2;
+      }
+      validate.parameter_overrides[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    return stageline::cli::run_validate(validate, std::cout, std::cerr);
+  }
+  return 2;
+}
