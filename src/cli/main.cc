@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
       "Read a pipeline definition (API JSON, --cli-input-json, get-pipeline output, or a "
       "CloudFormation template in YAML or JSON) and report every problem. Exit 0 valid, 1 "
       "invalid, 2 unreadable.");
-  v->add_option("file", validate.file, "definition file, or - for standard input")->required();
+  bool list_rules = false;
+  v->add_option("file", validate.file, "definition file, or - for standard input");
+  v->add_flag("--list-rules", list_rules, "print every rule as a Markdown table and exit");
   v->add_option("--parameter-overrides", overrides,
                 "template parameters as Key=Value (repeatable)");
   v->add_option("--output", validate.output, "text or json")
@@ -34,6 +36,15 @@ int main(int argc, char** argv) {
   }
 
   if (v->parsed()) {
+    if (list_rules) {
+      stageline::cli::print_rules(std::cout);
+      return 0;
+    }
+    if (validate.file.empty()) {
+      std::cerr << "stageline validate: a FILE is required (or - for standard input)\n"
+                << app.help() << "\n";
+      return 2;
+    }
     for (const auto& kv : overrides) {
       auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0) {

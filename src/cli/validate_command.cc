@@ -1,6 +1,7 @@
 #include "cli/validate_command.h"
 
 #include <boost/json.hpp>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -122,6 +123,13 @@ void print_json(const std::string& file, const Document& doc, std::ostream& out)
 }
 
 }  // namespace
+
+void print_rules(std::ostream& out) {
+  out << "| Rule | Severity | AWS error type | What it catches |\n|---|---|---|---|\n";
+  for (const auto& r : definitions::validation_rules())
+    out << "| `" << r.id << "` | " << to_string(r.severity) << " | " << to_string(r.type) << " | "
+        << r.summary << " |\n";
+}
 
 int run_validate(const ValidateArgs& args, std::ostream& out, std::ostream& err) {
   std::string text, error;

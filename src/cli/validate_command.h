@@ -26,4 +26,7 @@ constexpr int kExitUnreadable = 2;
 // Reads, validates and prints. Returns one of the exit codes above.
 int run_validate(const ValidateArgs& args, std::ostream& out, std::ostream& err);
 
+// Prints every validation rule as a Markdown table (docs/definitions.md has it).
+void print_rules(std::ostream& out);
+
 }  // namespace stageline::cli

@@ -10,14 +10,16 @@ using model::ActionCategory;
 using model::ActionOwner;
 
 // The issue that will make each family runnable; quoted in the warning.
-const char* const kSourcesIssue = "issue #5 (sources)";
-const char* const kBuildsIssue = "issue #6 (builds)";
-const char* const kDeploysIssue = "issue #7 (approvals and deploys)";
-const char* const kEngineIssue = "issue #3 (engine)";
+const char* const kSourcesIssue = "#5, sources";
+const char* const kBuildsIssue = "#6, builds";
+const char* const kDeploysIssue = "#7, approvals and deploys";
+const char* const kEngineIssue = "#3, engine";
 
 std::string planned(const std::string& what, const char* issue) {
-  return "Stageline cannot run " + what + " yet: it needs the execution engine (" + kEngineIssue +
-         ") and the provider, planned in " + issue;
+  std::string s = "Stageline cannot run " + what + " yet: this build has no execution engine (issue ";
+  s += kEngineIssue;
+  if (std::string(issue) != kEngineIssue) s += std::string(") and no provider for them (issue ") + issue;
+  return s + ")";
 }
 
 std::string never(const std::string& what, const std::string& why) {
@@ -28,7 +30,10 @@ ActionTypeInfo make(ActionCategory c, ActionOwner o, std::string provider, Artif
                     ArtifactBounds out, std::vector<std::string> required,
                     std::vector<std::string> optional, std::vector<std::string> variables,
                     std::string not_runnable) {
-  ActionTypeInfo t{c, o, std::move(provider)};
+  ActionTypeInfo t;
+  t.category = c;
+  t.owner = o;
+  t.provider = std::move(provider);
   t.input = in;
   t.output = out;
   t.required_config = std::move(required);

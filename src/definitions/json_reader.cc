@@ -116,11 +116,10 @@ Result<JsonDocument> load_json(std::string_view text) {
                            " bytes; the limit is " + std::to_string(kMaxDefinitionBytes));
   json::parse_options opts;
   opts.max_depth = kMaxJsonDepth;
-  json::parser p(json::storage_ptr(), opts);
+  json::stream_parser p(json::storage_ptr(), opts);
   json::error_code ec;
-  size_t used = p.write_some(text.data(), text.size(), ec);
+  size_t used = p.write(text.data(), text.size(), ec);
   if (!ec) p.finish(ec);
-  if (!ec && used < text.size()) ec = json::error::extra_data;
   if (ec) {
     size_t at = std::min(used, text.size());
     int line = 1, col = 1;

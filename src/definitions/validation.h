@@ -33,3 +33,19 @@ Problems validate_pipeline(const model::PipelineDeclaration& pipeline,
 Problems validate_tags(const std::vector<model::Tag>& tags, const std::string& path);
 
 }  // namespace stageline::definitions
+
+namespace stageline::definitions {
+
+// One rule that validation (or a reader) enforces, for docs and for the
+// corpus test that proves each rule has an invalid example.
+struct RuleDoc {
+  std::string_view id;
+  Severity severity;  // as reported without --strict
+  ErrorType type;
+  std::string_view summary;
+};
+
+// Every rule id any reader or validation may put in Problem::rule.
+const std::vector<RuleDoc>& validation_rules();
+
+}  // namespace stageline::definitions
