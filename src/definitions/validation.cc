@@ -604,13 +604,19 @@ class Validator {
         }
         std::string art = v->substr(0, sep);
         if (std::find(inputs.begin(), inputs.end(), art) == inputs.end()) {
+          // An artifact the pipeline does produce wants adding to the inputs;
+          // an unknown one is more likely a typo of an input.
+          bool produced = false;
+          for (const auto& pr : producers_) produced = produced || pr.name == art;
           std::string near = closest_match(art, inputs);
+          std::string fix = produced || near.empty()
+                                ? "add " + quote(art) + " to the action's inputArtifacts"
+                                : "did you mean " + quote(near) + "?";
           add(ErrorType::kInvalidActionDeclarationException, "cloudformation.artifact-path", kp,
               std::string(key) + " of action " + quote(ad.name) + " names artifact " + quote(art) +
                   ", which is not one of its input artifacts (" +
                   (inputs.empty() ? std::string("none") : join(inputs, ", ")) + ")",
-              near.empty() ? "add " + quote(art) + " to inputArtifacts"
-                           : "did you mean " + quote(near) + "?");
+              fix);
         }
       }
     }

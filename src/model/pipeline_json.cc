@@ -2,51 +2,15 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <tuple>
+#include <type_traits>
 
+#include "base/status.h"
 #include "base/strings.h"
 
 namespace stageline::model {
 
 namespace json = boost::json;
-
-const std::map<std::string, std::vector<std::string>>& decoded_shapes() {
-  static const std::map<std::string, std::vector<std::string>> kShapes = {
-      {"PipelineDeclaration",
-       {"name", "roleArn", "artifactStore", "artifactStores", "stages", "version",
-        "executionMode", "pipelineType", "variables", "triggers"}},
-      {"ArtifactStore", {"type", "location", "encryptionKey"}},
-      {"EncryptionKey", {"id", "type"}},
-      {"StageDeclaration", {"name", "blockers", "actions", "onFailure", "onSuccess", "beforeEntry"}},
-      {"BlockerDeclaration", {"name", "type"}},
-      {"ActionDeclaration",
-       {"name", "actionTypeId", "runOrder", "configuration", "commands", "outputArtifacts",
-        "inputArtifacts", "outputVariables", "roleArn", "region", "namespace", "timeoutInMinutes",
-        "environmentVariables"}},
-      {"ActionTypeId", {"category", "owner", "provider", "version"}},
-      {"OutputArtifact", {"name", "files"}},
-      {"InputArtifact", {"name"}},
-      {"EnvironmentVariable", {"name", "value", "type"}},
-      {"FailureConditions", {"result", "retryConfiguration", "conditions"}},
-      {"RetryConfiguration", {"retryMode"}},
-      {"Condition", {"result", "rules"}},
-      {"RuleDeclaration",
-       {"name", "ruleTypeId", "configuration", "commands", "inputArtifacts", "roleArn", "region",
-        "timeoutInMinutes"}},
-      {"RuleTypeId", {"category", "owner", "provider", "version"}},
-      {"SuccessConditions", {"conditions"}},
-      {"BeforeEntryConditions", {"conditions"}},
-      {"PipelineVariableDeclaration", {"name", "defaultValue", "description"}},
-      {"PipelineTriggerDeclaration", {"providerType", "gitConfiguration"}},
-      {"GitConfiguration", {"sourceActionName", "push", "pullRequest"}},
-      {"GitPushFilter", {"tags", "branches", "filePaths"}},
-      {"GitTagFilterCriteria", {"includes", "excludes"}},
-      {"GitBranchFilterCriteria", {"includes", "excludes"}},
-      {"GitFilePathFilterCriteria", {"includes", "excludes"}},
-      {"GitPullRequestFilter", {"events", "branches", "filePaths"}},
-      {"Tag", {"key", "value"}},
-  };
-  return kShapes;
-}
 
 std::string coral_path(std::string_view path, std::string_view root) {
   std::string out(root);
@@ -125,7 +89,9 @@ class Ctx {
       type_error(path, "an object (" + shape + ")", v);
       return nullptr;
     }
-    const auto& known = decoded_shapes().at(shape);
+    auto shape_it = decoded_shapes().find(shape);
+    STAGELINE_CHECK(shape_it != decoded_shapes().end());  // every Shape<> is registered
+    const auto& known = shape_it->second;
     const json::object& o = v.get_object();
     for (const auto& kv : o) {
       std::string key(kv.key());
@@ -211,30 +177,139 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p, StringMap& 
   }
 }
 
-// Structures (defined below).
-void decode_into(Ctx&, const json::value&, const std::string&, EncryptionKey&);
-void decode_into(Ctx&, const json::value&, const std::string&, ArtifactStore&);
-void decode_into(Ctx&, const json::value&, const std::string&, ActionTypeId&);
-void decode_into(Ctx&, const json::value&, const std::string&, InputArtifact&);
-void decode_into(Ctx&, const json::value&, const std::string&, OutputArtifact&);
-void decode_into(Ctx&, const json::value&, const std::string&, EnvironmentVariable&);
-void decode_into(Ctx&, const json::value&, const std::string&, ActionDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, BlockerDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, RuleTypeId&);
-void decode_into(Ctx&, const json::value&, const std::string&, RuleDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, Condition&);
-void decode_into(Ctx&, const json::value&, const std::string&, RetryConfiguration&);
-void decode_into(Ctx&, const json::value&, const std::string&, FailureConditions&);
-void decode_into(Ctx&, const json::value&, const std::string&, SuccessConditions&);
-void decode_into(Ctx&, const json::value&, const std::string&, BeforeEntryConditions&);
-void decode_into(Ctx&, const json::value&, const std::string&, StageDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, PipelineVariableDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, GitPushFilter&);
-void decode_into(Ctx&, const json::value&, const std::string&, GitPullRequestFilter&);
-void decode_into(Ctx&, const json::value&, const std::string&, GitConfiguration&);
-void decode_into(Ctx&, const json::value&, const std::string&, PipelineTriggerDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, PipelineDeclaration&);
-void decode_into(Ctx&, const json::value&, const std::string&, Tag&);
+// --- Structures -----------------------------------------------------------
+//
+// Each structure is described once, as a table of (API member name, C++
+// member); decoding, encoding and the list of known members all come from
+// that table, so they cannot disagree. A member is required unless its C++
+// type is std::optional. `shape` names the botocore shape when one C++ type
+// serves several (GitFilterCriteria).
+
+template <typename S, typename T>
+struct Member {
+  std::string_view name;
+  T S::*ptr;
+  std::string_view shape = {};
+};
+
+template <typename S, typename T>
+constexpr Member<S, T> m(std::string_view name, T S::*ptr, std::string_view shape = {}) {
+  return {name, ptr, shape};
+}
+
+template <typename T>
+struct Shape;
+
+#define STAGELINE_SHAPE(T, ...)                                        \
+  template <>                                                          \
+  struct Shape<T> {                                                    \
+    static constexpr std::string_view kName = #T;                      \
+    static constexpr auto kMembers = std::make_tuple(__VA_ARGS__);     \
+  };
+
+using PDecl = PipelineDeclaration;
+STAGELINE_SHAPE(EncryptionKey, m("id", &EncryptionKey::id), m("type", &EncryptionKey::type))
+STAGELINE_SHAPE(ArtifactStore, m("type", &ArtifactStore::type),
+                m("location", &ArtifactStore::location),
+                m("encryptionKey", &ArtifactStore::encryption_key))
+STAGELINE_SHAPE(ActionTypeId, m("category", &ActionTypeId::category),
+                m("owner", &ActionTypeId::owner), m("provider", &ActionTypeId::provider),
+                m("version", &ActionTypeId::version))
+STAGELINE_SHAPE(InputArtifact, m("name", &InputArtifact::name))
+STAGELINE_SHAPE(OutputArtifact, m("name", &OutputArtifact::name),
+                m("files", &OutputArtifact::files))
+STAGELINE_SHAPE(EnvironmentVariable, m("name", &EnvironmentVariable::name),
+                m("value", &EnvironmentVariable::value), m("type", &EnvironmentVariable::type))
+STAGELINE_SHAPE(ActionDeclaration, m("name", &ActionDeclaration::name),
+                m("actionTypeId", &ActionDeclaration::action_type_id),
+                m("runOrder", &ActionDeclaration::run_order),
+                m("configuration", &ActionDeclaration::configuration),
+                m("commands", &ActionDeclaration::commands),
+                m("outputArtifacts", &ActionDeclaration::output_artifacts),
+                m("inputArtifacts", &ActionDeclaration::input_artifacts),
+                m("outputVariables", &ActionDeclaration::output_variables),
+                m("roleArn", &ActionDeclaration::role_arn),
+                m("region", &ActionDeclaration::region),
+                m("namespace", &ActionDeclaration::namespace_),
+                m("timeoutInMinutes", &ActionDeclaration::timeout_in_minutes),
+                m("environmentVariables", &ActionDeclaration::environment_variables))
+STAGELINE_SHAPE(BlockerDeclaration, m("name", &BlockerDeclaration::name),
+                m("type", &BlockerDeclaration::type))
+STAGELINE_SHAPE(RuleTypeId, m("category", &RuleTypeId::category), m("owner", &RuleTypeId::owner),
+                m("provider", &RuleTypeId::provider), m("version", &RuleTypeId::version))
+STAGELINE_SHAPE(RuleDeclaration, m("name", &RuleDeclaration::name),
+                m("ruleTypeId", &RuleDeclaration::rule_type_id),
+                m("configuration", &RuleDeclaration::configuration),
+                m("commands", &RuleDeclaration::commands),
+                m("inputArtifacts", &RuleDeclaration::input_artifacts),
+                m("roleArn", &RuleDeclaration::role_arn), m("region", &RuleDeclaration::region),
+                m("timeoutInMinutes", &RuleDeclaration::timeout_in_minutes))
+STAGELINE_SHAPE(Condition, m("result", &Condition::result), m("rules", &Condition::rules))
+STAGELINE_SHAPE(RetryConfiguration, m("retryMode", &RetryConfiguration::retry_mode))
+STAGELINE_SHAPE(FailureConditions, m("result", &FailureConditions::result),
+                m("retryConfiguration", &FailureConditions::retry_configuration),
+                m("conditions", &FailureConditions::conditions))
+STAGELINE_SHAPE(SuccessConditions, m("conditions", &SuccessConditions::conditions))
+STAGELINE_SHAPE(BeforeEntryConditions, m("conditions", &BeforeEntryConditions::conditions))
+STAGELINE_SHAPE(StageDeclaration, m("name", &StageDeclaration::name),
+                m("blockers", &StageDeclaration::blockers),
+                m("actions", &StageDeclaration::actions),
+                m("onFailure", &StageDeclaration::on_failure),
+                m("onSuccess", &StageDeclaration::on_success),
+                m("beforeEntry", &StageDeclaration::before_entry))
+STAGELINE_SHAPE(PipelineVariableDeclaration, m("name", &PipelineVariableDeclaration::name),
+                m("defaultValue", &PipelineVariableDeclaration::default_value),
+                m("description", &PipelineVariableDeclaration::description))
+STAGELINE_SHAPE(GitFilterCriteria, m("includes", &GitFilterCriteria::includes),
+                m("excludes", &GitFilterCriteria::excludes))
+STAGELINE_SHAPE(GitPushFilter, m("tags", &GitPushFilter::tags, "GitTagFilterCriteria"),
+                m("branches", &GitPushFilter::branches, "GitBranchFilterCriteria"),
+                m("filePaths", &GitPushFilter::file_paths, "GitFilePathFilterCriteria"))
+STAGELINE_SHAPE(GitPullRequestFilter, m("events", &GitPullRequestFilter::events),
+                m("branches", &GitPullRequestFilter::branches, "GitBranchFilterCriteria"),
+                m("filePaths", &GitPullRequestFilter::file_paths, "GitFilePathFilterCriteria"))
+STAGELINE_SHAPE(GitConfiguration, m("sourceActionName", &GitConfiguration::source_action_name),
+                m("push", &GitConfiguration::push),
+                m("pullRequest", &GitConfiguration::pull_request))
+STAGELINE_SHAPE(PipelineTriggerDeclaration,
+                m("providerType", &PipelineTriggerDeclaration::provider_type),
+                m("gitConfiguration", &PipelineTriggerDeclaration::git_configuration))
+STAGELINE_SHAPE(PipelineDeclaration, m("name", &PDecl::name), m("roleArn", &PDecl::role_arn),
+                m("artifactStore", &PDecl::artifact_store),
+                m("artifactStores", &PDecl::artifact_stores), m("stages", &PDecl::stages),
+                m("version", &PDecl::version), m("executionMode", &PDecl::execution_mode),
+                m("pipelineType", &PDecl::pipeline_type), m("variables", &PDecl::variables),
+                m("triggers", &PDecl::triggers))
+STAGELINE_SHAPE(Tag, m("key", &Tag::key), m("value", &Tag::value))
+#undef STAGELINE_SHAPE
+
+template <typename T>
+concept Structure = requires { Shape<T>::kMembers; };
+
+template <typename T>
+struct Unwrap {
+  using type = T;
+};
+template <typename T>
+struct Unwrap<std::optional<T>> {
+  using type = typename Unwrap<T>::type;
+};
+template <typename T>
+struct Unwrap<std::vector<T>> {
+  using type = typename Unwrap<T>::type;
+};
+template <typename K, typename T>
+struct Unwrap<std::map<K, T>> {
+  using type = typename Unwrap<T>::type;
+};
+template <typename T>
+inline constexpr bool kIsOptional = false;
+template <typename T>
+inline constexpr bool kIsOptional<std::optional<T>> = true;
+
+template <Structure S>
+void decode_into(Ctx& c, const json::value& v, const std::string& p, S& out,
+                 std::string_view shape = Shape<S>::kName);
 
 template <typename T>
 void decode_into(Ctx& c, const json::value& v, const std::string& p, std::vector<T>& out) {
@@ -258,244 +333,53 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p,
     decode_into(c, kv.value(), p + "." + std::string(kv.key()), out[std::string(kv.key())]);
 }
 
-// A member the shape requires: absent (or null) is AWS's "must not be null".
+// Decodes `value` as the member's type; a structure gets its botocore shape name.
 template <typename T>
-void req(Ctx& c, const json::object& o, const std::string& p, std::string_view key, T& out) {
-  std::string child = join_path(p, key);
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) {
-    c.errors.push_back({DecodeError::Kind::kMissing, child,
-                        "Value null at '" + coral_path(child) +
-                            "' failed to satisfy constraint: Member must not be null",
-                        "add " + quote(key)});
-    return;
+void decode_member(Ctx& c, const json::value& v, const std::string& p, T& out,
+                   std::string_view shape) {
+  if constexpr (Structure<T>) {
+    decode_into(c, v, p, out, shape.empty() ? Shape<T>::kName : shape);
+  } else {
+    decode_into(c, v, p, out);
   }
-  decode_into(c, *v, child, out);
 }
 
-// An optional member: absent or null leaves it std::nullopt.
-template <typename T>
-void opt(Ctx& c, const json::object& o, const std::string& p, std::string_view key,
-         std::optional<T>& out) {
-  const json::value* v = o.if_contains(key);
-  if (!v || v->is_null()) return;
-  out.emplace();
-  decode_into(c, *v, join_path(p, key), *out);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, EncryptionKey& out) {
-  auto* o = c.object(v, p, "EncryptionKey");
+template <Structure S>
+void decode_into(Ctx& c, const json::value& v, const std::string& p, S& out,
+                 std::string_view shape) {
+  const json::object* o = c.object(v, p, std::string(shape));
   if (!o) return;
-  req(c, *o, p, "id", out.id);
-  req(c, *o, p, "type", out.type);
+  std::apply(
+      [&](const auto&... member) {
+        (
+            [&] {
+              const json::value* mv = o->if_contains(member.name);
+              std::string child = join_path(p, member.name);
+              auto& field = out.*member.ptr;
+              using F = std::remove_reference_t<decltype(field)>;
+              if (!mv || mv->is_null()) {
+                // Null is absent, as AWS reads it.
+                if constexpr (!kIsOptional<F>)
+                  c.errors.push_back({DecodeError::Kind::kMissing, child,
+                                      "Value null at '" + coral_path(child) +
+                                          "' failed to satisfy constraint: Member must not be null",
+                                      "add " + quote(member.name)});
+                return;
+              }
+              if constexpr (kIsOptional<F>) {
+                field.emplace();
+                decode_member(c, *mv, child, *field, member.shape);
+              } else {
+                decode_member(c, *mv, child, field, member.shape);
+              }
+            }(),
+            ...);
+      },
+      Shape<S>::kMembers);
 }
 
-void decode_into(Ctx& c, const json::value& v, const std::string& p, ArtifactStore& out) {
-  auto* o = c.object(v, p, "ArtifactStore");
-  if (!o) return;
-  req(c, *o, p, "type", out.type);
-  req(c, *o, p, "location", out.location);
-  opt(c, *o, p, "encryptionKey", out.encryption_key);
-}
+// --- Encoding -------------------------------------------------------------
 
-void decode_into(Ctx& c, const json::value& v, const std::string& p, ActionTypeId& out) {
-  auto* o = c.object(v, p, "ActionTypeId");
-  if (!o) return;
-  req(c, *o, p, "category", out.category);
-  req(c, *o, p, "owner", out.owner);
-  req(c, *o, p, "provider", out.provider);
-  req(c, *o, p, "version", out.version);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, InputArtifact& out) {
-  auto* o = c.object(v, p, "InputArtifact");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, OutputArtifact& out) {
-  auto* o = c.object(v, p, "OutputArtifact");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  opt(c, *o, p, "files", out.files);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, EnvironmentVariable& out) {
-  auto* o = c.object(v, p, "EnvironmentVariable");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  req(c, *o, p, "value", out.value);
-  opt(c, *o, p, "type", out.type);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, ActionDeclaration& out) {
-  auto* o = c.object(v, p, "ActionDeclaration");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  req(c, *o, p, "actionTypeId", out.action_type_id);
-  opt(c, *o, p, "runOrder", out.run_order);
-  opt(c, *o, p, "configuration", out.configuration);
-  opt(c, *o, p, "commands", out.commands);
-  opt(c, *o, p, "outputArtifacts", out.output_artifacts);
-  opt(c, *o, p, "inputArtifacts", out.input_artifacts);
-  opt(c, *o, p, "outputVariables", out.output_variables);
-  opt(c, *o, p, "roleArn", out.role_arn);
-  opt(c, *o, p, "region", out.region);
-  opt(c, *o, p, "namespace", out.namespace_);
-  opt(c, *o, p, "timeoutInMinutes", out.timeout_in_minutes);
-  opt(c, *o, p, "environmentVariables", out.environment_variables);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, BlockerDeclaration& out) {
-  auto* o = c.object(v, p, "BlockerDeclaration");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  req(c, *o, p, "type", out.type);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, RuleTypeId& out) {
-  auto* o = c.object(v, p, "RuleTypeId");
-  if (!o) return;
-  req(c, *o, p, "category", out.category);
-  opt(c, *o, p, "owner", out.owner);
-  req(c, *o, p, "provider", out.provider);
-  opt(c, *o, p, "version", out.version);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, RuleDeclaration& out) {
-  auto* o = c.object(v, p, "RuleDeclaration");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  req(c, *o, p, "ruleTypeId", out.rule_type_id);
-  opt(c, *o, p, "configuration", out.configuration);
-  opt(c, *o, p, "commands", out.commands);
-  opt(c, *o, p, "inputArtifacts", out.input_artifacts);
-  opt(c, *o, p, "roleArn", out.role_arn);
-  opt(c, *o, p, "region", out.region);
-  opt(c, *o, p, "timeoutInMinutes", out.timeout_in_minutes);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, Condition& out) {
-  auto* o = c.object(v, p, "Condition");
-  if (!o) return;
-  opt(c, *o, p, "result", out.result);
-  opt(c, *o, p, "rules", out.rules);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, RetryConfiguration& out) {
-  auto* o = c.object(v, p, "RetryConfiguration");
-  if (!o) return;
-  opt(c, *o, p, "retryMode", out.retry_mode);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, FailureConditions& out) {
-  auto* o = c.object(v, p, "FailureConditions");
-  if (!o) return;
-  opt(c, *o, p, "result", out.result);
-  opt(c, *o, p, "retryConfiguration", out.retry_configuration);
-  opt(c, *o, p, "conditions", out.conditions);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, SuccessConditions& out) {
-  auto* o = c.object(v, p, "SuccessConditions");
-  if (!o) return;
-  req(c, *o, p, "conditions", out.conditions);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, BeforeEntryConditions& out) {
-  auto* o = c.object(v, p, "BeforeEntryConditions");
-  if (!o) return;
-  req(c, *o, p, "conditions", out.conditions);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, StageDeclaration& out) {
-  auto* o = c.object(v, p, "StageDeclaration");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  opt(c, *o, p, "blockers", out.blockers);
-  req(c, *o, p, "actions", out.actions);
-  opt(c, *o, p, "onFailure", out.on_failure);
-  opt(c, *o, p, "onSuccess", out.on_success);
-  opt(c, *o, p, "beforeEntry", out.before_entry);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p,
-                 PipelineVariableDeclaration& out) {
-  auto* o = c.object(v, p, "PipelineVariableDeclaration");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  opt(c, *o, p, "defaultValue", out.default_value);
-  opt(c, *o, p, "description", out.description);
-}
-
-void decode_criteria(Ctx& c, const json::object& parent, const std::string& p,
-                     std::string_view key, const std::string& shape,
-                     std::optional<GitFilterCriteria>& out) {
-  const json::value* v = parent.if_contains(key);
-  if (!v || v->is_null()) return;
-  std::string child = join_path(p, key);
-  auto* o = c.object(*v, child, shape);
-  out.emplace();
-  if (!o) return;
-  opt(c, *o, child, "includes", out->includes);
-  opt(c, *o, child, "excludes", out->excludes);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, GitPushFilter& out) {
-  auto* o = c.object(v, p, "GitPushFilter");
-  if (!o) return;
-  decode_criteria(c, *o, p, "tags", "GitTagFilterCriteria", out.tags);
-  decode_criteria(c, *o, p, "branches", "GitBranchFilterCriteria", out.branches);
-  decode_criteria(c, *o, p, "filePaths", "GitFilePathFilterCriteria", out.file_paths);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, GitPullRequestFilter& out) {
-  auto* o = c.object(v, p, "GitPullRequestFilter");
-  if (!o) return;
-  opt(c, *o, p, "events", out.events);
-  decode_criteria(c, *o, p, "branches", "GitBranchFilterCriteria", out.branches);
-  decode_criteria(c, *o, p, "filePaths", "GitFilePathFilterCriteria", out.file_paths);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, GitConfiguration& out) {
-  auto* o = c.object(v, p, "GitConfiguration");
-  if (!o) return;
-  req(c, *o, p, "sourceActionName", out.source_action_name);
-  opt(c, *o, p, "push", out.push);
-  opt(c, *o, p, "pullRequest", out.pull_request);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p,
-                 PipelineTriggerDeclaration& out) {
-  auto* o = c.object(v, p, "PipelineTriggerDeclaration");
-  if (!o) return;
-  req(c, *o, p, "providerType", out.provider_type);
-  req(c, *o, p, "gitConfiguration", out.git_configuration);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, PipelineDeclaration& out) {
-  auto* o = c.object(v, p, "PipelineDeclaration");
-  if (!o) return;
-  req(c, *o, p, "name", out.name);
-  req(c, *o, p, "roleArn", out.role_arn);
-  opt(c, *o, p, "artifactStore", out.artifact_store);
-  opt(c, *o, p, "artifactStores", out.artifact_stores);
-  req(c, *o, p, "stages", out.stages);
-  opt(c, *o, p, "version", out.version);
-  opt(c, *o, p, "executionMode", out.execution_mode);
-  opt(c, *o, p, "pipelineType", out.pipeline_type);
-  opt(c, *o, p, "variables", out.variables);
-  opt(c, *o, p, "triggers", out.triggers);
-}
-
-void decode_into(Ctx& c, const json::value& v, const std::string& p, Tag& out) {
-  auto* o = c.object(v, p, "Tag");
-  if (!o) return;
-  req(c, *o, p, "key", out.key);
-  req(c, *o, p, "value", out.value);
-}
-
-// Encoding.
 json::value enc(const std::string& s) { return json::value(s); }
 json::value enc(int i) { return json::value(i); }
 template <typename E>
@@ -503,35 +387,13 @@ template <typename E>
 json::value enc(E e) {
   return json::value(to_string(e));
 }
-json::value enc(const StringMap& m) {
+json::value enc(const StringMap& map) {
   json::object o;
-  for (const auto& [k, v] : m) o[k] = v;
+  for (const auto& [k, v] : map) o[k] = v;
   return o;
 }
-json::value enc(const EncryptionKey&);
-json::value enc(const ArtifactStore&);
-json::value enc(const ActionTypeId&);
-json::value enc(const InputArtifact&);
-json::value enc(const OutputArtifact&);
-json::value enc(const EnvironmentVariable&);
-json::value enc(const ActionDeclaration&);
-json::value enc(const BlockerDeclaration&);
-json::value enc(const RuleTypeId&);
-json::value enc(const RuleDeclaration&);
-json::value enc(const Condition&);
-json::value enc(const RetryConfiguration&);
-json::value enc(const FailureConditions&);
-json::value enc(const SuccessConditions&);
-json::value enc(const BeforeEntryConditions&);
-json::value enc(const StageDeclaration&);
-json::value enc(const PipelineVariableDeclaration&);
-json::value enc(const GitFilterCriteria&);
-json::value enc(const GitPushFilter&);
-json::value enc(const GitPullRequestFilter&);
-json::value enc(const GitConfiguration&);
-json::value enc(const PipelineTriggerDeclaration&);
-json::value enc(const Tag&);
-
+template <Structure S>
+json::value enc(const S& s);
 template <typename T>
 json::value enc(const std::vector<T>& v) {
   json::array a;
@@ -539,188 +401,70 @@ json::value enc(const std::vector<T>& v) {
   for (const auto& x : v) a.push_back(enc(x));
   return a;
 }
-json::value enc(const std::map<std::string, ArtifactStore>& m) {
+json::value enc(const std::map<std::string, ArtifactStore>& map) {
   json::object o;
-  for (const auto& [k, v] : m) o[k] = enc(v);
+  for (const auto& [k, v] : map) o[k] = enc(v);
   return o;
 }
-template <typename T>
-void put(json::object& o, std::string_view key, const T& v) {
-  o[key] = enc(v);
-}
-template <typename T>
-void put(json::object& o, std::string_view key, const std::optional<T>& v) {
-  if (v) o[key] = enc(*v);
+template <Structure S>
+json::value enc(const S& s) {
+  json::object o;
+  std::apply(
+      [&](const auto&... member) {
+        (
+            [&] {
+              const auto& field = s.*member.ptr;
+              using F = std::remove_cvref_t<decltype(field)>;
+              if constexpr (kIsOptional<F>) {
+                if (field) o[member.name] = enc(*field);
+              } else {
+                o[member.name] = enc(field);
+              }
+            }(),
+            ...);
+      },
+      Shape<S>::kMembers);
+  return o;
 }
 
-json::value enc(const EncryptionKey& x) {
-  json::object o;
-  put(o, "id", x.id);
-  put(o, "type", x.type);
-  return o;
+// --- The table of known members, from the shapes ----------------------------
+
+using ShapeTable = std::map<std::string, std::vector<std::string>>;
+
+template <typename T>
+void register_shape(ShapeTable& table, std::string_view name) {
+  std::vector<std::string> names;
+  std::apply([&](const auto&... member) { (names.emplace_back(member.name), ...); },
+             Shape<T>::kMembers);
+  if (!table.emplace(std::string(name), std::move(names)).second) return;
+  std::apply(
+      [&](const auto&... member) {
+        (
+            [&] {
+              using F = std::remove_cvref_t<decltype(std::declval<T>().*member.ptr)>;
+              using Inner = typename Unwrap<F>::type;
+              if constexpr (Structure<Inner>)
+                register_shape<Inner>(table, member.shape.empty() ? Shape<Inner>::kName
+                                                                  : member.shape);
+            }(),
+            ...);
+      },
+      Shape<T>::kMembers);
 }
-json::value enc(const ArtifactStore& x) {
-  json::object o;
-  put(o, "type", x.type);
-  put(o, "location", x.location);
-  put(o, "encryptionKey", x.encryption_key);
-  return o;
-}
-json::value enc(const ActionTypeId& x) {
-  json::object o;
-  put(o, "category", x.category);
-  put(o, "owner", x.owner);
-  put(o, "provider", x.provider);
-  put(o, "version", x.version);
-  return o;
-}
-json::value enc(const InputArtifact& x) {
-  json::object o;
-  put(o, "name", x.name);
-  return o;
-}
-json::value enc(const OutputArtifact& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "files", x.files);
-  return o;
-}
-json::value enc(const EnvironmentVariable& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "value", x.value);
-  put(o, "type", x.type);
-  return o;
-}
-json::value enc(const ActionDeclaration& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "actionTypeId", x.action_type_id);
-  put(o, "runOrder", x.run_order);
-  put(o, "configuration", x.configuration);
-  put(o, "commands", x.commands);
-  put(o, "outputArtifacts", x.output_artifacts);
-  put(o, "inputArtifacts", x.input_artifacts);
-  put(o, "outputVariables", x.output_variables);
-  put(o, "roleArn", x.role_arn);
-  put(o, "region", x.region);
-  put(o, "namespace", x.namespace_);
-  put(o, "timeoutInMinutes", x.timeout_in_minutes);
-  put(o, "environmentVariables", x.environment_variables);
-  return o;
-}
-json::value enc(const BlockerDeclaration& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "type", x.type);
-  return o;
-}
-json::value enc(const RuleTypeId& x) {
-  json::object o;
-  put(o, "category", x.category);
-  put(o, "owner", x.owner);
-  put(o, "provider", x.provider);
-  put(o, "version", x.version);
-  return o;
-}
-json::value enc(const RuleDeclaration& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "ruleTypeId", x.rule_type_id);
-  put(o, "configuration", x.configuration);
-  put(o, "commands", x.commands);
-  put(o, "inputArtifacts", x.input_artifacts);
-  put(o, "roleArn", x.role_arn);
-  put(o, "region", x.region);
-  put(o, "timeoutInMinutes", x.timeout_in_minutes);
-  return o;
-}
-json::value enc(const Condition& x) {
-  json::object o;
-  put(o, "result", x.result);
-  put(o, "rules", x.rules);
-  return o;
-}
-json::value enc(const RetryConfiguration& x) {
-  json::object o;
-  put(o, "retryMode", x.retry_mode);
-  return o;
-}
-json::value enc(const FailureConditions& x) {
-  json::object o;
-  put(o, "result", x.result);
-  put(o, "retryConfiguration", x.retry_configuration);
-  put(o, "conditions", x.conditions);
-  return o;
-}
-json::value enc(const SuccessConditions& x) {
-  json::object o;
-  put(o, "conditions", x.conditions);
-  return o;
-}
-json::value enc(const BeforeEntryConditions& x) {
-  json::object o;
-  put(o, "conditions", x.conditions);
-  return o;
-}
-json::value enc(const StageDeclaration& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "blockers", x.blockers);
-  put(o, "actions", x.actions);
-  put(o, "onFailure", x.on_failure);
-  put(o, "onSuccess", x.on_success);
-  put(o, "beforeEntry", x.before_entry);
-  return o;
-}
-json::value enc(const PipelineVariableDeclaration& x) {
-  json::object o;
-  put(o, "name", x.name);
-  put(o, "defaultValue", x.default_value);
-  put(o, "description", x.description);
-  return o;
-}
-json::value enc(const GitFilterCriteria& x) {
-  json::object o;
-  put(o, "includes", x.includes);
-  put(o, "excludes", x.excludes);
-  return o;
-}
-json::value enc(const GitPushFilter& x) {
-  json::object o;
-  put(o, "tags", x.tags);
-  put(o, "branches", x.branches);
-  put(o, "filePaths", x.file_paths);
-  return o;
-}
-json::value enc(const GitPullRequestFilter& x) {
-  json::object o;
-  put(o, "events", x.events);
-  put(o, "branches", x.branches);
-  put(o, "filePaths", x.file_paths);
-  return o;
-}
-json::value enc(const GitConfiguration& x) {
-  json::object o;
-  put(o, "sourceActionName", x.source_action_name);
-  put(o, "push", x.push);
-  put(o, "pullRequest", x.pull_request);
-  return o;
-}
-json::value enc(const PipelineTriggerDeclaration& x) {
-  json::object o;
-  put(o, "providerType", x.provider_type);
-  put(o, "gitConfiguration", x.git_configuration);
-  return o;
-}
-json::value enc(const Tag& x) {
-  json::object o;
-  put(o, "key", x.key);
-  put(o, "value", x.value);
-  return o;
+
+ShapeTable build_shape_table() {
+  ShapeTable table;
+  register_shape<PipelineDeclaration>(table, Shape<PipelineDeclaration>::kName);
+  register_shape<Tag>(table, Shape<Tag>::kName);
+  return table;
 }
 
 }  // namespace
+
+const std::map<std::string, std::vector<std::string>>& decoded_shapes() {
+  static const ShapeTable kTable = build_shape_table();
+  return kTable;
+}
 
 Decoded<PipelineDeclaration> decode_pipeline(const json::value& v, const std::string& path) {
   Ctx c;
@@ -738,20 +482,7 @@ Decoded<std::vector<Tag>> decode_tags(const json::value& v, const std::string& p
   return out;
 }
 
-json::value encode_pipeline(const PipelineDeclaration& pipeline) {
-  json::object o;
-  put(o, "name", pipeline.name);
-  put(o, "roleArn", pipeline.role_arn);
-  put(o, "artifactStore", pipeline.artifact_store);
-  put(o, "artifactStores", pipeline.artifact_stores);
-  put(o, "stages", pipeline.stages);
-  put(o, "version", pipeline.version);
-  put(o, "executionMode", pipeline.execution_mode);
-  put(o, "pipelineType", pipeline.pipeline_type);
-  put(o, "variables", pipeline.variables);
-  put(o, "triggers", pipeline.triggers);
-  return o;
-}
+json::value encode_pipeline(const PipelineDeclaration& pipeline) { return enc(pipeline); }
 
 json::value encode_tags(const std::vector<Tag>& tags) { return enc(tags); }
 
