@@ -1,0 +1,473 @@
+#include "engine/machine.h"
+
+#include <algorithm>
+
+namespace stageline::engine {
+
+using model::ActionExecutionStatus;
+using model::ExecutionMode;
+using model::PipelineExecutionStatus;
+using model::StageExecutionStatus;
+
+std::string_view to_string(MachineError e) {
+  switch (e) {
+    case MachineError::kConcurrentPipelineExecutionsLimitExceeded:
+      return "ConcurrentPipelineExecutionsLimitExceededException";
+    case MachineError::kPipelineExecutionNotFound:
+      return "PipelineExecutionNotFoundException";
+    case MachineError::kPipelineExecutionNotStoppable:
+      return "PipelineExecutionNotStoppableException";
+    case MachineError::kDuplicatedStopRequest:
+      return "DuplicatedStopRequestException";
+    case MachineError::kStageNotFound:
+      return "StageNotFoundException";
+    case MachineError::kStageNotRetryable:
+      return "StageNotRetryableException";
+    case MachineError::kNotLatestPipelineExecution:
+      return "NotLatestPipelineExecutionException";
+  }
+  return "?";
+}
+
+namespace {
+
+Effect make_effect(Effect::Kind kind, const std::string& execution_id) {
+  Effect e;
+  e.kind = kind;
+  e.execution_id = execution_id;
+  return e;
+}
+
+Effect execution_effect(const std::string& id, PipelineExecutionStatus s,
+                        std::string summary = "") {
+  Effect e = make_effect(Effect::Kind::kExecutionStatus, id);
+  e.execution_status = s;
+  e.summary = std::move(summary);
+  return e;
+}
+
+Effect stage_effect(const std::string& id, int stage, StageExecutionStatus s, int attempt) {
+  Effect e = make_effect(Effect::Kind::kStageStatus, id);
+  e.stage = stage;
+  e.stage_status = s;
+  e.attempt = attempt;
+  return e;
+}
+
+}  // namespace
+
+PipelineMachine::PipelineMachine(model::PipelineDeclaration declaration)
+    : current_(std::make_shared<const model::PipelineDeclaration>(std::move(declaration))) {
+  versions_[current_->version.value_or(1)] = current_;
+  size_t n = current_->stages.size();
+  locks_.assign(n, "");
+  waiting_.assign(n, {});
+  transitions_.assign(n, true);
+  latest_in_stage_.assign(n, "");
+}
+
+ExecutionState* PipelineMachine::find(const std::string& id) {
+  auto it = executions_.find(id);
+  return it == executions_.end() ? nullptr : &it->second;
+}
+
+const ExecutionState* PipelineMachine::execution(const std::string& id) const {
+  auto it = executions_.find(id);
+  return it == executions_.end() ? nullptr : &it->second;
+}
+
+const model::PipelineDeclaration& PipelineMachine::decl_of(const ExecutionState& e) const {
+  return *versions_.at(e.version);
+}
+
+bool PipelineMachine::active(const ExecutionState& e) const {
+  return e.status == PipelineExecutionStatus::kInProgress ||
+         e.status == PipelineExecutionStatus::kStopping;
+}
+
+int PipelineMachine::in_flight(const ExecutionState& e, int stage) const {
+  int n = 0;
+  for (const auto& a : e.stages[stage].actions) n += a.status == ActionExecutionStatus::kInProgress;
+  return n;
+}
+
+int PipelineMachine::stage_index(const std::string& name) const {
+  for (size_t i = 0; i < current_->stages.size(); ++i)
+    if (current_->stages[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
+std::vector<std::string> PipelineMachine::inbound(int stage) const {
+  return {waiting_[stage].begin(), waiting_[stage].end()};
+}
+
+std::string PipelineMachine::lock_holder(int stage) const { return locks_[stage]; }
+
+bool PipelineMachine::transition_enabled(int stage) const { return transitions_[stage]; }
+
+std::variant<Effects, MachineFailure> PipelineMachine::start(const std::string& id) {
+  ExecutionMode mode = current_->effective_mode();
+  if (mode != ExecutionMode::kSuperseded) {
+    int active_count = 0;
+    for (const auto& [_, e] : executions_) active_count += active(e);
+    if (active_count >= kMaxActiveExecutions)
+      return MachineFailure{MachineError::kConcurrentPipelineExecutionsLimitExceeded,
+                            "The pipeline has " + std::to_string(active_count) +
+                                " executions in progress; the limit is " +
+                                std::to_string(kMaxActiveExecutions)};
+  }
+  ExecutionState e;
+  e.id = id;
+  e.version = current_->version.value_or(1);
+  e.mode = mode;
+  e.order = next_order_++;
+  for (const auto& s : current_->stages) {
+    StageState st;
+    for (const auto& a : s.actions) st.actions.push_back({a.name, a.effective_run_order(), 0, {}});
+    e.stages.push_back(std::move(st));
+  }
+  auto& stored = executions_[id] = std::move(e);
+  Effects out;
+  out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
+  try_enter(stored, 0, out);
+  return out;
+}
+
+// Enters `stage` now if its transition is enabled and (outside PARALLEL) it is
+// not locked; otherwise waits at its entry.
+void PipelineMachine::try_enter(ExecutionState& e, int stage, Effects& out) {
+  if (!on_current(e)) {
+    // A PARALLEL execution still running on an older version: the stages of
+    // the new version's locks and transitions are not its stages.
+    enter(e, stage, out);
+    return;
+  }
+  bool locked =
+      e.mode != ExecutionMode::kParallel && !locks_[stage].empty() && locks_[stage] != e.id;
+  if (!transitions_[stage] || locked) {
+    wait(e, stage, out);
+  } else {
+    enter(e, stage, out);
+  }
+}
+
+void PipelineMachine::wait(ExecutionState& e, int stage, Effects& out) {
+  auto& queue = waiting_[stage];
+  if (e.mode == ExecutionMode::kSuperseded) {
+    // One waiting execution per stage entry: the newer arrival supersedes it.
+    for (const auto& older_id : queue) {
+      ExecutionState* older = find(older_id);
+      older->waiting_at = -1;
+      older->status = PipelineExecutionStatus::kSuperseded;
+      out.push_back(execution_effect(older_id, PipelineExecutionStatus::kSuperseded,
+                                     "Superseded by execution " + e.id));
+    }
+    queue.clear();
+  }
+  queue.push_back(e.id);
+  e.waiting_at = stage;
+  Effect w = make_effect(Effect::Kind::kWaiting, e.id);
+  w.stage = stage;
+  out.push_back(w);
+}
+
+void PipelineMachine::enter(ExecutionState& e, int stage, Effects& out) {
+  remove_waiting(e);
+  if (on_current(e)) {
+    if (e.mode != ExecutionMode::kParallel) locks_[stage] = e.id;
+    latest_in_stage_[stage] = e.id;
+  }
+  e.stage = stage;
+  auto& st = e.stages[stage];
+  st.status = StageExecutionStatus::kInProgress;
+  st.attempt = 1;
+  for (auto& a : st.actions) a.status.reset();
+  out.push_back(stage_effect(e.id, stage, StageExecutionStatus::kInProgress, st.attempt));
+  start_ready(e, out);
+  settle(e, out);
+}
+
+// Starts the actions of the lowest unfinished runOrder group that are not
+// running yet, up to the PARALLEL-mode cap.
+void PipelineMachine::start_ready(ExecutionState& e, Effects& out) {
+  if (e.stop_requested || e.cancel_requested) return;
+  auto& st = e.stages[e.stage];
+  std::optional<int> group;
+  for (const auto& a : st.actions) {
+    if (a.status == ActionExecutionStatus::kSucceeded) continue;
+    if (!group || a.run_order < *group) group = a.run_order;
+  }
+  if (!group) return;
+  // A failure in the group stops anything new from starting.
+  for (const auto& a : st.actions)
+    if (a.run_order == *group && (a.status == ActionExecutionStatus::kFailed ||
+                                  a.status == ActionExecutionStatus::kAbandoned))
+      return;
+  int running = in_flight(e, e.stage);
+  for (auto& a : st.actions) {
+    if (a.run_order != *group || a.status) continue;
+    if (e.mode == ExecutionMode::kParallel && running >= kMaxParallelActions) break;
+    a.status = ActionExecutionStatus::kInProgress;
+    ++a.attempt;
+    ++running;
+    Effect s = make_effect(Effect::Kind::kStartAction, e.id);
+    s.stage = e.stage;
+    s.action = a.name;
+    s.attempt = a.attempt;
+    out.push_back(s);
+  }
+}
+
+// Decides what follows once nothing more can start in the current stage.
+void PipelineMachine::settle(ExecutionState& e, Effects& out) {
+  if (!active(e) || e.waiting_at >= 0 || e.stage < 0) return;
+  auto& st = e.stages[e.stage];
+  if (st.status != StageExecutionStatus::kInProgress &&
+      st.status != StageExecutionStatus::kStopping)
+    return;
+  if (in_flight(e, e.stage) > 0) return;
+  if (e.cancel_requested) {
+    finish(e, PipelineExecutionStatus::kCancelled, StageExecutionStatus::kCancelled,
+           "The pipeline was updated; this execution was cancelled", out);
+    return;
+  }
+  if (e.stop_requested) {
+    finish(e, PipelineExecutionStatus::kStopped, StageExecutionStatus::kStopped, "", out);
+    return;
+  }
+  bool failed = false, pending = false;
+  for (const auto& a : st.actions) {
+    failed = failed || a.status == ActionExecutionStatus::kFailed;
+    pending = pending || a.status != ActionExecutionStatus::kSucceeded;
+  }
+  if (failed) {
+    std::string which;
+    for (const auto& a : st.actions)
+      if (a.status == ActionExecutionStatus::kFailed) which += (which.empty() ? "" : ", ") + a.name;
+    finish(e, PipelineExecutionStatus::kFailed, StageExecutionStatus::kFailed,
+           "Stage " + decl_of(e).stages[e.stage].name + " failed: action(s) " + which + " failed",
+           out);
+    return;
+  }
+  if (pending) return;  // the next group has started (or waits for the PARALLEL cap)
+  st.status = StageExecutionStatus::kSucceeded;
+  out.push_back(stage_effect(e.id, e.stage, StageExecutionStatus::kSucceeded, st.attempt));
+  int done = e.stage;
+  bool current = on_current(e);
+  release(e, done, out);
+  if (done + 1 < static_cast<int>(e.stages.size())) {
+    try_enter(e, done + 1, out);
+  } else {
+    e.status = PipelineExecutionStatus::kSucceeded;
+    out.push_back(execution_effect(e.id, PipelineExecutionStatus::kSucceeded));
+  }
+  if (current) admit(done, out);
+}
+
+void PipelineMachine::finish(ExecutionState& e, PipelineExecutionStatus status,
+                             StageExecutionStatus stage_status, const std::string& summary,
+                             Effects& out) {
+  int stage = e.stage;
+  if (stage >= 0 && e.waiting_at < 0) {
+    e.stages[stage].status = stage_status;
+    out.push_back(stage_effect(e.id, stage, stage_status, e.stages[stage].attempt));
+  }
+  remove_waiting(e);
+  e.status = status;
+  out.push_back(execution_effect(e.id, status, summary));
+  if (stage >= 0 && on_current(e) && locks_[stage] == e.id) {
+    release(e, stage, out);
+    admit(stage, out);
+  }
+}
+
+void PipelineMachine::release(ExecutionState& e, int stage, Effects&) {
+  if (on_current(e) && locks_[stage] == e.id) locks_[stage].clear();
+}
+
+bool PipelineMachine::on_current(const ExecutionState& e) const {
+  return e.version == current_->version.value_or(1);
+}
+
+// Lets waiting executions into a stage whose lock was released or whose
+// transition was enabled: the newest one in SUPERSEDED mode (there is at most
+// one), the head of the queue in QUEUED mode, all of them in PARALLEL mode.
+void PipelineMachine::admit(int stage, Effects& out) {
+  while (transitions_[stage] && !waiting_[stage].empty() && locks_[stage].empty()) {
+    ExecutionState* next = find(waiting_[stage].front());
+    enter(*next, stage, out);
+    if (next->mode != ExecutionMode::kParallel) break;
+  }
+}
+
+void PipelineMachine::remove_waiting(ExecutionState& e) {
+  if (e.waiting_at < 0) return;
+  auto& q = waiting_[e.waiting_at];
+  q.erase(std::remove(q.begin(), q.end(), e.id), q.end());
+  e.waiting_at = -1;
+}
+
+Effects PipelineMachine::action_finished(const std::string& id, int stage,
+                                         const std::string& action, ActionExecutionStatus status) {
+  Effects out;
+  ExecutionState* e = find(id);
+  if (!e || !active(*e) || stage != e->stage || e->waiting_at >= 0) return out;
+  for (auto& a : e->stages[stage].actions) {
+    if (a.name != action || a.status != ActionExecutionStatus::kInProgress) continue;
+    a.status = status;
+    start_ready(*e, out);
+    settle(*e, out);
+    return out;
+  }
+  return out;
+}
+
+std::variant<Effects, MachineFailure> PipelineMachine::stop(const std::string& id, bool abandon,
+                                                            const std::string& reason) {
+  ExecutionState* e = find(id);
+  if (!e)
+    return MachineFailure{MachineError::kPipelineExecutionNotFound,
+                          "Pipeline execution " + id + " does not exist"};
+  if (!active(*e))
+    return MachineFailure{MachineError::kPipelineExecutionNotStoppable,
+                          "Pipeline execution " + id + " is " +
+                              std::string(model::to_string(e->status)) + " and cannot be stopped"};
+  if (e->stop_requested && (!abandon || e->abandon_requested))
+    return MachineFailure{MachineError::kDuplicatedStopRequest,
+                          "Pipeline execution " + id + " is already being stopped"};
+  Effects out;
+  e->stop_requested = true;
+  e->abandon_requested = abandon;
+  if (e->waiting_at >= 0 || e->stage < 0) {
+    // An inbound execution holds no stage: it stops at once.
+    remove_waiting(*e);
+    e->status = PipelineExecutionStatus::kStopped;
+    out.push_back(execution_effect(id, PipelineExecutionStatus::kStopped, reason));
+    return out;
+  }
+  auto& st = e->stages[e->stage];
+  if (abandon) {
+    for (auto& a : st.actions)
+      if (a.status == ActionExecutionStatus::kInProgress) {
+        a.status = ActionExecutionStatus::kAbandoned;
+        Effect ab = make_effect(Effect::Kind::kActionStatus, id);
+        ab.stage = e->stage;
+        ab.action = a.name;
+        ab.attempt = a.attempt;
+        ab.action_status = ActionExecutionStatus::kAbandoned;
+        out.push_back(ab);
+      }
+  }
+  if (in_flight(*e, e->stage) > 0) {
+    e->status = PipelineExecutionStatus::kStopping;
+    st.status = StageExecutionStatus::kStopping;
+    out.push_back(execution_effect(id, PipelineExecutionStatus::kStopping, reason));
+    out.push_back(stage_effect(id, e->stage, StageExecutionStatus::kStopping, st.attempt));
+  } else {
+    finish(*e, PipelineExecutionStatus::kStopped, StageExecutionStatus::kStopped, reason, out);
+  }
+  return out;
+}
+
+std::variant<Effects, MachineFailure> PipelineMachine::retry(const std::string& id,
+                                                             const std::string& stage_name,
+                                                             model::StageRetryMode mode) {
+  ExecutionState* e = find(id);
+  if (!e)
+    return MachineFailure{MachineError::kPipelineExecutionNotFound,
+                          "Pipeline execution " + id + " does not exist"};
+  int stage = stage_index(stage_name);
+  if (stage < 0)
+    return MachineFailure{MachineError::kStageNotFound, "Stage " + stage_name + " does not exist"};
+  const char* kNotRetryable =
+      "Unable to retry. The pipeline structure or stage state might have changed while actions "
+      "awaited retry, or the stage contains no failed actions.";
+  bool stage_failed = stage == e->stage && e->waiting_at < 0 &&
+                      (e->stages[stage].status == StageExecutionStatus::kFailed ||
+                       e->stages[stage].status == StageExecutionStatus::kStopped);
+  if (e->version != current_->version.value_or(1) || !stage_failed ||
+      (e->status != PipelineExecutionStatus::kFailed &&
+       e->status != PipelineExecutionStatus::kStopped))
+    return MachineFailure{MachineError::kStageNotRetryable, kNotRetryable};
+  if (latest_in_stage_[stage] != id)
+    return MachineFailure{MachineError::kNotLatestPipelineExecution,
+                          "The stage has failed in a later run of the pipeline and the "
+                          "pipelineExecutionId associated with the request is out of date"};
+  if (e->mode != ExecutionMode::kParallel && !locks_[stage].empty() && locks_[stage] != id)
+    return MachineFailure{MachineError::kNotLatestPipelineExecution,
+                          "Execution " + locks_[stage] + " holds stage " + stage_name};
+  Effects out;
+  auto& st = e->stages[stage];
+  for (auto& a : st.actions) {
+    bool rerun =
+        mode == model::StageRetryMode::kAllActions || a.status != ActionExecutionStatus::kSucceeded;
+    if (rerun) a.status.reset();
+  }
+  e->status = PipelineExecutionStatus::kInProgress;
+  e->stop_requested = e->abandon_requested = false;
+  st.status = StageExecutionStatus::kInProgress;
+  ++st.attempt;
+  if (e->mode != ExecutionMode::kParallel) locks_[stage] = id;
+  out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
+  out.push_back(stage_effect(id, stage, StageExecutionStatus::kInProgress, st.attempt));
+  start_ready(*e, out);
+  settle(*e, out);
+  return out;
+}
+
+std::variant<Effects, MachineFailure> PipelineMachine::set_transition(const std::string& stage_name,
+                                                                      bool enabled) {
+  int stage = stage_index(stage_name);
+  if (stage < 0)
+    return MachineFailure{MachineError::kStageNotFound, "Stage " + stage_name + " does not exist"};
+  Effects out;
+  transitions_[stage] = enabled;
+  if (enabled) admit(stage, out);
+  return out;
+}
+
+Effects PipelineMachine::update(model::PipelineDeclaration declaration) {
+  Effects out;
+  ExecutionMode old_mode = current_->effective_mode();
+  auto next = std::make_shared<const model::PipelineDeclaration>(std::move(declaration));
+  // Transitions are kept by stage name; locks and queues are rebuilt below.
+  std::vector<bool> transitions(next->stages.size(), true);
+  for (size_t i = 0; i < next->stages.size(); ++i)
+    for (size_t j = 0; j < current_->stages.size(); ++j)
+      if (current_->stages[j].name == next->stages[i].name) transitions[i] = transitions_[j];
+  current_ = next;
+  versions_[current_->version.value_or(1)] = current_;
+  if (old_mode != ExecutionMode::kParallel) {
+    // SUPERSEDED and QUEUED executions end as Cancelled: waiting ones now,
+    // active ones once their in-progress actions complete (reference §5.6).
+    std::vector<ExecutionState*> order;
+    for (auto& [_, e] : executions_)
+      if (active(e)) order.push_back(&e);
+    std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->order < b->order; });
+    for (ExecutionState* e : order) {
+      e->cancel_requested = true;
+      if (e->waiting_at >= 0 || e->stage < 0 || in_flight(*e, e->stage) == 0) {
+        e->stop_requested = false;
+        remove_waiting(*e);
+        if (e->stage >= 0 && e->waiting_at < 0 &&
+            e->stages[e->stage].status == StageExecutionStatus::kInProgress) {
+          e->stages[e->stage].status = StageExecutionStatus::kCancelled;
+          out.push_back(stage_effect(e->id, e->stage, StageExecutionStatus::kCancelled,
+                                     e->stages[e->stage].attempt));
+        }
+        e->status = PipelineExecutionStatus::kCancelled;
+        out.push_back(execution_effect(e->id, PipelineExecutionStatus::kCancelled,
+                                       "The pipeline was updated; this execution was cancelled"));
+      }
+    }
+  }
+  // Executions still finishing on the old version keep their own stage
+  // indexes; they hold no locks in the new structure.
+  locks_.assign(current_->stages.size(), "");
+  waiting_.assign(current_->stages.size(), {});
+  latest_in_stage_.assign(current_->stages.size(), "");
+  transitions_ = transitions;
+  return out;
+}
+
+}  // namespace stageline::engine

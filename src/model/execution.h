@@ -1,0 +1,230 @@
+// model/execution: the run-time records of CodePipeline: pipeline, stage and
+// action executions, jobs, artifacts, transitions and log lines, with the
+// API's exact status strings. Plain values, no I/O; the store persists them
+// (docs/store-schema.md) and the engine decides their transitions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/enums.h"
+#include "model/pipeline.h"
+
+namespace stageline::model {
+
+enum class PipelineExecutionStatus {
+  kCancelled,
+  kInProgress,
+  kStopped,
+  kStopping,
+  kSucceeded,
+  kSuperseded,
+  kFailed
+};
+enum class StageExecutionStatus {
+  kCancelled,
+  kInProgress,
+  kFailed,
+  kStopped,
+  kStopping,
+  kSucceeded,
+  kSkipped
+};
+enum class ActionExecutionStatus { kInProgress, kAbandoned, kSucceeded, kFailed };
+enum class JobStatus {
+  kCreated,
+  kQueued,
+  kDispatched,
+  kInProgress,
+  kTimedOut,
+  kSucceeded,
+  kFailed
+};
+enum class ExecutionType { kStandard, kRollback };
+enum class TriggerType {
+  kCreatePipeline,
+  kStartPipelineExecution,
+  kPollForSourceChanges,
+  kWebhook,
+  kCloudWatchEvent,
+  kPutActionRevision,
+  kWebhookV2,
+  kManualRollback,
+  kAutomatedRollback
+};
+
+#define STAGELINE_ENUM_TRAITS(E, SHAPE, ...)                                   \
+  template <>                                                                  \
+  struct EnumTraits<E> {                                                       \
+    static constexpr std::string_view kShape = SHAPE;                          \
+    static constexpr std::pair<E, std::string_view> kValues[] = {__VA_ARGS__}; \
+  };
+STAGELINE_ENUM_TRAITS(PipelineExecutionStatus, "PipelineExecutionStatus",
+                      {PipelineExecutionStatus::kCancelled, "Cancelled"},
+                      {PipelineExecutionStatus::kInProgress, "InProgress"},
+                      {PipelineExecutionStatus::kStopped, "Stopped"},
+                      {PipelineExecutionStatus::kStopping, "Stopping"},
+                      {PipelineExecutionStatus::kSucceeded, "Succeeded"},
+                      {PipelineExecutionStatus::kSuperseded, "Superseded"},
+                      {PipelineExecutionStatus::kFailed, "Failed"})
+STAGELINE_ENUM_TRAITS(
+    StageExecutionStatus, "StageExecutionStatus", {StageExecutionStatus::kCancelled, "Cancelled"},
+    {StageExecutionStatus::kInProgress, "InProgress"}, {StageExecutionStatus::kFailed, "Failed"},
+    {StageExecutionStatus::kStopped, "Stopped"}, {StageExecutionStatus::kStopping, "Stopping"},
+    {StageExecutionStatus::kSucceeded, "Succeeded"}, {StageExecutionStatus::kSkipped, "Skipped"})
+STAGELINE_ENUM_TRAITS(ActionExecutionStatus, "ActionExecutionStatus",
+                      {ActionExecutionStatus::kInProgress, "InProgress"},
+                      {ActionExecutionStatus::kAbandoned, "Abandoned"},
+                      {ActionExecutionStatus::kSucceeded, "Succeeded"},
+                      {ActionExecutionStatus::kFailed, "Failed"})
+STAGELINE_ENUM_TRAITS(JobStatus, "JobStatus", {JobStatus::kCreated, "Created"},
+                      {JobStatus::kQueued, "Queued"}, {JobStatus::kDispatched, "Dispatched"},
+                      {JobStatus::kInProgress, "InProgress"}, {JobStatus::kTimedOut, "TimedOut"},
+                      {JobStatus::kSucceeded, "Succeeded"}, {JobStatus::kFailed, "Failed"})
+STAGELINE_ENUM_TRAITS(ExecutionType, "ExecutionType", {ExecutionType::kStandard, "STANDARD"},
+                      {ExecutionType::kRollback, "ROLLBACK"})
+STAGELINE_ENUM_TRAITS(TriggerType, "TriggerType", {TriggerType::kCreatePipeline, "CreatePipeline"},
+                      {TriggerType::kStartPipelineExecution, "StartPipelineExecution"},
+                      {TriggerType::kPollForSourceChanges, "PollForSourceChanges"},
+                      {TriggerType::kWebhook, "Webhook"},
+                      {TriggerType::kCloudWatchEvent, "CloudWatchEvent"},
+                      {TriggerType::kPutActionRevision, "PutActionRevision"},
+                      {TriggerType::kWebhookV2, "WebhookV2"},
+                      {TriggerType::kManualRollback, "ManualRollback"},
+                      {TriggerType::kAutomatedRollback, "AutomatedRollback"})
+#undef STAGELINE_ENUM_TRAITS
+
+// Milliseconds since the Unix epoch; the API shows them as fractional seconds.
+using TimestampMs = int64_t;
+
+// A stored pipeline: one row per version, the newest is current.
+struct PipelineRecord {
+  PipelineDeclaration declaration;  // declaration.version is set
+  std::vector<Tag> tags;
+  TimestampMs created_ms = 0;
+  TimestampMs updated_ms = 0;
+};
+
+struct ResolvedVariable {
+  std::string name;
+  std::string resolved_value;
+  bool operator==(const ResolvedVariable&) const = default;
+};
+
+struct SourceRevision {
+  std::string action_name;
+  std::string revision_id;
+  std::string revision_summary;
+  std::string revision_url;
+  bool operator==(const SourceRevision&) const = default;
+};
+
+struct PipelineExecutionRecord {
+  std::string id;  // lower-case UUID
+  std::string pipeline_name;
+  int pipeline_version = 1;
+  PipelineExecutionStatus status = PipelineExecutionStatus::kInProgress;
+  std::string status_summary;
+  ExecutionMode execution_mode = ExecutionMode::kSuperseded;
+  ExecutionType execution_type = ExecutionType::kStandard;
+  TriggerType trigger_type = TriggerType::kStartPipelineExecution;
+  std::string trigger_detail;
+  std::string client_request_token;
+  std::vector<ResolvedVariable> variables;
+  std::vector<SourceRevision> source_revisions;
+  std::string rollback_target_execution_id;
+  std::string stop_reason;
+  TimestampMs created_ms = 0;
+  TimestampMs updated_ms = 0;
+  bool operator==(const PipelineExecutionRecord&) const = default;
+};
+
+struct StageExecutionRecord {
+  std::string execution_id;
+  std::string stage_name;
+  StageExecutionStatus status = StageExecutionStatus::kInProgress;
+  int attempt = 1;  // grows with each retry of the stage
+  TimestampMs started_ms = 0;
+  TimestampMs updated_ms = 0;
+  bool operator==(const StageExecutionRecord&) const = default;
+};
+
+// Where an artifact lives in the artifact store.
+struct ArtifactLocation {
+  std::string bucket;
+  std::string key;
+  std::string version_id;
+  std::string etag;
+  bool operator==(const ArtifactLocation&) const = default;
+};
+
+struct ArtifactRecord {
+  std::string execution_id;
+  std::string name;
+  ArtifactLocation location;
+  std::string produced_by_stage;
+  std::string produced_by_action;
+  int64_t size_bytes = 0;
+  TimestampMs created_ms = 0;
+  bool operator==(const ArtifactRecord&) const = default;
+};
+
+struct ActionExecutionRecord {
+  std::string id;  // actionExecutionId, lower-case UUID
+  std::string execution_id;
+  std::string stage_name;
+  std::string action_name;
+  int attempt = 1;
+  ActionExecutionStatus status = ActionExecutionStatus::kInProgress;
+  std::string summary;
+  std::string external_execution_id;
+  std::string external_execution_url;
+  StringMap resolved_configuration;
+  std::map<std::string, std::string> output_variables;
+  std::string error_code;  // JobFailed, ConfigurationError, ... when Failed
+  std::string error_message;
+  std::string job_id;  // empty for manual approvals
+  TimestampMs started_ms = 0;
+  TimestampMs updated_ms = 0;
+  bool operator==(const ActionExecutionRecord&) const = default;
+};
+
+struct JobRecord {
+  std::string id;     // jobId, lower-case UUID
+  std::string nonce;  // changes on every claim; acknowledge must echo it
+  std::string action_execution_id;
+  std::string execution_id;
+  std::string pipeline_name;
+  std::string stage_name;
+  std::string action_name;
+  ActionTypeId action_type_id;
+  JobStatus status = JobStatus::kCreated;
+  std::string claimed_by;  // worker identity, empty while unclaimed
+  std::string continuation_token;
+  TimestampMs created_ms = 0;
+  TimestampMs updated_ms = 0;
+  bool operator==(const JobRecord&) const = default;
+};
+
+struct TransitionRecord {
+  std::string pipeline_name;
+  std::string stage_name;
+  bool enabled = true;
+  std::string disabled_reason;
+  std::string last_changed_by;
+  TimestampMs last_changed_ms = 0;
+  bool operator==(const TransitionRecord&) const = default;
+};
+
+struct LogLine {
+  std::string action_execution_id;
+  int64_t seq = 0;  // 1, 2, ... per action execution
+  TimestampMs time_ms = 0;
+  std::string text;
+  bool operator==(const LogLine&) const = default;
+};
+
+}  // namespace stageline::model
