@@ -20,43 +20,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string suggestion(std::string_view word, const std::vector<std::string>& candidates,
-                       const std::string& otherwise) {
-  std::string near = closest_match(word, candidates);
-  return near.empty() ? otherwise : "did you mean " + quote(near) + "?";
-}
-
-std::string describe(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::object:
-      return "an object";
-    case json::kind::array:
-      return "a list";
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::string:
-      return "a string";
-    default:
-      return "a number";
-  }
-}
-
-std::optional<int64_t> whole_number(const json::value& v) {
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= INT64_MAX) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double() && v.get_double() == static_cast<double>(static_cast<int64_t>(v.get_double())))
-    return static_cast<int64_t>(v.get_double());
-  if (v.is_string()) {
-    const json::string& s = v.get_string();
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (!s.empty() && ec == std::errc() && ptr == s.data() + s.size()) return n;
-  }
-  return std::nullopt;
-}
-
 std::optional<bool> boolean_of(const json::value& v) {
   if (v.is_bool()) return v.get_bool();
   if (v.is_string()) {
@@ -331,7 +294,7 @@ class ShapeMapper {
           "template.unknown-property", child,
           what_ + ": " + std::string(shape.name) + " has no property " + quote(key) +
               "; it is ignored",
-          suggestion(key, shape.names(), "remove it (valid: " + join(shape.names(), ", ") + ")"),
+          did_you_mean(key, shape.names(), "remove it (valid: " + join(shape.names(), ", ") + ")"),
           Severity::kError, ErrorType::kSerializationException, line(child));
     }
   }
@@ -343,7 +306,7 @@ class ShapeMapper {
                             const json::value& got) {
     evaluator_.report("template.property-type", path,
                       what_ + ": " + std::string(f.cfn) + " must be " + std::string(expected) +
-                          ", not " + describe(got) + "; it is ignored",
+                          ", not " + kind_phrase(got) + "; it is ignored",
                       "", Severity::kError, ErrorType::kTemplateError, line(path));
     return std::nullopt;
   }
@@ -402,7 +365,7 @@ void read_pipeline(TemplateEvaluator& evaluator, const TemplateResource& r,
     if (!stores->is_array()) {
       evaluator.report("template.property-type", path,
                        what + ": ArtifactStores must be a list of {Region, ArtifactStore}, not " +
-                           describe(*stores),
+                           kind_phrase(*stores),
                        "", Severity::kError, ErrorType::kTemplateError, mapper.line(path));
     } else {
       json::object map;
@@ -468,7 +431,7 @@ void read_pipeline(TemplateEvaluator& evaluator, const TemplateResource& r,
                        what +
                            ": DisableInboundStageTransitions must be a list of "
                            "{StageName, Reason}, not " +
-                           describe(*t),
+                           kind_phrase(*t),
                        "", Severity::kError, ErrorType::kTemplateError, mapper.line(path));
     } else {
       size_t i = 0;
@@ -499,8 +462,8 @@ void read_pipeline(TemplateEvaluator& evaluator, const TemplateResource& r,
     if (!p.restart_execution_on_update) {
       evaluator.report(
           "template.property-type", path,
-          what + ": RestartExecutionOnUpdate must be true or false, not " + describe(*restart), "",
-          Severity::kError, ErrorType::kTemplateError, mapper.line(path));
+          what + ": RestartExecutionOnUpdate must be true or false, not " + kind_phrase(*restart),
+          "", Severity::kError, ErrorType::kTemplateError, mapper.line(path));
     }
   }
   result.pipelines.push_back(std::move(p));
@@ -538,7 +501,7 @@ class Props {
       std::string child = path_member(path_, key);
       evaluator_.report("template.unknown-property", child,
                         what_ + " has no property " + quote(key) + "; it is ignored",
-                        suggestion(key, known, "remove it"), Severity::kError,
+                        did_you_mean(key, known, "remove it"), Severity::kError,
                         ErrorType::kSerializationException, lines_.line_of(child));
     }
   }
@@ -625,7 +588,7 @@ class Props {
     std::string child = path_member(path_, key);
     evaluator_.report("template.property-type", child,
                       what_ + ": " + std::string(key) + " must be " + std::string(expected) +
-                          ", not " + describe(got),
+                          ", not " + kind_phrase(got),
                       "", Severity::kError, ErrorType::kTemplateError, lines_.line_of(child));
   }
 
@@ -952,7 +915,7 @@ void read_outputs(TemplateEvaluator& evaluator, const json::object& root) {
   evaluator.set_notes_only(true);
   if (!outputs->is_object()) {
     evaluator.report("template.outputs-not-object", "Outputs",
-                     "Outputs must be an object of outputs, not " + describe(*outputs));
+                     "Outputs must be an object of outputs, not " + kind_phrase(*outputs));
   } else {
     for (const auto& kv : outputs->get_object()) {
       std::string path = path_member("Outputs", kv.key());
@@ -993,7 +956,7 @@ TemplateResult read_cloudformation(const LocatedJson& doc, const TemplateOptions
     if (!doc.value.is_object()) {
       result.problems.push_back(
           {Severity::kError, ErrorType::kTemplateError, "template.not-object", "",
-           "a CloudFormation template must be an object, not " + describe(doc.value), "",
+           "a CloudFormation template must be an object, not " + kind_phrase(doc.value), "",
            doc.lines.line_of("")});
       return result;
     }
@@ -1016,7 +979,7 @@ TemplateResult read_cloudformation(const LocatedJson& doc, const TemplateOptions
       if (std::find(kSections.begin(), kSections.end(), key) != kSections.end()) continue;
       evaluator.report("template.unknown-section", key,
                        "the template has an unknown top-level section " + quote(key),
-                       suggestion(key, kSections, "remove it"), Severity::kError,
+                       did_you_mean(key, kSections, "remove it"), Severity::kError,
                        ErrorType::kSerializationException);
     }
     if (const json::value* version = root.if_contains("AWSTemplateFormatVersion")) {

@@ -27,12 +27,6 @@ constexpr size_t kMaxProducedBytes = 64 * 1024 * 1024;
 
 bool is_function_name(std::string_view key) { return key == "Ref" || starts_with(key, "Fn::"); }
 
-std::string suggestion(std::string_view word, const std::vector<std::string>& candidates,
-                       const std::string& otherwise = "") {
-  std::string near = closest_match(word, candidates);
-  return near.empty() ? otherwise : "did you mean " + quote(near) + "?";
-}
-
 std::string partition_of(std::string_view region) {
   if (starts_with(region, "cn-")) return "aws-cn";
   if (starts_with(region, "us-gov-")) return "aws-us-gov";
@@ -196,40 +190,6 @@ bool equal_values(const json::value& a, const json::value& b) {
   return a == b;
 }
 
-std::optional<int64_t> as_integer(const json::value& v) {
-  if (v.is_int64()) return v.get_int64();
-  if (v.is_uint64() && v.get_uint64() <= INT64_MAX) return static_cast<int64_t>(v.get_uint64());
-  if (v.is_double()) {
-    double d = v.get_double();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
-    return std::nullopt;
-  }
-  if (v.is_string()) {
-    const json::string& s = v.get_string();
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec == std::errc() && ptr == s.data() + s.size() && !s.empty()) return n;
-  }
-  return std::nullopt;
-}
-
-std::string describe(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::object:
-      return "an object";
-    case json::kind::array:
-      return "a list";
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::string:
-      return "a string";
-    default:
-      return "a number";
-  }
-}
-
 }  // namespace
 
 std::optional<std::string> scalar_to_string(const json::value& v) {
@@ -251,6 +211,48 @@ std::optional<std::string> scalar_to_string(const json::value& v) {
     default:
       return std::nullopt;
   }
+}
+
+std::optional<int64_t> whole_number(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= INT64_MAX) return static_cast<int64_t>(v.get_uint64());
+  if (v.is_double()) {
+    double d = v.get_double();
+    if (d >= -9.2e18 && d <= 9.2e18 && d == static_cast<double>(static_cast<int64_t>(d))) {
+      return static_cast<int64_t>(d);
+    }
+    return std::nullopt;
+  }
+  if (v.is_string()) {
+    const json::string& s = v.get_string();
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (!s.empty() && ec == std::errc() && ptr == s.data() + s.size()) return n;
+  }
+  return std::nullopt;
+}
+
+std::string kind_phrase(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::object:
+      return "an object";
+    case json::kind::array:
+      return "a list";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::string:
+      return "a string";
+    default:
+      return "a number";
+  }
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
+                         const std::string& otherwise) {
+  std::string near = closest_match(word, candidates);
+  return near.empty() ? otherwise : "did you mean " + quote(near) + "?";
 }
 
 TemplateEvaluator::TemplateEvaluator(const LocatedJson& doc, const TemplateOptions& options,
@@ -298,7 +300,7 @@ void TemplateEvaluator::load_parameters() {
   const json::value* section = root.if_contains("Parameters");
   if (section != nullptr && !section->is_object()) {
     report("template.parameters-not-object", "Parameters",
-           "Parameters must be an object of parameter declarations, not " + describe(*section));
+           "Parameters must be an object of parameter declarations, not " + kind_phrase(*section));
     section = nullptr;
   }
   if (section != nullptr) {
@@ -314,7 +316,7 @@ void TemplateEvaluator::load_parameters() {
     report("template.override-unknown", "Parameters",
            "the parameter override " + quote(name + "=" + value) +
                " names no parameter of the template",
-           suggestion(name, names, "remove it from --parameter-overrides"));
+           did_you_mean(name, names, "remove it from --parameter-overrides"));
   }
 }
 
@@ -323,7 +325,7 @@ void TemplateEvaluator::load_parameter(const std::string& name, const json::valu
   if (!declaration.is_object()) {
     report("template.parameter-not-object", path,
            "parameter " + quote(name) + " must be an object with a Type, not " +
-               describe(declaration));
+               kind_phrase(declaration));
     return;
   }
   const json::object& d = declaration.get_object();
@@ -336,7 +338,7 @@ void TemplateEvaluator::load_parameter(const std::string& name, const json::valu
     if (std::find(kAttributes.begin(), kAttributes.end(), key) != kAttributes.end()) continue;
     report("template.unknown-property", path_member(path, key),
            "parameter " + quote(name) + " has an unknown attribute " + quote(key),
-           suggestion(key, kAttributes, "remove it"), Severity::kError,
+           did_you_mean(key, kAttributes, "remove it"), Severity::kError,
            ErrorType::kSerializationException);
   }
   Parameter p;
@@ -360,9 +362,9 @@ void TemplateEvaluator::load_parameter(const std::string& name, const json::valu
   if (!known) {
     report("template.parameter-type", path_member(path, "Type"),
            "parameter " + quote(name) + " has the unknown type " + quote(t),
-           suggestion(t, {"String", "Number", "List<Number>", "CommaDelimitedList"},
-                      "use String, Number, List<Number>, CommaDelimitedList or an AWS-specific "
-                      "type"));
+           did_you_mean(t, {"String", "Number", "List<Number>", "CommaDelimitedList"},
+                        "use String, Number, List<Number>, CommaDelimitedList or an AWS-specific "
+                        "type"));
   }
 
   std::optional<std::string> text;
@@ -382,9 +384,9 @@ void TemplateEvaluator::load_parameter(const std::string& name, const json::valu
     } else {
       text = scalar_to_string(*def);
       if (!text) {
-        report(
-            "template.parameter-default", source_path,
-            "the Default of parameter " + quote(name) + " must be a string, not " + describe(*def));
+        report("template.parameter-default", source_path,
+               "the Default of parameter " + quote(name) + " must be a string, not " +
+                   kind_phrase(*def));
       }
     }
   }
@@ -420,7 +422,7 @@ void TemplateEvaluator::load_parameter(const std::string& name, const json::valu
       report("template.parameter-not-allowed", source_path,
              "parameter " + quote(name) + " is " + quote(v) + ", which is not one of its " +
                  "AllowedValues (" + join(allowed_values, ", ") + ")",
-             suggestion(v, allowed_values, "use one of " + join(allowed_values, ", ")));
+             did_you_mean(v, allowed_values, "use one of " + join(allowed_values, ", ")));
       ok = false;
     }
   }
@@ -487,16 +489,16 @@ void TemplateEvaluator::load_mappings() {
   if (section == nullptr) return;
   if (!section->is_object()) {
     report("template.mappings-not-object", "Mappings",
-           "Mappings must be an object of mappings, not " + describe(*section));
+           "Mappings must be an object of mappings, not " + kind_phrase(*section));
     return;
   }
   mappings_ = &section->get_object();
   for (const auto& m : *mappings_) {
     std::string path = path_member("Mappings", m.key());
     if (!m.value().is_object()) {
-      report(
-          "template.mapping-not-object", path,
-          "mapping " + quote(m.key()) + " must be an object of keys, not " + describe(m.value()));
+      report("template.mapping-not-object", path,
+             "mapping " + quote(m.key()) + " must be an object of keys, not " +
+                 kind_phrase(m.value()));
       continue;
     }
     for (const auto& top : m.value().get_object()) {
@@ -514,7 +516,7 @@ void TemplateEvaluator::load_conditions() {
   if (section == nullptr) return;
   if (!section->is_object()) {
     report("template.conditions-not-object", "Conditions",
-           "Conditions must be an object of condition declarations, not " + describe(*section));
+           "Conditions must be an object of condition declarations, not " + kind_phrase(*section));
     return;
   }
   for (const auto& kv : section->get_object()) {
@@ -533,7 +535,7 @@ void TemplateEvaluator::load_resources() {
   }
   if (!section->is_object()) {
     report("template.resources-not-object", "Resources",
-           "Resources must be an object of resource declarations, not " + describe(*section));
+           "Resources must be an object of resource declarations, not " + kind_phrase(*section));
     return;
   }
   if (section->get_object().empty()) {
@@ -556,9 +558,9 @@ void TemplateEvaluator::load_resources() {
              "rename the resource or the parameter");
     }
     if (!kv.value().is_object()) {
-      report(
-          "template.resource-not-object", path,
-          "resource " + quote(id) + " must be an object with a Type, not " + describe(kv.value()));
+      report("template.resource-not-object", path,
+             "resource " + quote(id) + " must be an object with a Type, not " +
+                 kind_phrase(kv.value()));
       continue;
     }
     const json::object& d = kv.value().get_object();
@@ -567,7 +569,7 @@ void TemplateEvaluator::load_resources() {
       if (std::find(kAttributes.begin(), kAttributes.end(), key) != kAttributes.end()) continue;
       report("template.unknown-property", path_member(path, key),
              "resource " + quote(id) + " has an unknown attribute " + quote(key),
-             suggestion(key, kAttributes, "remove it, or move it under Properties"),
+             did_you_mean(key, kAttributes, "remove it, or move it under Properties"),
              Severity::kError, ErrorType::kSerializationException);
     }
     const json::value* type = d.if_contains("Type");
@@ -583,7 +585,7 @@ void TemplateEvaluator::load_resources() {
       } else if (!props->is_null()) {
         report("template.properties-not-object", path_member(path, "Properties"),
                "the Properties of resource " + quote(id) + " must be an object, not " +
-                   describe(*props));
+                   kind_phrase(*props));
       }
     }
     if (const json::value* c = d.if_contains("Condition")) {
@@ -625,7 +627,7 @@ void TemplateEvaluator::load_resources() {
           report("template.depends-on", p,
                  "DependsOn of " + quote(r.logical_id) + " names " + quote(target) +
                      ", which is not a resource of the template",
-                 suggestion(target, ids, "remove it"));
+                 did_you_mean(target, ids, "remove it"));
         }
       }
     }
@@ -642,7 +644,7 @@ void TemplateEvaluator::load_resources() {
         report("template.policy-value", ppath,
                std::string(policy) + " of " + quote(r.logical_id) + " must be one of " +
                    join(allowed, ", "),
-               s ? suggestion(*s, allowed) : "");
+               s ? did_you_mean(*s, allowed) : "");
       }
     }
   }
@@ -762,7 +764,7 @@ Evaluated TemplateEvaluator::eval_function(const std::string& name, const json::
       "Fn::Split",  "Fn::If",     "Fn::FindInMap", "Fn::Base64", "Fn::GetAZs",
       "Fn::Equals", "Fn::Not",    "Fn::And",       "Fn::Or",     "Fn::ImportValue"};
   return fail("template.unknown-function", path, "unknown intrinsic function " + quote(name),
-              suggestion(name, kFunctions));
+              did_you_mean(name, kFunctions));
 }
 
 std::vector<std::string> TemplateEvaluator::reference_names() const {
@@ -776,9 +778,10 @@ std::vector<std::string> TemplateEvaluator::reference_names() const {
 
 Evaluated TemplateEvaluator::fn_ref(const json::value& args, const std::string& path) {
   if (!args.is_string()) {
-    return fail("template.ref", path,
-                "Ref needs the name of a parameter or resource as a string, not " + describe(args),
-                "write Ref: Name (or !Ref Name)");
+    return fail(
+        "template.ref", path,
+        "Ref needs the name of a parameter or resource as a string, not " + kind_phrase(args),
+        "write Ref: Name (or !Ref Name)");
   }
   return reference(std::string(args.get_string()), path);
 }
@@ -817,8 +820,8 @@ Evaluated TemplateEvaluator::reference(const std::string& name, const std::strin
   return fail(
       "template.unresolved-reference", path,
       "Ref to " + quote(name) + ": no parameter, resource or pseudo parameter has that name",
-      suggestion(name, reference_names(),
-                 "declare it under Parameters or Resources, or fix the name"));
+      did_you_mean(name, reference_names(),
+                   "declare it under Parameters or Resources, or fix the name"));
 }
 
 std::optional<bool> TemplateEvaluator::condition(const std::string& name, const std::string& path) {
@@ -827,7 +830,7 @@ std::optional<bool> TemplateEvaluator::condition(const std::string& name, const 
     std::vector<std::string> names;
     for (const auto& [n, _] : conditions_) names.push_back(n);
     report("template.unknown-condition", path, "there is no condition named " + quote(name),
-           suggestion(name, names, "declare it under Conditions"));
+           did_you_mean(name, names, "declare it under Conditions"));
     return std::nullopt;
   }
   Condition& c = it->second;
@@ -901,7 +904,7 @@ const PhysicalResource* TemplateEvaluator::physical(const std::string& logical_i
     std::vector<std::string> ids;
     for (const auto& r : resources_) ids.push_back(r.logical_id);
     report("template.unresolved-reference", path, "there is no resource named " + quote(logical_id),
-           suggestion(logical_id, ids));
+           did_you_mean(logical_id, ids));
     return nullptr;
   }
   const TemplateResource& r = resources_[index->second];
@@ -987,7 +990,7 @@ std::optional<PhysicalResource> TemplateEvaluator::compute_physical(const Templa
     if (!s) {
       report("template.property-type", ppath,
              std::string(key) + " of " + quote(r.logical_id) + " must be a string, not " +
-                 describe(e.value));
+                 kind_phrase(e.value));
       failed = true;
     }
     return s;
@@ -1102,7 +1105,7 @@ Evaluated TemplateEvaluator::attribute(const std::string& logical_id, const std:
     return fail("template.unresolved-reference", path,
                 "Fn::GetAtt of " + quote(logical_id + "." + attr) + ": there is no resource " +
                     quote(logical_id),
-                suggestion(logical_id, ids));
+                did_you_mean(logical_id, ids));
   }
   if (in_condition_ > 0) {
     return fail("template.condition-resource", path,
@@ -1127,7 +1130,7 @@ Evaluated TemplateEvaluator::attribute(const std::string& logical_id, const std:
         "template.unknown-attribute", path,
         "resource " + quote(logical_id) + " (" + r.type + ") has no attribute " + quote(attr),
         names.empty() ? "it has no attributes; use Ref " + logical_id
-                      : suggestion(attr, names, "use one of " + join(names, ", ")));
+                      : did_you_mean(attr, names, "use one of " + join(names, ", ")));
   }
   return {Evaluated::Kind::kValue, json::string(it->second)};
 }
@@ -1171,10 +1174,10 @@ std::optional<std::string> TemplateEvaluator::string_arg(const json::value& args
   if (e.kind == Evaluated::Kind::kValue) {
     if (auto s = scalar_to_string(e.value)) return s;
   }
-  report(
-      "template.argument-type", path,
-      std::string(what) + " must be a string, not " +
-          (e.kind == Evaluated::Kind::kNoValue ? std::string("AWS::NoValue") : describe(e.value)));
+  report("template.argument-type", path,
+         std::string(what) + " must be a string, not " +
+             (e.kind == Evaluated::Kind::kNoValue ? std::string("AWS::NoValue")
+                                                  : kind_phrase(e.value)));
   return std::nullopt;
 }
 
@@ -1233,7 +1236,7 @@ Evaluated TemplateEvaluator::fn_sub(const json::value& args, const std::string& 
       report("template.sub", path,
              "${" + name + "} in Fn::Sub is " +
                  (v.kind == Evaluated::Kind::kNoValue ? std::string("AWS::NoValue")
-                                                      : describe(v.value)) +
+                                                      : kind_phrase(v.value)) +
                  "; Fn::Sub can insert strings only",
              v.value.is_array() ? "use Fn::Join to turn the list into a string first" : "");
       failed = true;
@@ -1259,7 +1262,7 @@ Evaluated TemplateEvaluator::fn_join(const json::value& args, const std::string&
   if (list.partial) return {Evaluated::Kind::kFailed, nullptr};
   if (list.kind != Evaluated::Kind::kValue || !list.value.is_array()) {
     return fail("template.join", path_index(path, 1),
-                "the second item of Fn::Join must be a list, not " + describe(list.value));
+                "the second item of Fn::Join must be a list, not " + kind_phrase(list.value));
   }
   std::string out;
   size_t i = 0;
@@ -1268,7 +1271,7 @@ Evaluated TemplateEvaluator::fn_join(const json::value& args, const std::string&
     if (!s) {
       return fail(
           "template.join", path_index(path_index(path, 1), i),
-          "Fn::Join can join strings only; item " + std::to_string(i) + " is " + describe(item));
+          "Fn::Join can join strings only; item " + std::to_string(i) + " is " + kind_phrase(item));
     }
     if (i++ > 0) out += *delimiter;
     out += *s;
@@ -1290,14 +1293,14 @@ Evaluated TemplateEvaluator::fn_select(const json::value& args, const std::strin
     return {Evaluated::Kind::kFailed, nullptr};
   }
   std::optional<int64_t> n;
-  if (index.has_value()) n = as_integer(index.value);
+  if (index.has_value()) n = whole_number(index.value);
   if (!n) {
     return fail("template.select", path_index(path, 0),
                 "the index of Fn::Select must be a whole number");
   }
   if (!list.has_value() || !list.value.is_array()) {
     return fail("template.select", path_index(path, 1),
-                "the second item of Fn::Select must be a list, not " + describe(list.value));
+                "the second item of Fn::Select must be a list, not " + kind_phrase(list.value));
   }
   const json::array& a = list.value.get_array();
   if (*n < 0 || static_cast<size_t>(*n) >= a.size()) {
@@ -1368,19 +1371,19 @@ Evaluated TemplateEvaluator::fn_find_in_map(const json::value& args, const std::
   if (map == nullptr || !map->is_object()) {
     return fail(
         "template.find-in-map", path_index(path, 0), "there is no mapping named " + quote(keys[0]),
-        mappings_ ? suggestion(keys[0], names_of(*mappings_)) : "declare it under Mappings");
+        mappings_ ? did_you_mean(keys[0], names_of(*mappings_)) : "declare it under Mappings");
   }
   const json::value* top = map->get_object().if_contains(keys[1]);
   if (top == nullptr || !top->is_object()) {
     return fail("template.find-in-map", path_index(path, 1),
                 "mapping " + quote(keys[0]) + " has no key " + quote(keys[1]),
-                suggestion(keys[1], names_of(map->get_object())));
+                did_you_mean(keys[1], names_of(map->get_object())));
   }
   const json::value* value = top->get_object().if_contains(keys[2]);
   if (value == nullptr) {
     return fail("template.find-in-map", path_index(path, 2),
                 "mapping " + quote(keys[0]) + " has no key " + quote(keys[1] + "." + keys[2]),
-                suggestion(keys[2], names_of(top->get_object())));
+                did_you_mean(keys[2], names_of(top->get_object())));
   }
   return {Evaluated::Kind::kValue, *value};
 }

@@ -14,6 +14,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -193,5 +194,15 @@ class TemplateEvaluator {
 // booleans "true"/"false", numbers in decimal. nullopt for null, objects and
 // arrays.
 std::optional<std::string> scalar_to_string(const boost::json::value& v);
+
+// A whole number from a number or a decimal string ("2"); nullopt otherwise.
+std::optional<int64_t> whole_number(const boost::json::value& v);
+
+// "a string", "a list", "an object", ... for messages.
+std::string kind_phrase(const boost::json::value& v);
+
+// "did you mean 'X'?" for the candidate closest to `word`, else `otherwise`.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates,
+                         const std::string& otherwise = "");
 
 }  // namespace stageline::definitions

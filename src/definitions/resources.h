@@ -9,7 +9,6 @@
 // anything else. Plain values: copy and move freely; no thread affinity.
 #pragma once
 
-#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <optional>
@@ -26,10 +25,10 @@ struct ResourceBase {
   boost::json::object properties;  // resolved Properties, PascalCase as in the template
 };
 
-struct NameValue {
+struct BuildEnvironmentVariable {
   std::string name;
   std::string value;
-  std::string type;  // CodeBuild: PLAINTEXT (default), PARAMETER_STORE, SECRETS_MANAGER
+  std::string type;  // PLAINTEXT (the default), PARAMETER_STORE or SECRETS_MANAGER
 };
 
 // AWS::CodeBuild::Project
@@ -41,7 +40,7 @@ struct BuildProjectResource : ResourceBase {
   std::string environment_type;  // Environment.Type: LINUX_CONTAINER, ...
   std::string image;             // Environment.Image
   std::string compute_type;      // Environment.ComputeType
-  std::vector<NameValue> environment_variables;
+  std::vector<BuildEnvironmentVariable> environment_variables;
   std::string artifacts_type;  // Artifacts.Type: CODEPIPELINE, S3, NO_ARTIFACTS
   std::string service_role;    // ServiceRole: a role name or ARN as written
   int timeout_in_minutes = 60;

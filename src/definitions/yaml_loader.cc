@@ -6,6 +6,7 @@
 // backstop for anything the heuristic misjudges; building against a yaml-cpp
 // without it (< 0.7) must fail rather than silently lose the stack bound.
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json.hpp>
@@ -16,6 +17,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -369,8 +371,10 @@ bool all_digits(std::string_view s) {
 }
 
 // The value of a plain (unquoted, untagged) scalar, resolved the way
-// CloudFormation's YAML 1.1 parser does, except that the forms that surprise
-// people (octal 0123, sexagesimal 1:30, 1_000, hex) stay strings.
+// CloudFormation's YAML 1.1 parser does: an unquoted YES or off reaches AWS as
+// the boolean true or false (aws/aws-cli#5257 quotes them for that reason).
+// The forms that surprise people more than they help (octal 0123, sexagesimal
+// 1:30, 1_000, hex) stay strings, so account ids with a leading zero survive.
 json::value resolve_plain(const std::string& s) {
   if (one_of(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
   if (one_of(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"})) return true;
@@ -696,6 +700,44 @@ class Converter {
   size_t output_bytes_ = 0;
 };
 
+// Notes where a second document with content starts. Parser events only: no
+// nodes are built.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  int second_document_line = 0;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents_;
+    start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    content(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void content(const YAML::Mark& mark) {
+    if (documents_ >= 2 && second_document_line == 0) {
+      second_document_line = (start_.line >= 0 ? start_.line : mark.line) + 1;
+    }
+  }
+  int documents_ = 0;
+  YAML::Mark start_ = YAML::Mark::null_mark();
+};
+
 Status from_yaml_exception(const YAML::Exception& e) {
   std::string reason = e.msg;
   if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr) {
@@ -713,30 +755,30 @@ Result<LocatedJson> load_yaml(std::string_view text, const YamlLimits& limits) {
                            " bytes; Stageline reads YAML documents of at most " +
                            std::to_string(limits.max_bytes) + " bytes");
   }
-  std::string normalised;
-  Status st = normalise(text, normalised);
-  if (!st.ok()) return st;
-  st = NestingScan(normalised, limits).run();
-  if (!st.ok()) return st;
-
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(normalised);
-    for (size_t i = 1; i < documents.size(); ++i) {
-      if (documents[i].IsNull()) continue;
-      YAML::Mark mark = documents[i].Mark();
-      return invalid_at(mark.line + 1, 0,
+    std::string normalised;
+    Status st = normalise(text, normalised);
+    if (!st.ok()) return st;
+    st = NestingScan(normalised, limits).run();
+    if (!st.ok()) return st;
+    // Count the documents first, reading at most two: YAML::LoadAll loops
+    // forever, allocating, on some inputs (a stray "," after a document).
+    std::istringstream stream(normalised);
+    YAML::Parser parser(stream);
+    DocumentCounter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+    }
+    if (counter.second_document_line > 0) {
+      return invalid_at(counter.second_document_line, 0,
                         "a second YAML document starts here; Stageline reads one document per "
                         "file");
     }
+    YAML::Node document = YAML::Load(normalised);
     LocatedJson out;
-    if (documents.empty()) {
-      out.lines.set("", 1);
-      return out;
-    }
-    YAML::Mark mark = documents[0].Mark();
+    YAML::Mark mark = document.Mark();
     out.lines.set("", mark.line >= 0 ? mark.line + 1 : 1);
     Converter converter(limits, out.lines);
-    st = converter.convert(documents[0], "", 0, out.value);
+    st = converter.convert(document, "", 0, out.value);
     if (!st.ok()) return st;
     return out;
   } catch (const YAML::Exception& e) {

@@ -354,6 +354,16 @@ TEST(YamlLoaderTest, TabIndentedFileIsRefused) {
   EXPECT_NE(error.find("tab"), std::string::npos) << error;
 }
 
+// Regression: YAML::LoadAll never returns on these (it allocates until memory
+// runs out), so load_yaml must not call it.
+TEST(YamlLoaderTest, AStrayCommaAfterADocumentDoesNotHang) {
+  for (const char* text : {",", "\"a\",\n", "- a\n,", "{a: b},", "[a], b", "%YAML 1.2\n--- !!str,",
+                           "!foo,", "a: 1\n---\n,"}) {
+    auto result = load_yaml(text);
+    (void)result;
+  }
+}
+
 TEST(YamlLoaderTest, MutatedTemplatesNeverCrash) {
   const std::string seed = R"(Resources:
   Pipeline:

@@ -1,0 +1,82 @@
+// artifacts: the artifact store. Pipeline artifacts are zip archives kept as
+// objects in an S3-like store on the local disk (object_store.h), under the
+// key layout CodePipeline uses, passed through an ObjectCipher (the seam for
+// encryption at rest). zip.h packs and safely unpacks them; glob.h chooses
+// their files. Formats, layouts and limits: docs/artifact-store.md.
+//
+// May depend on base and model only (plus OpenSSL and libzip). It knows
+// nothing of the engine, the store (SQL) or the API; the engine reaches it
+// through ArtifactStore, and records the ArtifactLocation it returns.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "artifacts/object_cipher.h"
+#include "artifacts/object_store.h"
+#include "artifacts/zip.h"
+#include "base/status.h"
+#include "model/execution.h"
+
+namespace stageline::artifacts {
+
+struct ArtifactStoreOptions {
+  // Where zips are built and sealed objects decrypted, in a fresh
+  // subdirectory per call that is removed before the call returns. Normally
+  // <data dir>/tmp; created if missing.
+  std::filesystem::path scratch_dir;
+};
+
+// One stored output artifact.
+struct StoredArtifact {
+  model::ArtifactLocation location;  // bucket, key, version_id, etag of the stored object
+  uint64_t size_bytes = 0;           // of the stored object (the zip, sealed)
+  CreateZipResult contents;          // what went into the zip, and what was skipped
+};
+
+// Stores output artifacts and fetches input artifacts for actions. Owned by
+// the composition root; borrows the ObjectStore and the ObjectCipher, which
+// must outlive it. Thread-safe: calls share no state but the object store.
+class ArtifactStore {
+ public:
+  ArtifactStore(ObjectStore& objects, ObjectCipher& cipher, ArtifactStoreOptions options);
+
+  // The key prefix CodePipeline gives an artifact: the first 20 characters
+  // of the pipeline name, '/', the first 10 of the artifact name, '/'
+  // (reference §13). Names are ASCII by CodePipeline's rules, so a character
+  // is a byte.
+  static std::string key_prefix(std::string_view pipeline, std::string_view artifact_name);
+
+  // Zips the files of `source_dir` that `globs` select (create_zip), seals
+  // the zip, and stores it in `bucket` under key_prefix() + 7 random
+  // alphanumerics (no ".zip" suffix, as in CodePipeline's GitHub-sourced
+  // examples). Fails with the errors of create_zip (nothing to pack, bad
+  // glob, unreadable file) and of ObjectStore::put_object_from_fd
+  // (NoSuchBucket, EntityTooLarge, disk full), with context.
+  Result<StoredArtifact> put_artifact(std::string_view bucket, std::string_view pipeline,
+                                      std::string_view artifact_name,
+                                      const std::filesystem::path& source_dir,
+                                      const std::vector<std::string>& globs);
+
+  // Extracts the artifact at `location` into `target_dir` (empty or missing)
+  // under `limits`. An empty version_id means the latest version. When
+  // `location.etag` is set and the stored object's ETag differs, fails with
+  // kFailedPrecondition instead of extracting something else. Otherwise the
+  // errors of ObjectStore::open_object (NoSuchBucket, NoSuchKey,
+  // NoSuchVersion) and of extract_zip (refused entries, limits, corrupt
+  // archive), with context.
+  Result<ExtractResult> fetch_artifact(const model::ArtifactLocation& location,
+                                       const std::filesystem::path& target_dir,
+                                       const ExtractLimits& limits);
+
+ private:
+  Result<std::filesystem::path> make_scratch() const;
+
+  ObjectStore& objects_;
+  ObjectCipher& cipher_;
+  ArtifactStoreOptions options_;
+};
+
+}  // namespace stageline::artifacts
