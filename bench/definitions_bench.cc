@@ -129,14 +129,14 @@ json::array artifacts(std::initializer_list<std::string> names) {
 }
 
 json::object base_pipeline(const std::string& name) {
-  return {{"name", name},
-          {"roleArn", "arn:aws:iam::123456789012:role/CodePipelineServiceRole"},
-          {"artifactStore", {{"type", "S3"}, {"location", "bench-artifacts-123456789012"}}},
-          {"pipelineType", "V2"},
-          {"executionMode", "QUEUED"},
-          {"variables", json::array{json::object{{"name", "Env"}, {"defaultValue", "staging"}},
-                                    json::object{{"name", "Region"},
-                                                 {"defaultValue", "us-east-1"}}}}};
+  return {
+      {"name", name},
+      {"roleArn", "arn:aws:iam::123456789012:role/CodePipelineServiceRole"},
+      {"artifactStore", {{"type", "S3"}, {"location", "bench-artifacts-123456789012"}}},
+      {"pipelineType", "V2"},
+      {"executionMode", "QUEUED"},
+      {"variables", json::array{json::object{{"name", "Env"}, {"defaultValue", "staging"}},
+                                json::object{{"name", "Region"}, {"defaultValue", "us-east-1"}}}}};
 }
 
 // A pipeline as a team would write it: two sources, a build stage with tests
@@ -180,18 +180,17 @@ std::string realistic_v2_json() {
     return a;
   };
   auto cfn = [](const char* name, const char* stack, const char* in, int run_order) {
-    return json::object{
-        {"name", name},
-        {"actionTypeId", type_id("Deploy", "CloudFormation")},
-        {"runOrder", run_order},
-        {"configuration",
-         {{"ActionMode", "CREATE_UPDATE"},
-          {"StackName", std::string(stack) + "-#{variables.Env}"},
-          {"TemplatePath", std::string(in) + "::template.yaml"},
-          {"ParameterOverrides", "{\"Image\": \"#{Image.IMAGE_URI}\"}"},
-          {"Capabilities", "CAPABILITY_IAM"},
-          {"RoleArn", "arn:aws:iam::123456789012:role/CfnDeployRole"}}},
-        {"inputArtifacts", artifacts({in})}};
+    return json::object{{"name", name},
+                        {"actionTypeId", type_id("Deploy", "CloudFormation")},
+                        {"runOrder", run_order},
+                        {"configuration",
+                         {{"ActionMode", "CREATE_UPDATE"},
+                          {"StackName", std::string(stack) + "-#{variables.Env}"},
+                          {"TemplatePath", std::string(in) + "::template.yaml"},
+                          {"ParameterOverrides", "{\"Image\": \"#{Image.IMAGE_URI}\"}"},
+                          {"Capabilities", "CAPABILITY_IAM"},
+                          {"RoleArn", "arn:aws:iam::123456789012:role/CfnDeployRole"}}},
+                        {"inputArtifacts", artifacts({in})}};
   };
   auto manual = [](const char* name, int run_order) {
     return json::object{{"name", name},
@@ -221,10 +220,10 @@ std::string realistic_v2_json() {
                            {"Value", "main"},
                            {"Operator", "EQ"}}}}}}}}}};
   p["stages"] = json::array{
-      json::object{{"name", "Source"},
-                   {"actions",
-                    json::array{source("App", "AppSource", "shop/web", "AppSrc"),
-                                source("Infra", "InfraSource", "shop/infra", "InfraSrc")}}},
+      json::object{
+          {"name", "Source"},
+          {"actions", json::array{source("App", "AppSource", "shop/web", "AppSrc"),
+                                  source("Infra", "InfraSource", "shop/infra", "InfraSrc")}}},
       json::object{
           {"name", "Build"},
           {"actions",
@@ -234,7 +233,8 @@ std::string realistic_v2_json() {
                codebuild("Image", "Build", 2, {"AppSrc", "InfraSrc"}, {"ImageDef"}, "Image"),
                codebuild("Templates", "Build", 2, {"InfraSrc"}, {"Templates"}, nullptr),
                commands("Audit", 3, "AppSrc")}},
-          {"onFailure", {{"result", "RETRY"}, {"retryConfiguration", {{"retryMode", "FAILED_ACTIONS"}}}}}},
+          {"onFailure",
+           {{"result", "RETRY"}, {"retryConfiguration", {{"retryMode", "FAILED_ACTIONS"}}}}}},
       json::object{
           {"name", "Staging"},
           {"beforeEntry", variable_gate},
@@ -248,17 +248,16 @@ std::string realistic_v2_json() {
       json::object{
           {"name", "Production"},
           {"actions",
-           json::array{cfn("ProdNetwork", "net", "Templates", 1),
-                       cfn("ProdDatabase", "db", "Templates", 1),
-                       cfn("ProdService", "svc", "Templates", 2),
-                       commands("ProdSmoke", 3, "AppSrc"),
-                       json::object{{"name", "Reports"},
-                                    {"actionTypeId", type_id("Deploy", "S3")},
-                                    {"runOrder", 3},
-                                    {"configuration",
-                                     {{"BucketName", "web-shop-reports"}, {"Extract", "true"}}},
-                                    {"inputArtifacts", artifacts({"TestReports"})}},
-                       manual("Announce", 4)}}}};
+           json::array{
+               cfn("ProdNetwork", "net", "Templates", 1), cfn("ProdDatabase", "db", "Templates", 1),
+               cfn("ProdService", "svc", "Templates", 2), commands("ProdSmoke", 3, "AppSrc"),
+               json::object{
+                   {"name", "Reports"},
+                   {"actionTypeId", type_id("Deploy", "S3")},
+                   {"runOrder", 3},
+                   {"configuration", {{"BucketName", "web-shop-reports"}, {"Extract", "true"}}},
+                   {"inputArtifacts", artifacts({"TestReports"})}},
+               manual("Announce", 4)}}}};
   return pretty(p);
 }
 
@@ -321,8 +320,8 @@ bool check_valid(benchmark::State& state, const std::string& text) {
 
 size_t action_count(const std::string& text) {
   size_t n = 0;
-  for (const auto& st : json::parse(text).at("stages").as_array())
-    n += st.at("actions").as_array().size();
+  const json::value pipeline = json::parse(text);
+  for (const auto& st : pipeline.at("stages").as_array()) n += st.at("actions").as_array().size();
   return n;
 }
 
@@ -344,8 +343,8 @@ void ReadV2Json(benchmark::State& state) {
   if (!check_valid(state, text)) return;
   for (auto _ : state) benchmark::DoNotOptimize(read_definition(text));
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
-  state.SetLabel(std::to_string(action_count(text)) + " actions, " +
-                 std::to_string(text.size()) + " bytes");
+  state.SetLabel(std::to_string(action_count(text)) + " actions, " + std::to_string(text.size()) +
+                 " bytes");
 }
 
 void JsonParseV2(benchmark::State& state) {

@@ -20,8 +20,11 @@ int main(int argc, char** argv) {
   bool list_rules = false;
   v->add_option("file", validate.file, "definition file, or - for standard input");
   v->add_flag("--list-rules", list_rules, "print every rule as a Markdown table and exit");
+  // One Key=Value per flag, so the file name after it is never taken for a value.
   v->add_option("--parameter-overrides", overrides,
-                "template parameters as Key=Value (repeatable)");
+                "a template parameter as Key=Value (repeat the flag for more)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   v->add_option("--output", validate.output, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
   v->add_flag("--strict", validate.strict, "treat warnings as errors");

@@ -60,7 +60,8 @@ void print_text(const std::string& file, const Document& doc, std::ostream& out)
     if (p.severity == Severity::kError) ++errors;
     if (p.severity == Severity::kWarning) ++warnings;
     out << where(file, l) << ": " << to_string(p.severity) << ": ";
-    bool many = doc.pipelines.size() > 1 || doc.format == definitions::Format::kCloudFormationYaml ||
+    bool many = doc.pipelines.size() > 1 ||
+                doc.format == definitions::Format::kCloudFormationYaml ||
                 doc.format == definitions::Format::kCloudFormationJson;
     if (!l.origin.empty() && many) out << l.origin << ": ";
     if (!p.path.empty()) out << p.path << ": ";

@@ -40,7 +40,8 @@ class LineScanner {
       }
       raw += t_[i_++];
     }
-    ++i_;  // closing quote
+    ++i_;                                                 // closing quote
+    if (raw.find('\\') == std::string::npos) return raw;  // nothing to decode
     // Decode escapes through Boost.JSON so keys match the parsed value exactly.
     json::error_code ec;
     json::value v = json::parse("\"" + raw + "\"", ec);
@@ -68,8 +69,9 @@ class LineScanner {
         if (!seen.insert(key).second)
           problems_.push_back({Severity::kError, ErrorType::kSerializationException,
                                "json.duplicate-key", child,
-                               "member " + quote(key) + " appears more than once in the same "
-                               "object; only the last one would be kept",
+                               "member " + quote(key) +
+                                   " appears more than once in the same "
+                                   "object; only the last one would be kept",
                                "remove one of them", key_line});
         ws();
         ++i_;  // ':'

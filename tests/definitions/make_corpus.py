@@ -385,8 +385,10 @@ case("cli-input-unknown-member", None, "json.unknown-member", "pipelines", "Seri
 
 def main():
     out = os.path.join(HERE, "invalid")
+    # Only this script's cases (0xx and 1xx); 2xx are hand-written templates.
     for f in os.listdir(out):
-        os.remove(os.path.join(out, f))
+        if f[:1] in "01":
+            os.remove(os.path.join(out, f))
     with open(os.path.join(HERE, "valid", "v2-everything.json"), "w") as f:
         json.dump(BASE, f, indent=2)
         f.write("\n")

@@ -69,6 +69,9 @@ check "empty file" 2 "$BIN" validate "$TMP/empty.json"
 head -c 6000000 /dev/zero | tr '\0' ' ' >"$TMP/huge.json"
 check "oversized file" 2 "$BIN" validate "$TMP/huge.json"
 
+check "unknown override" 1 "$BIN" validate --parameter-overrides Nope=1 examples/seed-pipeline.yaml
+contains "unknown override is named" "Nope"
+
 check "bad override" 2 "$BIN" validate --parameter-overrides novalue examples/seed-pipeline.yaml
 check "unknown flag" 2 "$BIN" validate --frobnicate examples/seed-pipeline.yaml
 

@@ -14,13 +14,18 @@
 //   STAGELINE_FUZZ_ITERATIONS  inputs per mutation case (default 25000; 4 cases)
 //   STAGELINE_FUZZ_TRACE       file that receives each input just before it is read,
 //                              so that the input of a crash or hang is on disk
-//   STAGELINE_FUZZ_REPLAY      a file to read through the same checks (ReplayFile case)
+//   STAGELINE_FUZZ_REPLAY      a file to read through the same checks
+//                              (--gtest_filter=MutationTest.ReplayedFileKeepsTheContract)
+// Cost (sanitizer build, 2 cores, `ctest -L slow -j2`): 84 s wall; the cases
+// take 84 s (yaml-structure), 34 s (json-structure), 31 s (yaml-lines) and
+// 6 s (json-bytes), and ctest runs the first alone beside the others.
+//
 // An input that breaks the contract is saved under fuzz-failures/ in the
-// working directory (the build's tests/fuzz) and named in the failure.
+// working directory (the build's tests/fuzz) and named in the failure. An
+// input that would crash or hang the run is saved by hand in crashers/ with a
+// note; until its bug is fixed, kKnownBugs keeps inputs like it out of the run.
 
 #include <gtest/gtest.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
@@ -89,7 +94,6 @@ uint64_t mix(uint64_t x) {
 class Rng {
  public:
   explicit Rng(uint64_t seed) : gen_(seed) {}
-  uint64_t next() { return gen_(); }
   // Uniform in [0, n). REQUIRES: n > 0.
   size_t below(size_t n) { return static_cast<size_t>(gen_() % n); }
   // Uniform in [lo, hi].
@@ -113,10 +117,10 @@ class Rng {
 // ---------------------------------------------------------------- seeds
 
 struct Seeds {
-  std::vector<std::string> json;    // texts starting with '{'
-  std::vector<std::string> yaml;    // the YAML seeds, and the JSON seeds rewritten as YAML
-  std::vector<json::value> values;  // the parsed JSON seeds, for structure mutations
-  std::vector<std::string> keys;    // every member name of the API and of templates
+  std::vector<std::string> json;             // texts starting with '{'
+  std::vector<std::string> yaml;             // the YAML seeds, and the JSON seeds rewritten as YAML
+  std::vector<json::value> values;           // the parsed JSON seeds, for structure mutations
+  std::vector<std::string> keys;             // every member name of the API and of templates
   std::map<std::string, std::string> files;  // file name -> text
 
   const std::string& file(const std::string& name) const { return files.at(name); }
@@ -144,15 +148,53 @@ const Seeds& seeds() {
     }
     for (const auto& [shape, members] : model::decoded_shapes())
       s.keys.insert(s.keys.end(), members.begin(), members.end());
-    for (const char* k :
-         {"pipeline", "tags", "metadata", "AWSTemplateFormatVersion", "Resources", "Type",
-          "Properties", "Parameters", "Default", "Conditions", "Mappings", "Outputs", "Condition",
-          "DependsOn", "Ref", "Fn::Sub", "Fn::GetAtt", "Fn::Join", "Fn::If", "Fn::FindInMap",
-          "Fn::Select", "Fn::Split", "Fn::Base64", "Fn::ImportValue", "Fn::Equals", "Fn::Not",
-          "Fn::GetAZs", "Fn::Transform", "Transform", "Name", "RoleArn", "ArtifactStore",
-          "ArtifactStores", "Stages", "Actions", "ActionTypeId", "Configuration",
-          "InputArtifacts", "OutputArtifacts", "RunOrder", "Namespace", "PipelineType",
-          "Variables", "Triggers", "Key", "Value", "Location"})
+    for (const char* k : {"pipeline",
+                          "tags",
+                          "metadata",
+                          "AWSTemplateFormatVersion",
+                          "Resources",
+                          "Type",
+                          "Properties",
+                          "Parameters",
+                          "Default",
+                          "Conditions",
+                          "Mappings",
+                          "Outputs",
+                          "Condition",
+                          "DependsOn",
+                          "Ref",
+                          "Fn::Sub",
+                          "Fn::GetAtt",
+                          "Fn::Join",
+                          "Fn::If",
+                          "Fn::FindInMap",
+                          "Fn::Select",
+                          "Fn::Split",
+                          "Fn::Base64",
+                          "Fn::ImportValue",
+                          "Fn::Equals",
+                          "Fn::Not",
+                          "Fn::GetAZs",
+                          "Fn::Transform",
+                          "Transform",
+                          "Name",
+                          "RoleArn",
+                          "ArtifactStore",
+                          "ArtifactStores",
+                          "Stages",
+                          "Actions",
+                          "ActionTypeId",
+                          "Configuration",
+                          "InputArtifacts",
+                          "OutputArtifacts",
+                          "RunOrder",
+                          "Namespace",
+                          "PipelineType",
+                          "Variables",
+                          "Triggers",
+                          "Key",
+                          "Value",
+                          "Location"})
       s.keys.push_back(k);
     return s;
   }();
@@ -164,12 +206,12 @@ const Seeds& seeds() {
 bool plain_yaml_safe(std::string_view s) {
   if (s.empty() || s.size() > 80) return false;
   for (std::string_view word : {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"})
-    if (s.size() == word.size() &&
-        std::equal(s.begin(), s.end(), word.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; }))
+    if (s.size() == word.size() && std::equal(s.begin(), s.end(), word.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        }))
       return false;
-  if (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.' ||
-      s[0] == '+' || s[0] == '@')
+  if (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.' || s[0] == '+' ||
+      s[0] == '@')
     return false;
   for (char c : s)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '/' && c != '-' &&
@@ -190,8 +232,8 @@ std::string yaml_scalar(const json::value& v) {
 void emit_yaml(const json::value& v, size_t indent, std::string& out) {
   const std::string pad(indent, ' ');
   auto child = [&](const json::value& c) {
-    bool nested = (c.is_object() && !c.get_object().empty()) ||
-                  (c.is_array() && !c.get_array().empty());
+    bool nested =
+        (c.is_object() && !c.get_object().empty()) || (c.is_array() && !c.get_array().empty());
     if (!nested) {
       out += ' ';
       out += c.is_object() ? "{}" : c.is_array() ? "[]" : yaml_scalar(c);
@@ -233,13 +275,58 @@ std::string to_yaml(const json::value& v) {
 // ---------------------------------------------------------------- byte mutations
 
 const std::vector<std::string>& special_tokens() {
-  static const std::vector<std::string> kTokens = {
-      "{", "}", "[", "]", ":", ",", "\"", "\\", std::string(1, '\0'), "\xff", "\n", "\r\n",
-      "\t", "'", "#", "#{", "${", "}}", "\\u0000", "\\ud800", "\\u", "\xc3", "\xed\xa0\x80",
-      "\xef\xbb\xbf", "\xf4\x90\x80\x80", "\xc0\xaf", "!Ref ", "!Sub ", "!GetAtt ", "!Foo ",
-      "&a ", "*a", "<<: *a", "- ", "? ", "|", ">-", "---", "...", "%YAML 1.2\n", "null",
-      "true", "-0", "1e999", "99999999999999999999", "-9223372036854775809", "0x10", "::",
-      "Fn::", "@", "`", "%"};
+  static const std::vector<std::string> kTokens = {"{",
+                                                   "}",
+                                                   "[",
+                                                   "]",
+                                                   ":",
+                                                   ",",
+                                                   "\"",
+                                                   "\\",
+                                                   std::string(1, '\0'),
+                                                   "\xff",
+                                                   "\n",
+                                                   "\r\n",
+                                                   "\t",
+                                                   "'",
+                                                   "#",
+                                                   "#{",
+                                                   "${",
+                                                   "}}",
+                                                   "\\u0000",
+                                                   "\\ud800",
+                                                   "\\u",
+                                                   "\xc3",
+                                                   "\xed\xa0\x80",
+                                                   "\xef\xbb\xbf",
+                                                   "\xf4\x90\x80\x80",
+                                                   "\xc0\xaf",
+                                                   "!Ref ",
+                                                   "!Sub ",
+                                                   "!GetAtt ",
+                                                   "!Foo ",
+                                                   "&a ",
+                                                   "*a",
+                                                   "<<: *a",
+                                                   "- ",
+                                                   "? ",
+                                                   "|",
+                                                   ">-",
+                                                   "---",
+                                                   "...",
+                                                   "%YAML 1.2\n",
+                                                   "null",
+                                                   "true",
+                                                   "-0",
+                                                   "1e999",
+                                                   "99999999999999999999",
+                                                   "-9223372036854775809",
+                                                   "0x10",
+                                                   "::",
+                                                   "Fn::",
+                                                   "@",
+                                                   "`",
+                                                   "%"};
   return kTokens;
 }
 
@@ -264,8 +351,8 @@ void mutate_bytes(std::string& s, Rng& rng) {
       break;
     case 4: {  // delete a span
       size_t at = rng.below(s.size());
-      size_t n = rng.one_in(4) ? rng.between(1, std::max<size_t>(1, s.size() / 8))
-                               : rng.between(1, 16);
+      size_t n =
+          rng.one_in(4) ? rng.between(1, std::max<size_t>(1, s.size() / 8)) : rng.between(1, 16);
       s.erase(at, n);
       break;
     }
@@ -305,79 +392,125 @@ void collect(json::value& v, std::vector<Node>& out) {
 
 std::string hostile_string(Rng& rng) {
   switch (rng.below(14)) {
-    case 0: return "";
-    case 1: return std::string(rng.between(90, 130), 'a');  // around the 100-character limits
-    case 2: return std::string(rng.between(990, 1100), 'x');  // around the 1000 limits
+    case 0:
+      return "";
+    case 1:
+      return std::string(rng.between(90, 130), 'a');  // around the 100-character limits
+    case 2:
+      return std::string(rng.between(990, 1100), 'x');  // around the 1000 limits
     case 3: {
-      std::string s(rng.between(10000, 70000), ' ');
+      std::string s(rng.between(10001, 12000), ' ');
       for (auto& c : s) c = static_cast<char>('!' + rng.below(94));
       return s;
     }
-    case 4: return "\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \xe2\x80\xae";
-    case 5: return std::string("a\0b", 3);
-    case 6: return "#{SourceVariables.CommitId}";
-    case 7: return rng.pick(std::array<const char*, 10>{
-                "#{", "#{}", "#{.}", "#{a.}", "#{.b}", "#{variables.DeployEnv}",
-                "#{variables.nope}", "#{codepipeline.PipelineExecutionId}",
-                "#{codepipeline.Other}", "#{Nowhere.Var} and #{"});
-    case 8: return "#{" + std::string(rng.between(1, 3000), 'n') + "." + "k}";
-    case 9: return "${AWS::Region}-${Missing}-${!Literal}";
-    case 10: return "line one\nline two\r\n\ttab";
-    case 11: return "BuildOut::" + std::string(rng.between(0, 300), '/');
-    case 12: return "arn:aws:iam::123456789012:role/" + std::string(rng.between(0, 1100), 'r');
-    default: return "****";
+    case 4:
+      return "\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \xe2\x80\xae";
+    case 5:
+      return std::string("a\0b", 3);
+    case 6:
+      return "#{SourceVariables.CommitId}";
+    case 7:
+      return rng.pick(std::array<const char*, 10>{
+          "#{", "#{}", "#{.}", "#{a.}", "#{.b}", "#{variables.DeployEnv}", "#{variables.nope}",
+          "#{codepipeline.PipelineExecutionId}", "#{codepipeline.Other}", "#{Nowhere.Var} and #{"});
+    case 8:
+      return "#{" + std::string(rng.between(1, 3000), 'n') + "." + "k}";
+    case 9:
+      return "${AWS::Region}-${Missing}-${!Literal}";
+    case 10:
+      return "line one\nline two\r\n\ttab";
+    case 11:
+      return "BuildOut::" + std::string(rng.between(0, 300), '/');
+    case 12:
+      return "arn:aws:iam::123456789012:role/" + std::string(rng.between(0, 1100), 'r');
+    default:
+      return "****";
   }
 }
 
 json::value extreme_number(Rng& rng) {
   switch (rng.below(14)) {
-    case 0: return std::numeric_limits<int64_t>::min();
-    case 1: return std::numeric_limits<int64_t>::max();
-    case 2: return std::numeric_limits<uint64_t>::max();
-    case 3: return 0;
-    case 4: return -1;
-    case 5: return 2147483647;
-    case 6: return int64_t{2147483648};
-    case 7: return int64_t{-2147483649};
-    case 8: return 1e308;
-    case 9: return -1e308;
-    case 10: return 5e-324;
-    case 11: return 0.5;
-    case 12: return 1.0;
-    default: return static_cast<int64_t>(rng.between(0, 2000));
+    case 0:
+      return std::numeric_limits<int64_t>::min();
+    case 1:
+      return std::numeric_limits<int64_t>::max();
+    case 2:
+      return std::numeric_limits<uint64_t>::max();
+    case 3:
+      return 0;
+    case 4:
+      return -1;
+    case 5:
+      return 2147483647;
+    case 6:
+      return int64_t{2147483648};
+    case 7:
+      return int64_t{-2147483649};
+    case 8:
+      return 1e308;
+    case 9:
+      return -1e308;
+    case 10:
+      return 5e-324;
+    case 11:
+      return 0.5;
+    case 12:
+      return 1.0;
+    default:
+      return static_cast<int64_t>(rng.between(0, 2000));
   }
 }
 
 json::value intrinsic(Rng& rng) {
-  const char* names[] = {"Pipeline", "PipelineRole", "Environment", "Stage", "AWS::Region",
-                         "AWS::NoValue", "Nope", "IsProduction"};
+  const char* names[] = {"Pipeline",    "PipelineRole", "Environment", "Stage",
+                         "AWS::Region", "AWS::NoValue", "Nope",        "IsProduction"};
   std::string n = rng.pick(names);
   switch (rng.below(10)) {
-    case 0: return {{"Ref", n}};
-    case 1: return {{"Fn::Sub", "${" + n + "}-x"}};
-    case 2: return {{"Fn::GetAtt", json::array{n, "Arn"}}};
-    case 3: return {{"Fn::Join", json::array{"-", json::array{"a", json::object{{"Ref", n}}}}}};
-    case 4: return {{"Fn::If", json::array{n, "yes", json::object{{"Ref", "AWS::NoValue"}}}}};
-    case 5: return {{"Fn::FindInMap", json::array{n, "staging", "Name"}}};
-    case 6: return {{"Fn::Select", json::array{rng.below(4), json::array{"a", "b"}}}};
-    case 7: return {{"Fn::Base64", n}};
-    case 8: return {{"Fn::Sub", json::array{"${X}", json::object{{"X", json::object{{"Ref", n}}}}}}};
-    default: return {{"Fn::Unknown", n}};
+    case 0:
+      return {{"Ref", n}};
+    case 1:
+      return {{"Fn::Sub", "${" + n + "}-x"}};
+    case 2:
+      return {{"Fn::GetAtt", json::array{n, "Arn"}}};
+    case 3:
+      return {{"Fn::Join", json::array{"-", json::array{"a", json::object{{"Ref", n}}}}}};
+    case 4:
+      return {{"Fn::If", json::array{n, "yes", json::object{{"Ref", "AWS::NoValue"}}}}};
+    case 5:
+      return {{"Fn::FindInMap", json::array{n, "staging", "Name"}}};
+    case 6:
+      return {{"Fn::Select", json::array{rng.below(4), json::array{"a", "b"}}}};
+    case 7:
+      return {{"Fn::Base64", n}};
+    case 8:
+      return {{"Fn::Sub", json::array{"${X}", json::object{{"X", json::object{{"Ref", n}}}}}}};
+    default:
+      return {{"Fn::Unknown", n}};
   }
 }
 
 json::value random_value(Rng& rng, const json::value& like) {
   switch (rng.below(10)) {
-    case 0: return nullptr;
-    case 1: return rng.one_in(2);
-    case 2: return extreme_number(rng);
-    case 3: return json::string(hostile_string(rng));
-    case 4: return json::array{};
-    case 5: return json::object{};
-    case 6: return json::array{like};
-    case 7: return json::object{{"value", like}};
-    case 8: return intrinsic(rng);
-    default: return "x";
+    case 0:
+      return nullptr;
+    case 1:
+      return rng.one_in(2);
+    case 2:
+      return extreme_number(rng);
+    case 3:
+      return json::string(hostile_string(rng));
+    case 4:
+      return json::array{};
+    case 5:
+      return json::object{};
+    case 6:
+      return json::array{like};
+    case 7:
+      return json::object{{"value", like}};
+    case 8:
+      return intrinsic(rng);
+    default:
+      return "x";
   }
 }
 
@@ -395,7 +528,8 @@ void mutate_structure(json::value& root, Rng& rng, const Seeds& seeds) {
   };
   switch (rng.below(12)) {
     case 0: {  // delete a member
-      json::value* v = find([](const json::value& x) { return x.is_object() && !x.get_object().empty(); });
+      json::value* v =
+          find([](const json::value& x) { return x.is_object() && !x.get_object().empty(); });
       if (!v) break;
       auto& o = v->get_object();
       o.erase(o.begin() + static_cast<ptrdiff_t>(rng.below(o.size())));
@@ -415,7 +549,8 @@ void mutate_structure(json::value& root, Rng& rng, const Seeds& seeds) {
       break;
     }
     case 3: {  // duplicate list items, sometimes past every limit
-      json::value* v = find([](const json::value& x) { return x.is_array() && !x.get_array().empty(); });
+      json::value* v =
+          find([](const json::value& x) { return x.is_array() && !x.get_array().empty(); });
       if (!v) break;
       auto& a = v->get_array();
       size_t times = rng.one_in(5) ? rng.between(45, 60) : rng.between(1, 3);
@@ -447,7 +582,8 @@ void mutate_structure(json::value& root, Rng& rng, const Seeds& seeds) {
       break;
     }
     case 7: {  // rename a key
-      json::value* v = find([](const json::value& x) { return x.is_object() && !x.get_object().empty(); });
+      json::value* v =
+          find([](const json::value& x) { return x.is_object() && !x.get_object().empty(); });
       if (!v) break;
       json::object& o = v->get_object();
       size_t which = rng.below(o.size());
@@ -456,15 +592,26 @@ void mutate_structure(json::value& root, Rng& rng, const Seeds& seeds) {
       for (auto& kv : o) {
         std::string key(kv.key());
         if (i++ == which) {
-          switch (rng.below(6)) {
-            case 0: key[0] = static_cast<char>(std::isupper(static_cast<unsigned char>(key[0]))
-                                                    ? std::tolower(static_cast<unsigned char>(key[0]))
-                                                    : std::toupper(static_cast<unsigned char>(key[0])));
-                    break;
-            case 1: key.pop_back(); break;
-            case 2: key += 's'; break;
-            case 3: key = ""; break;
-            default: key = rng.pick(seeds.keys); break;
+          const size_t how =
+              key.empty() ? 2 + rng.below(4) : rng.below(6);  // an empty key can only grow
+          switch (how) {
+            case 0: {  // the first letter in the other case
+              const auto c = static_cast<unsigned char>(key[0]);
+              key[0] = static_cast<char>(std::isupper(c) ? std::tolower(c) : std::toupper(c));
+              break;
+            }
+            case 1:
+              key.pop_back();
+              break;
+            case 2:
+              key += 's';
+              break;
+            case 3:
+              key = "";
+              break;
+            default:
+              key = rng.pick(seeds.keys);
+              break;
           }
         }
         renamed[key] = std::move(kv.value());
@@ -476,7 +623,8 @@ void mutate_structure(json::value& root, Rng& rng, const Seeds& seeds) {
       json::value* v = find([](const json::value& x) { return x.is_object(); });
       if (!v) break;
       Node& donor = any();
-      v->get_object()[rng.pick(seeds.keys)] = rng.one_in(2) ? *donor.value : random_value(rng, *donor.value);
+      v->get_object()[rng.pick(seeds.keys)] =
+          rng.one_in(2) ? *donor.value : random_value(rng, *donor.value);
       break;
     }
     case 9: {  // an intrinsic function where a plain value was
@@ -529,32 +677,116 @@ size_t indentation(const std::string& line) {
 
 const std::vector<std::string>& yaml_values() {
   static const std::vector<std::string> kValues = {
-      "!Ref Environment", "!Ref Pipeline", "!Ref Nope", "!Ref AWS::Region", "!Ref AWS::NoValue",
-      "!Sub 'x-${Environment}-${AWS::AccountId}'", "!Sub '${Pipeline}'", "!Sub '${Nope.Arn}'",
-      "!Sub ['${A}', {A: !Ref Environment}]", "!Sub ['${A}', {A: !Sub '${A}'}]",
-      "!GetAtt PipelineRole.Arn", "!GetAtt Pipeline.Version", "!GetAtt [Nope, Arn]",
-      "!Join ['-', [a, !Ref Environment]]", "!Join [',', !Ref Environment]",
-      "!If [IsProduction, a, b]", "!If [Nope, a, !Ref AWS::NoValue]", "!If [IsProduction]",
-      "!Select [0, [a, b]]", "!Select [9, []]", "!Split [',', 'a,b']", "!Base64 abc",
-      "!FindInMap [BucketByEnvironment, staging, Name]", "!FindInMap [Nope, a, b]",
-      "!Equals [a, a]", "!Not [!Equals [a, b]]", "!Condition IsProduction", "!ImportValue x",
-      "!GetAZs ''", "!Foo bar", "!Foo", "!!str 5", "!!int x", "!!binary aGVsbG8=", "!!map",
-      "!<!Ref> Environment", "&a value", "*a", "*nope", "[*a, *a]", "''", "\"\"", "~", "null",
-      "yes", "No", "0x1F", "0o17", ".inf", "-.Inf", ".NaN", "1e400", "-", "|", ">-", "[", "{",
-      "]", "'unterminated", "\"unterminated", "{a: 1, a: 2}", "[a, [b, [c]]]",
-      "#{variables.DeployEnv}", "${AWS::Region}", "a: b: c", "@reserved", "`reserved",
-      "\"\\u0000\"", "\"\\xff\"", "\"\\ud800\""};
+      "!Ref Environment",
+      "!Ref Pipeline",
+      "!Ref Nope",
+      "!Ref AWS::Region",
+      "!Ref AWS::NoValue",
+      "!Sub 'x-${Environment}-${AWS::AccountId}'",
+      "!Sub '${Pipeline}'",
+      "!Sub '${Nope.Arn}'",
+      "!Sub ['${A}', {A: !Ref Environment}]",
+      "!Sub ['${A}', {A: !Sub '${A}'}]",
+      "!GetAtt PipelineRole.Arn",
+      "!GetAtt Pipeline.Version",
+      "!GetAtt [Nope, Arn]",
+      "!Join ['-', [a, !Ref Environment]]",
+      "!Join [',', !Ref Environment]",
+      "!If [IsProduction, a, b]",
+      "!If [Nope, a, !Ref AWS::NoValue]",
+      "!If [IsProduction]",
+      "!Select [0, [a, b]]",
+      "!Select [9, []]",
+      "!Split [',', 'a,b']",
+      "!Base64 abc",
+      "!FindInMap [BucketByEnvironment, staging, Name]",
+      "!FindInMap [Nope, a, b]",
+      "!Equals [a, a]",
+      "!Not [!Equals [a, b]]",
+      "!Condition IsProduction",
+      "!ImportValue x",
+      "!GetAZs ''",
+      "!Foo bar",
+      "!Foo",
+      "!!str 5",
+      "!!int x",
+      "!!binary aGVsbG8=",
+      "!!map",
+      "!<!Ref> Environment",
+      "&a value",
+      "*a",
+      "*nope",
+      "[*a, *a]",
+      "''",
+      "\"\"",
+      "~",
+      "null",
+      "yes",
+      "No",
+      "0x1F",
+      "0o17",
+      ".inf",
+      "-.Inf",
+      ".NaN",
+      "1e400",
+      "-",
+      "|",
+      ">-",
+      "[",
+      "{",
+      "]",
+      "'unterminated",
+      "\"unterminated",
+      "{a: 1, a: 2}",
+      "[a, [b, [c]]]",
+      "#{variables.DeployEnv}",
+      "${AWS::Region}",
+      "a: b: c",
+      "@reserved",
+      "`reserved",
+      "\"\\u0000\"",
+      "\"\\xff\"",
+      "\"\\ud800\""};
   return kValues;
 }
 
 const std::vector<std::string>& yaml_lines() {
-  static const std::vector<std::string> kLines = {
-      "---", "...", "%YAML 1.2", "%TAG ! tag:example.com,2000:", "<<: *a", "<<: [*a, *b]",
-      "<<: {Name: merged}", "? complex key", ": complex value", "- item", "-", "key: value",
-      "key:", "Name: Injected", "Type: AWS::CodePipeline::Pipeline", "&a", "*a", "# comment",
-      "\t", "key: |", "  literal text", "key: >", "{", "}", "[", "]", "'", "\"", "a: &a {x: 1}",
-      "b: *a", "Resources: *a", "Stages: []", "Actions: {}", "Conditions:", "  C: !Condition C",
-      "Pipeline2: *a"};
+  static const std::vector<std::string> kLines = {"---",
+                                                  "...",
+                                                  "%YAML 1.2",
+                                                  "%TAG ! tag:example.com,2000:",
+                                                  "<<: *a",
+                                                  "<<: [*a, *b]",
+                                                  "<<: {Name: merged}",
+                                                  "? complex key",
+                                                  ": complex value",
+                                                  "- item",
+                                                  "-",
+                                                  "key: value",
+                                                  "key:",
+                                                  "Name: Injected",
+                                                  "Type: AWS::CodePipeline::Pipeline",
+                                                  "&a",
+                                                  "*a",
+                                                  "# comment",
+                                                  "\t",
+                                                  "key: |",
+                                                  "  literal text",
+                                                  "key: >",
+                                                  "{",
+                                                  "}",
+                                                  "[",
+                                                  "]",
+                                                  "'",
+                                                  "\"",
+                                                  "a: &a {x: 1}",
+                                                  "b: *a",
+                                                  "Resources: *a",
+                                                  "Stages: []",
+                                                  "Actions: {}",
+                                                  "Conditions:",
+                                                  "  C: !Condition C",
+                                                  "Pipeline2: *a"};
   return kLines;
 }
 
@@ -576,10 +808,18 @@ void mutate_lines(std::string& text, Rng& rng) {
     case 3: {  // change the indentation
       size_t n = indentation(line);
       switch (rng.below(4)) {
-        case 0: line.insert(0, rng.between(1, 4), ' '); break;
-        case 1: line.erase(0, std::min(n, rng.between(1, 4))); break;
-        case 2: line.insert(0, "\t"); break;
-        default: line.erase(0, n); break;
+        case 0:
+          line.insert(0, rng.between(1, 4), ' ');
+          break;
+        case 1:
+          line.erase(0, std::min(n, rng.between(1, 4)));
+          break;
+        case 2:
+          line.insert(0, "\t");
+          break;
+        default:
+          line.erase(0, n);
+          break;
       }
       break;
     }
@@ -663,9 +903,16 @@ std::string contract_violations(std::string_view text, Document* read = nullptr)
     return "unreadable document without an error problem: " + describe(doc);
   if (doc.readable && doc.format == Format::kUnknown)
     return "readable document of unknown format: " + describe(doc);
-  for (const auto& p : doc.problems)
+  const int lines = 1 + static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  for (const auto& p : doc.problems) {
     if (p.problem.message.empty())
       return "problem " + p.problem.rule + " at '" + p.problem.path + "' has no message";
+    if (p.problem.rule.empty())
+      return "problem at '" + p.problem.path + "' has no rule: " + p.problem.message;
+    if (p.problem.line < 0 || p.problem.line > lines)
+      return "problem " + p.problem.rule + " points at line " + std::to_string(p.problem.line) +
+             " of a " + std::to_string(lines) + "-line input";
+  }
   if (doc.valid() == errors)
     return std::string("valid() is ") + (doc.valid() ? "true" : "false") + " but there are " +
            (errors ? "" : "no ") + "error problems: " + describe(doc);
@@ -685,10 +932,12 @@ std::string contract_violations(std::string_view text, Document* read = nullptr)
     if (!(again.pipelines[0].declaration == def.declaration))
       return "re-encoded declaration of '" + def.origin +
              "' reads back different\nre-encoded: " + encoded.substr(0, 2000) + "\nagain: " +
-             json::serialize(model::encode_pipeline(again.pipelines[0].declaration)).substr(0, 2000);
+             json::serialize(model::encode_pipeline(again.pipelines[0].declaration))
+                 .substr(0, 2000);
     if (!again.valid())
-      return "valid declaration of '" + def.origin + "' is invalid once re-encoded: " +
-             describe(again) + "\nre-encoded: " + encoded.substr(0, 2000);
+      return "valid declaration of '" + def.origin +
+             "' is invalid once re-encoded: " + describe(again) +
+             "\nre-encoded: " + encoded.substr(0, 2000);
   }
   return "";
 }
@@ -704,51 +953,9 @@ struct KnownBug {
   bool (*hits)(std::string_view text);
 };
 
-class IgnoreEvents : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
-  void OnMapEnd() override {}
-};
-
-size_t count(std::string_view text, std::string_view what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
-// yaml-cpp 0.7's LoadAll never returns on a ',' at the top level of a
-// document: HandleNextDocument reports one more empty document forever.
-// Every document after the first needs a "---" or "..." before it, so more
-// documents than markers means the loop.
-bool loadall_never_returns(std::string_view text) {
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text[first] == '{') return false;  // the JSON reader's
-  const size_t bound = count(text, "---") + count(text, "...") + 2;
-  std::istringstream in{std::string(text)};
-  IgnoreEvents events;
-  try {
-    YAML::Parser parser(in);
-    for (size_t documents = 0; parser.HandleNextDocument(events);)
-      if (++documents > bound) return true;
-  } catch (const std::exception&) {
-  }
-  return false;
-}
-
-const KnownBug kKnownBugs[] = {
-    {"yaml-loadall-top-level-comma.yaml", loadall_never_returns},
-};
+// None is open. yaml-loadall-top-level-comma.yaml was one (its detector
+// parsed each input with YAML::Parser and counted the documents).
+const std::vector<KnownBug> kKnownBugs = {};
 
 const char* known_bug(std::string_view text) {
   for (const auto& bug : kKnownBugs)
@@ -777,10 +984,14 @@ enum class Mutator { kJsonBytes, kJsonStructure, kYamlLines, kYamlStructure };
 
 std::string_view name_of(Mutator m) {
   switch (m) {
-    case Mutator::kJsonBytes: return "json-bytes";
-    case Mutator::kJsonStructure: return "json-structure";
-    case Mutator::kYamlLines: return "yaml-lines";
-    case Mutator::kYamlStructure: return "yaml-structure";
+    case Mutator::kJsonBytes:
+      return "json-bytes";
+    case Mutator::kJsonStructure:
+      return "json-structure";
+    case Mutator::kYamlLines:
+      return "yaml-lines";
+    case Mutator::kYamlStructure:
+      return "yaml-structure";
   }
   return "?";
 }
@@ -825,7 +1036,7 @@ void run_mutations(Mutator m) {
             << " STAGELINE_FUZZ_ITERATIONS=" << iterations << std::endl;
   const auto start = std::chrono::steady_clock::now();
   int failures = 0;
-  size_t valid = 0, readable = 0;
+  size_t read = 0, valid = 0, readable = 0;
   std::map<std::string, size_t> skipped;  // crasher -> inputs not read
   for (long i = 0; i < iterations && failures < kMaxReportedFailures; ++i) {
     Rng rng(mix(seed ^ mix(static_cast<uint64_t>(m) + 1) ^ mix(static_cast<uint64_t>(i) << 8)));
@@ -839,37 +1050,42 @@ void run_mutations(Mutator m) {
     std::string broken = contract_violations(input, &doc);
     if (!broken.empty()) {
       ++failures;
-      std::string file = save_failure(std::string(name_of(m)) + "-" + std::to_string(seed) + "-" +
-                                          std::to_string(i) + ".txt",
-                                      input);
+      std::string file = save_failure(
+          std::string(name_of(m)) + "-" + std::to_string(seed) + "-" + std::to_string(i) + ".txt",
+          input);
       ADD_FAILURE() << name_of(m) << " iteration " << i << " (seed " << seed << "): " << broken
                     << "\ninput saved to " << file
                     << " (rerun it with STAGELINE_FUZZ_REPLAY=" << file
-                    << " --gtest_filter=MutationTest.ReplayFile)";
+                    << " --gtest_filter=MutationTest.ReplayedFileKeepsTheContract)";
     }
     // Statistics, so that a mutator that only ever produces garbage shows.
+    ++read;
     readable += doc.readable;
     valid += doc.valid();
   }
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
-  std::cout << "[ fuzz     ] " << name_of(m) << ": " << iterations << " inputs in " << ms
-            << " ms; readable " << readable << ", valid " << valid << std::endl;
+  std::cout << "[ fuzz     ] " << name_of(m) << ": " << read << " inputs read in " << ms
+            << " ms: " << readable << " readable, " << valid << " valid" << std::endl;
   for (const auto& [crasher, n] : skipped)
     std::cout << "[ fuzz     ] " << name_of(m) << ": skipped " << n
               << " inputs that hit the unfixed bug of crashers/" << crasher << std::endl;
 }
 
+// The mutations start from valid definitions, so that one mutation is often
+// all that stands between an input and a valid pipeline.
 TEST(MutationTest, SeedsAreValidDefinitions) {
   const Seeds& s = seeds();
   ASSERT_GE(s.files.size(), 5u);
-  std::vector<std::string> texts = s.json;
-  for (const auto& y : s.yaml) texts.push_back(y);
-  for (const auto& text : texts) {
-    Document doc = read_definition(text);
-    EXPECT_TRUE(doc.valid()) << describe(doc) << "\n" << text.substr(0, 300);
-    EXPECT_EQ(contract_violations(text), "");
+  for (const auto& [name, text] : s.files) {
+    std::vector<std::pair<std::string, std::string>> forms = {{name, text}};
+    if (name.ends_with(".json")) forms.push_back({name + " as YAML", to_yaml(json::parse(text))});
+    for (const auto& [label, form] : forms) {
+      Document doc;
+      EXPECT_EQ(contract_violations(form, &doc), "") << label;
+      EXPECT_TRUE(doc.valid()) << label << ": " << describe(doc);
+    }
   }
 }
 
@@ -878,7 +1094,7 @@ TEST(MutationTest, StructureMutatedJsonKeepsTheContract) { run_mutations(Mutator
 TEST(MutationTest, LineMutatedYamlKeepsTheContract) { run_mutations(Mutator::kYamlLines); }
 TEST(MutationTest, StructureMutatedYamlKeepsTheContract) { run_mutations(Mutator::kYamlStructure); }
 
-TEST(MutationTest, ReplayFile) {
+TEST(MutationTest, ReplayedFileKeepsTheContract) {
   const char* path = std::getenv("STAGELINE_FUZZ_REPLAY");
   if (!path || !*path) GTEST_SKIP() << "set STAGELINE_FUZZ_REPLAY=<file> to replay an input";
   std::string text = read_file(path);
@@ -890,7 +1106,9 @@ TEST(MutationTest, FixedCrashersKeepTheirContract) {
   // Inputs this test found that broke the contract, once their bug is fixed
   // (files in tests/fuzz/crashers). Add a name only after the fix: an unfixed
   // crasher would take the whole run down.
-  const std::vector<std::string> fixed = {};
+  const std::vector<std::string> fixed = {
+      "yaml-loadall-top-level-comma.yaml",  // YAML::LoadAll looped forever on `"a",`
+  };
   for (const auto& name : fixed) {
     std::string text = read_file(std::filesystem::path(STAGELINE_FUZZ_CRASHERS) / name);
     ASSERT_FALSE(text.empty()) << name;
@@ -908,9 +1126,9 @@ Document read_checked(std::string_view text) {
 
 TEST(HostileInputTest, HundredThousandNestedBracketsAreUnreadable) {
   const std::string deep(100000, '[');
-  EXPECT_FALSE(read_checked(deep).readable);                       // the YAML reader
-  EXPECT_FALSE(read_checked("{\"name\": " + deep).readable);       // the JSON reader
-  EXPECT_FALSE(read_checked(std::string(100000, '{')).readable);   // JSON, unclosed objects
+  EXPECT_FALSE(read_checked(deep).readable);                              // the YAML reader
+  EXPECT_FALSE(read_checked("{\"name\": " + deep).readable);              // the JSON reader
+  EXPECT_FALSE(read_checked(std::string(100000, '{')).readable);          // JSON, unclosed objects
   EXPECT_FALSE(read_checked("a: " + std::string(100000, '{')).readable);  // YAML flow maps
   std::string closed = std::string(100000, '[') + std::string(100000, ']');
   EXPECT_FALSE(read_checked("{\"stages\": " + closed + "}").readable);
@@ -922,10 +1140,10 @@ TEST(HostileInputTest, DeepBlockNestingIsBounded) {
   std::string yaml;
   for (size_t i = 0; i < 3000; ++i) yaml += std::string(i, ' ') + "a:\n";
   yaml += std::string(3000, ' ') + "b\n";
-  read_checked(yaml);
+  EXPECT_FALSE(read_checked(yaml).readable);
   std::string seqs;
   for (size_t i = 0; i < 50000; ++i) seqs += "- ";
-  read_checked(seqs + "x\n");
+  EXPECT_FALSE(read_checked(seqs + "x\n").readable);
 }
 
 TEST(HostileInputTest, InputOverFiveMebibytesIsUnreadable) {
@@ -940,54 +1158,71 @@ TEST(HostileInputTest, InputOverFiveMebibytesIsUnreadable) {
 
 TEST(HostileInputTest, AliasBombIsBounded) {
   // Nine levels of ten aliases each: 10^9 strings if aliases were copied out.
-  std::string yaml = "AWSTemplateFormatVersion: '2010-09-09'\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  std::string yaml =
+      "AWSTemplateFormatVersion: '2010-09-09'\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (int i = 1; i <= 9; ++i) {
     std::string prev = "*l" + std::to_string(i - 1);
     yaml += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + prev;
     for (int k = 1; k < 10; ++k) yaml += ", " + prev;
     yaml += "]\n";
   }
-  yaml += "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n"
-          "    Properties:\n      Name: *l9\n      Stages: *l9\n";
+  yaml +=
+      "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n"
+      "    Properties:\n      Name: *l9\n      Stages: *l9\n";
   const auto start = std::chrono::steady_clock::now();
-  Document doc = read_checked(yaml);
-  EXPECT_FALSE(doc.valid());
+  EXPECT_FALSE(read_checked(yaml).readable);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   // The same bomb in a pipeline declaration rather than a template.
   std::string decl = yaml.substr(yaml.find("l0:"));
   decl = decl.substr(0, decl.find("Resources:")) + "name: p\nstages: *l9\n";
-  EXPECT_FALSE(read_checked(decl).valid());
+  EXPECT_FALSE(read_checked(decl).readable);
+}
+
+bool has_rule(const Document& doc, std::string_view rule) {
+  return std::any_of(doc.problems.begin(), doc.problems.end(),
+                     [&](const Document::Located& p) { return p.problem.rule == rule; });
 }
 
 TEST(HostileInputTest, CyclicReferencesAreProblemsNotHangs) {
-  const char* const kCycles[] = {
-      // A condition that is its own condition, through another one.
-      "Conditions:\n  A: !Condition B\n  B: !Condition A\n"
-      "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n    Condition: A\n"
-      "    Properties:\n      Name: !If [A, x, y]\n      Stages: []\n",
-      // The pipeline's name refers to the pipeline itself.
-      "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n"
-      "    Properties:\n      Name: !Ref Pipeline\n      RoleArn: !GetAtt Pipeline.Arn\n"
-      "      Stages:\n        - Name: !Sub '${Pipeline}-${Pipeline.Version}'\n          Actions: []\n",
-      // A Fn::Sub variable defined by itself.
-      "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n"
-      "    Properties:\n      Name: !Sub ['${A}', {A: !Sub ['${A}', {A: !Ref A}]}]\n",
-      // Two resources that refer to each other, and a parameter that refers to itself.
-      "Parameters:\n  P:\n    Type: String\n    Default: !Ref P\n"
-      "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      Path: !Ref Pipeline\n"
-      "  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n    DependsOn: Pipeline\n"
-      "    Properties:\n      Name: !Ref P\n      RoleArn: !GetAtt Role.Arn\n",
-      // The same in JSON.
-      "{\"Conditions\": {\"A\": {\"Fn::And\": [{\"Condition\": \"A\"}, {\"Condition\": \"A\"}]}},"
-      " \"Resources\": {\"Pipeline\": {\"Type\": \"AWS::CodePipeline::Pipeline\","
-      " \"Properties\": {\"Name\": {\"Fn::If\": [\"A\", {\"Ref\": \"Pipeline\"},"
-      " {\"Fn::Sub\": \"${Pipeline}\"}]}}}}}",
+  struct Case {
+    const char* text;
+    const char* rule;
   };
-  for (const char* text : kCycles) {
+  const Case kCycles[] = {
+      {// A condition that is its own condition, through another one.
+       "Conditions:\n  A: !Condition B\n  B: !Condition A\n"
+       "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n    Condition: A\n"
+       "    Properties:\n      Name: !If [A, x, y]\n      Stages: []\n",
+       "template.condition-cycle"},
+      {// The pipeline's name refers to the pipeline itself.
+       "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n"
+       "    Properties:\n      Name: !Ref Pipeline\n      RoleArn: !GetAtt Pipeline.Arn\n"
+       "      Stages:\n        - Name: !Sub '${Pipeline}-${Pipeline.Version}'\n"
+       "          Actions: []\n",
+       "template.reference-cycle"},
+      {// A Fn::Sub variable defined through itself: Fn::Sub maps do not
+       // nest, so the inner A is a Ref to nothing.
+       "Resources:\n  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n"
+       "    Properties:\n      Name: !Sub ['${A}', {A: !Sub ['${A}', {A: !Ref A}]}]\n",
+       "template.unresolved-reference"},
+      {// A resource that depends on itself, and a parameter that refers to itself.
+       "Parameters:\n  P:\n    Type: String\n    Default: !Ref P\n"
+       "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      Path: !Ref Pipeline\n"
+       "  Pipeline:\n    Type: AWS::CodePipeline::Pipeline\n    DependsOn: Pipeline\n"
+       "    Properties:\n      Name: !Ref P\n      RoleArn: !GetAtt Role.Arn\n",
+       "template.depends-on"},
+      {// A condition cycle and a self-reference in JSON.
+       "{\"Conditions\": {\"A\": {\"Fn::And\": [{\"Condition\": \"A\"}, {\"Condition\": \"A\"}]}},"
+       " \"Resources\": {\"Pipeline\": {\"Type\": \"AWS::CodePipeline::Pipeline\","
+       " \"Properties\": {\"Name\": {\"Fn::If\": [\"A\", {\"Ref\": \"Pipeline\"},"
+       " {\"Fn::Sub\": \"${Pipeline}\"}]}}}}}",
+       "template.condition-cycle"},
+  };
+  for (const auto& c : kCycles) {
     const auto start = std::chrono::steady_clock::now();
-    Document doc = read_checked(text);
-    EXPECT_FALSE(doc.valid()) << text;
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << text;
+    Document doc = read_checked(c.text);
+    EXPECT_TRUE(has_rule(doc, c.rule)) << c.text << "\n" << describe(doc);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << c.text;
   }
 }
 
@@ -997,7 +1232,8 @@ TEST(HostileInputTest, NulBytesAreProblems) {
   const std::string& yaml = seeds().file("seed-pipeline.yaml");
   for (const std::string& text :
        {"\0"s, "{\0}"s, "{\"name\": \"a\0b\"}"s, v1 + "\0"s, "\0"s + v1,
-        "name: a\0b\nstages: []\n"s, yaml.substr(0, yaml.size() / 2) + "\0"s + yaml.substr(yaml.size() / 2),
+        "name: a\0b\nstages: []\n"s,
+        yaml.substr(0, yaml.size() / 2) + "\0"s + yaml.substr(yaml.size() / 2),
         "{\"name\": \"a\\u0000b\", \"stages\": []}"s}) {
     EXPECT_FALSE(read_checked(text).valid()) << text;
   }
@@ -1010,8 +1246,8 @@ TEST(HostileInputTest, NulBytesAreProblems) {
 TEST(HostileInputTest, InvalidUtf8IsAProblem) {
   const std::string& v1 = seeds().file("v1-pipeline.json");
   const std::string& yaml = seeds().file("seed-pipeline.yaml");
-  for (std::string_view bad : {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe6\x97",
-                               "\xfe\xff", "\x80"}) {
+  for (std::string_view bad :
+       {"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe6\x97", "\xfe\xff", "\x80"}) {
     std::string json = v1;
     json.replace(json.find("Build\""), 5, "Bu" + std::string(bad) + "ild");
     EXPECT_FALSE(read_checked(json).valid()) << "JSON with " << json::serialize(json::string(bad));
