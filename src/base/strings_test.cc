@@ -34,3 +34,18 @@ TEST(StatusTest, ResultCarriesValueOrStatusWithContext) {
 }
 
 }  // namespace stageline
+
+#include "base/ids.h"
+
+namespace stageline {
+
+TEST(IdsTest, UuidsAreLowerCaseVersionFourAndDistinct) {
+  std::string a = new_uuid(), b = new_uuid();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_TRUE(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b');
+  for (char c : a) EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-');
+}
+
+}  // namespace stageline

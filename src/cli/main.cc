@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/validate_command.h"
+#include "server/local_run.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Stageline: a self-hosted CI/CD orchestrator that implements AWS CodePipeline"};
@@ -31,6 +32,28 @@ int main(int argc, char** argv) {
   v->add_option("--region", validate.region, "the pipeline's region (default us-east-1)");
   v->add_option("--stack-name", validate.stack_name, "stack name for templates (AWS::StackName)");
 
+  stageline::server::RunArgs run;
+  std::vector<std::string> run_sources, run_variables, run_overrides;
+  auto* r = app.add_subcommand(
+      "run",
+      "Run one pipeline definition locally, in-process, and exit 0 when the execution "
+      "Succeeded, 1 otherwise.");
+  r->add_option("file", run.file, "definition file (any format validate reads)")->required();
+  r->add_option("--data-dir", run.data_dir,
+                "keep state here (default: a temporary directory, removed afterwards)");
+  r->add_option("--source", run_sources,
+                "ACTION=PATH: the source action reads the files of this directory (not .git)")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  r->add_option("--variable", run_variables, "name=value: a pipeline-level variable")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  r->add_option("--parameter-overrides", run_overrides, "Key=Value for a template parameter")
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  r->add_option("--pipeline", run.pipeline, "which pipeline of a template holding several");
+  r->add_option("--region", run.region, "the pipeline's region (default us-east-1)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -38,6 +61,32 @@ int main(int argc, char** argv) {
     return e.get_exit_code() == 0 ? 0 : (code == 0 ? 0 : 2);
   }
 
+  if (r->parsed()) {
+    auto split = [](const std::string& kv, const char* flag, std::string& k, std::string& value) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "stageline run: " << flag << " takes NAME=VALUE, got '" << kv << "'\n";
+        return false;
+      }
+      k = kv.substr(0, eq);
+      value = kv.substr(eq + 1);
+      return true;
+    };
+    std::string k, value;
+    for (const auto& kv : run_sources) {
+      if (!split(kv, "--source", k, value)) return 2;
+      run.sources[k] = value;
+    }
+    for (const auto& kv : run_variables) {
+      if (!split(kv, "--variable", k, value)) return 2;
+      run.variables.emplace_back(k, value);
+    }
+    for (const auto& kv : run_overrides) {
+      if (!split(kv, "--parameter-overrides", k, value)) return 2;
+      run.parameter_overrides[k] = value;
+    }
+    return stageline::server::run_local(run, std::cout, std::cerr);
+  }
   if (v->parsed()) {
     if (list_rules) {
       stageline::cli::print_rules(std::cout);

@@ -16,10 +16,11 @@ const char* const kDeploysIssue = "#7, approvals and deploys";
 const char* const kEngineIssue = "#3, engine";
 
 std::string planned(const std::string& what, const char* issue) {
-  std::string s = "Stageline cannot run " + what + " yet: this build has no execution engine (issue ";
-  s += kEngineIssue;
-  if (std::string(issue) != kEngineIssue) s += std::string(") and no provider for them (issue ") + issue;
-  return s + ")";
+  std::string s = "Stageline cannot run " + what + " yet: the provider is planned in issue ";
+  s += issue;
+  if (std::string(issue) == kSourcesIssue)
+    s += "; meanwhile `stageline run --source ACTION=DIR` reads the source from a directory";
+  return s;
 }
 
 std::string never(const std::string& what, const std::string& why) {
@@ -47,31 +48,31 @@ Catalogue build() {
   std::vector<ActionTypeInfo> a;
   auto aws = ActionOwner::kAws;
   // Source
-  a.push_back(make(ActionCategory::kSource, aws, "S3", {0, 0}, {1, 1},
-                   {"S3Bucket", "S3ObjectKey"}, {"PollForSourceChanges", "AllowOverrideForS3ObjectKey"},
-                   {"ETag", "VersionId"}, planned("S3 source actions", kSourcesIssue)));
+  a.push_back(make(ActionCategory::kSource, aws, "S3", {0, 0}, {1, 1}, {"S3Bucket", "S3ObjectKey"},
+                   {"PollForSourceChanges", "AllowOverrideForS3ObjectKey"}, {"ETag", "VersionId"},
+                   planned("S3 source actions", kSourcesIssue)));
   a.back().config_enums = {{"PollForSourceChanges", {"true", "false"}}};
-  a.push_back(make(ActionCategory::kSource, aws, "CodeCommit", {0, 0}, {1, 1},
-                   {"RepositoryName", "BranchName"}, {"PollForSourceChanges", "OutputArtifactFormat"},
-                   {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate",
-                    "RepositoryName"},
-                   planned("CodeCommit source actions", kSourcesIssue)));
+  a.push_back(make(
+      ActionCategory::kSource, aws, "CodeCommit", {0, 0}, {1, 1}, {"RepositoryName", "BranchName"},
+      {"PollForSourceChanges", "OutputArtifactFormat"},
+      {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "RepositoryName"},
+      planned("CodeCommit source actions", kSourcesIssue)));
   a.back().config_enums = {{"PollForSourceChanges", {"true", "false"}},
                            {"OutputArtifactFormat", {"CODE_ZIP", "CODEBUILD_CLONE_REF"}}};
-  a.push_back(make(ActionCategory::kSource, aws, "CodeStarSourceConnection", {0, 0}, {1, 1},
-                   {"ConnectionArn", "FullRepositoryId", "BranchName"},
-                   {"OutputArtifactFormat", "DetectChanges"},
-                   {"AuthorDate", "AuthorDisplayName", "AuthorEmail", "AuthorId", "BranchName",
-                    "CommitId", "CommitMessage", "ConnectionArn", "FullRepositoryName",
-                    "ProviderType", "TagName", "DestinationBranchName", "PullRequestId",
-                    "PullRequestTitle", "SourceBranchName"},
-                   planned("CodeStarSourceConnection source actions", kSourcesIssue)));
+  a.push_back(
+      make(ActionCategory::kSource, aws, "CodeStarSourceConnection", {0, 0}, {1, 1},
+           {"ConnectionArn", "FullRepositoryId", "BranchName"},
+           {"OutputArtifactFormat", "DetectChanges"},
+           {"AuthorDate", "AuthorDisplayName", "AuthorEmail", "AuthorId", "BranchName", "CommitId",
+            "CommitMessage", "ConnectionArn", "FullRepositoryName", "ProviderType", "TagName",
+            "DestinationBranchName", "PullRequestId", "PullRequestTitle", "SourceBranchName"},
+           planned("CodeStarSourceConnection source actions", kSourcesIssue)));
   a.back().config_enums = {{"DetectChanges", {"true", "false"}},
                            {"OutputArtifactFormat", {"CODE_ZIP", "CODEBUILD_CLONE_REF"}}};
-  a.push_back(make(ActionCategory::kSource, aws, "ECR", {0, 0}, {1, 1}, {"RepositoryName"},
-                   {"ImageTag"},
-                   {"ImageDigest", "ImageTag", "ImageURI", "RegistryId", "RepositoryName"},
-                   never("ECR source actions", "there is no local OCI registry yet (planned later)")));
+  a.push_back(
+      make(ActionCategory::kSource, aws, "ECR", {0, 0}, {1, 1}, {"RepositoryName"}, {"ImageTag"},
+           {"ImageDigest", "ImageTag", "ImageURI", "RegistryId", "RepositoryName"},
+           never("ECR source actions", "there is no local OCI registry yet (planned later)")));
   a.push_back(make(ActionCategory::kSource, ActionOwner::kThirdParty, "GitHub", {0, 0}, {1, 1},
                    {"Owner", "Repo", "Branch", "OAuthToken"}, {"PollForSourceChanges"},
                    {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate",
@@ -100,9 +101,10 @@ Catalogue build() {
   // Compute
   a.push_back(make(ActionCategory::kCompute, aws, "Commands", {1, 10}, {0, 1}, {},
                    {"EnvironmentType", "ComputeType", "VpcId", "Subnets", "SecurityGroupIds"}, {},
-                   planned("Commands actions", kEngineIssue)));
+                   ""));
   a.back().dynamic_output_variables = true;
   a.back().v2_only = true;
+  a.back().runnable = true;  // by the in-process job runner (providers/commands)
   a.back().config_enums = {
       {"EnvironmentType", {"LINUX_CONTAINER", "WINDOWS_SERVER_2022_CONTAINER"}},
       {"ComputeType", {"BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE"}}};
@@ -133,15 +135,18 @@ Catalogue build() {
   a.push_back(make(ActionCategory::kDeploy, aws, "CodeDeployToECS", {1, 5}, {0, 0}, {}, {}, {},
                    never("CodeDeployToECS actions", "there is no local container service yet")));
   a.back().config_keys_known = false;
-  a.push_back(make(ActionCategory::kDeploy, aws, "ElasticBeanstalk", {1, 1}, {0, 0},
-                   {"ApplicationName", "EnvironmentName"}, {}, {},
-                   never("ElasticBeanstalk actions", "Elastic Beanstalk has no local equivalent yet")));
+  a.push_back(
+      make(ActionCategory::kDeploy, aws, "ElasticBeanstalk", {1, 1}, {0, 0},
+           {"ApplicationName", "EnvironmentName"}, {}, {},
+           never("ElasticBeanstalk actions", "Elastic Beanstalk has no local equivalent yet")));
   a.push_back(make(ActionCategory::kDeploy, aws, "OpsWorks", {1, 1}, {0, 0}, {"Stack", "App"},
-                   {"Layer"}, {}, never("OpsWorks actions", "AWS OpsWorks has no local equivalent")));
+                   {"Layer"}, {},
+                   never("OpsWorks actions", "AWS OpsWorks has no local equivalent")));
   a.push_back(make(ActionCategory::kDeploy, aws, "ServiceCatalog", {1, 1}, {0, 0}, {"ProductId"},
                    {"TemplateFilePath", "ProductVersionName", "ProductType",
                     "ProductVersionDescription", "ConfigurationFilePath"},
-                   {}, never("ServiceCatalog actions", "AWS Service Catalog has no local equivalent")));
+                   {},
+                   never("ServiceCatalog actions", "AWS Service Catalog has no local equivalent")));
   for (const char* p : {"EC2", "EKS"}) {
     a.push_back(make(ActionCategory::kDeploy, aws, p, {0, 1}, {0, 0}, {}, {}, {},
                      never(std::string(p) + " deploy actions", "it has no local equivalent")));
@@ -162,8 +167,9 @@ Catalogue build() {
   // Invoke
   a.push_back(make(ActionCategory::kInvoke, aws, "Lambda", {0, 5}, {0, 5}, {"FunctionName"},
                    {"UserParameters"}, {},
-                   never("Lambda invoke actions", "local functions are planned later; use a "
-                                                  "custom action with a job worker meanwhile")));
+                   never("Lambda invoke actions",
+                         "local functions are planned later; use a "
+                         "custom action with a job worker meanwhile")));
   a.back().dynamic_output_variables = true;
   a.push_back(make(ActionCategory::kInvoke, aws, "StepFunctions", {0, 1}, {0, 1},
                    {"StateMachineArn"}, {"ExecutionNamePrefix", "InputType", "Input"}, {},
@@ -176,17 +182,42 @@ Catalogue build() {
   }
 
   std::vector<RuleTypeInfo> r;
-  r.push_back({"VariableCheck", {"Variable", "Value", "Operator"}, {}, true, false, true, false,
-               planned("VariableCheck rules", kEngineIssue)});
-  r.push_back({"Commands", {}, {}, false, true, true, false, planned("Commands rules", kEngineIssue)});
-  r.push_back({"DeploymentWindow", {"Cron"}, {"TimeZone"}, false, false, true, false,
-               planned("DeploymentWindow rules", kEngineIssue)});
-  r.push_back({"LambdaInvoke", {"FunctionName"}, {"UserParameters"}, true, false, true, false,
-               never("LambdaInvoke rules", "local functions are planned later")});
-  r.push_back({"CloudWatchAlarm", {"AlarmName"}, {"AlarmStates", "WaitTime"}, false, false, false,
+  r.push_back({"VariableCheck",
+               {"Variable", "Value", "Operator"},
+               {},
+               true,
                false,
-               never("CloudWatchAlarm rules", "there is no Amazon CloudWatch on this machine; use "
-                                              "a VariableCheck or Commands rule instead")});
+               true,
+               false,
+               planned("VariableCheck rules", kEngineIssue)});
+  r.push_back(
+      {"Commands", {}, {}, false, true, true, false, planned("Commands rules", kEngineIssue)});
+  r.push_back({"DeploymentWindow",
+               {"Cron"},
+               {"TimeZone"},
+               false,
+               false,
+               true,
+               false,
+               planned("DeploymentWindow rules", kEngineIssue)});
+  r.push_back({"LambdaInvoke",
+               {"FunctionName"},
+               {"UserParameters"},
+               true,
+               false,
+               true,
+               false,
+               never("LambdaInvoke rules", "local functions are planned later")});
+  r.push_back({"CloudWatchAlarm",
+               {"AlarmName"},
+               {"AlarmStates", "WaitTime"},
+               false,
+               false,
+               false,
+               false,
+               never("CloudWatchAlarm rules",
+                     "there is no Amazon CloudWatch on this machine; use "
+                     "a VariableCheck or Commands rule instead")});
   return Catalogue(std::move(a), std::move(r));
 }
 

@@ -1,0 +1,216 @@
+#include "jobs/local_runner.h"
+
+#include <chrono>
+#include <system_error>
+
+#include "definitions/catalogue.h"
+#include "providers/commands/commands_action.h"
+
+namespace stageline::jobs {
+
+namespace fs = std::filesystem;
+using engine::ActionOutcome;
+using engine::ActionStart;
+
+namespace {
+
+ActionOutcome failure(std::string code, std::string message) {
+  ActionOutcome o;
+  o.succeeded = false;
+  o.error_code = std::move(code);
+  o.summary = message;
+  o.error_message = std::move(message);
+  return o;
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Copies `from` into `to`, leaving out a top-level .git, keeping symlinks as
+// symlinks (the zip step decides which may stay).
+Status copy_tree(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  if (!fs::is_directory(from, ec))
+    return Status::not_found("source directory " + from.string() + " does not exist");
+  fs::create_directories(to, ec);
+  if (ec) return Status::io("create " + to.string() + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(from, ec)) {
+    if (entry.path().filename() == ".git") continue;
+    fs::copy(entry.path(), to / entry.path().filename(),
+             fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+    if (ec) return Status::io("copy " + entry.path().string() + ": " + ec.message());
+  }
+  if (ec) return Status::io("read " + from.string() + ": " + ec.message());
+  return Status();
+}
+
+}  // namespace
+
+LocalRunner::LocalRunner(artifacts::ArtifactStore& artifacts, Options options)
+    : artifacts_(artifacts), options_(std::move(options)) {}
+
+LocalRunner::~LocalRunner() {
+  stopping_ = true;
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void LocalRunner::start(const ActionStart& start) {
+  ++outstanding_;
+  threads_.emplace_back([this, start] {
+    ActionOutcome outcome;
+    try {
+      outcome = run(start);
+    } catch (const std::exception& e) {
+      // A task boundary: a library exception fails the action, not the process.
+      outcome = failure("JobFailed", std::string("internal error: ") + e.what());
+    }
+    std::lock_guard lock(mu_);
+    done_.push_back({start.action_execution_id, std::move(outcome)});
+    cv_.notify_all();
+  });
+}
+
+std::optional<LocalRunner::Completion> LocalRunner::next(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_for(lock, timeout, [this] { return !done_.empty(); })) return std::nullopt;
+  Completion c = std::move(done_.front());
+  done_.pop_front();
+  --outstanding_;
+  return c;
+}
+
+ActionOutcome LocalRunner::run(const ActionStart& start) {
+  fs::path workspace = options_.work_root / start.action_execution_id;
+  std::error_code ec;
+  fs::create_directories(workspace, ec);
+  if (ec)
+    return failure("JobFailed", "create workspace " + workspace.string() + ": " + ec.message());
+  ActionOutcome outcome;
+  const auto& type = start.action.action_type_id;
+  if (type.category == model::ActionCategory::kSource) {
+    outcome = run_source(start, workspace);
+  } else if (type.category == model::ActionCategory::kCompute &&
+             type.owner == model::ActionOwner::kAws && type.provider == "Commands") {
+    std::vector<std::pair<std::string, fs::path>> inputs;
+    fs::create_directories(workspace / "in", ec);
+    for (const auto& [name, location] : start.inputs) {
+      fs::path dir = workspace / "in" / name;
+      auto fetched = artifacts_.fetch_artifact(location, dir, artifacts::ExtractLimits{});
+      if (!fetched.ok()) {
+        outcome = failure("JobFailed",
+                          "fetch input artifact '" + name + "': " + fetched.status().message());
+        break;
+      }
+      inputs.emplace_back(name, dir);
+    }
+    if (outcome.error_code.empty()) outcome = run_commands(start, workspace, inputs);
+  } else {
+    const auto* info = definitions::Catalogue::builtin().find(type);
+    outcome =
+        failure("ConfigurationError", info ? info->not_runnable
+                                           : "no provider for action type " +
+                                                 std::string(model::to_string(type.category)) +
+                                                 "/" + std::string(model::to_string(type.owner)) +
+                                                 "/" + type.provider + "/" + type.version);
+  }
+  fs::remove_all(workspace, ec);  // best effort: the outcome is what matters
+  return outcome;
+}
+
+ActionOutcome LocalRunner::run_source(const ActionStart& start, const fs::path& workspace) {
+  auto it = options_.source_dirs.find(start.action.name);
+  if (it == options_.source_dirs.end())
+    return failure("ConfigurationError",
+                   "source action '" + start.action.name + "' (" +
+                       start.action.action_type_id.provider +
+                       ") needs a source provider, which Stageline does not have yet (issue #5); "
+                       "run it against a directory with --source " +
+                       start.action.name + "=PATH");
+  if (!start.action.output_artifacts || start.action.output_artifacts->size() != 1)
+    return failure("ConfigurationError", "a source action has exactly one output artifact");
+  fs::path tree = workspace / "source";
+  if (Status s = copy_tree(it->second, tree); !s.ok())
+    return failure("JobFailed", "read source for '" + start.action.name + "': " + s.message());
+  auto stored = store_output(start, (*start.action.output_artifacts)[0].name, tree, {"**/*"});
+  if (!stored.ok()) return failure("JobFailed", stored.status().message());
+  ActionOutcome o;
+  o.succeeded = true;
+  o.summary = "Read " + it->second.string();
+  o.artifacts.push_back(*stored);
+  return o;
+}
+
+ActionOutcome LocalRunner::run_commands(
+    const ActionStart& start, const fs::path& workspace,
+    const std::vector<std::pair<std::string, fs::path>>& inputs) {
+  providers::CommandsJob job;
+  job.workspace = workspace / "job";
+  std::error_code ec;
+  fs::create_directories(job.workspace, ec);
+  if (ec) return failure("JobFailed", "create " + job.workspace.string() + ": " + ec.message());
+  job.inputs = inputs;
+  job.commands = start.action.commands.value_or(std::vector<std::string>{});
+  if (start.action.environment_variables)
+    for (const auto& v : *start.action.environment_variables) {
+      if (v.type == model::EnvironmentVariableType::kSecretsManager)
+        return failure("ConfigurationError",
+                       "environment variable " + v.name +
+                           " is a SECRETS_MANAGER secret; secrets arrive with issue #6");
+      job.environment.emplace_back(v.name, v.value);
+    }
+  job.output_variables = start.action.output_variables.value_or(std::vector<std::string>{});
+  job.base_environment = options_.base_environment;
+  job.codepipeline_environment = {
+      {"AWS_REGION", options_.region},
+      {"AWS_DEFAULT_REGION", options_.region},
+      {"CODEBUILD_BUILD_ID", start.pipeline_name + ":" + start.action_execution_id},
+      {"CODEBUILD_INITIATOR", "codepipeline/" + start.pipeline_name},
+      {"CODEBUILD_CI", "true"},
+  };
+  if (options_.on_output)
+    job.on_output = [&](std::string_view chunk) { options_.on_output(start, chunk); };
+  job.cancelled = [this] { return stopping_.load(); };
+  auto result = providers::run_commands_action(job);
+  if (!result.ok()) return failure("JobFailed", result.status().message());
+  if (!result->succeeded) return failure("JobFailed", result->summary);
+  ActionOutcome o;
+  o.succeeded = true;
+  o.summary = result->summary;
+  o.output_variables = result->output_variables;
+  if (start.action.output_artifacts) {
+    if (inputs.empty()) return failure("JobFailed", "a Commands action needs an input artifact");
+    for (const auto& out : *start.action.output_artifacts) {
+      auto stored = store_output(start, out.name, inputs[0].second,
+                                 out.files.value_or(std::vector<std::string>{"**/*"}));
+      if (!stored.ok())
+        return failure("JobFailed",
+                       "output artifact '" + out.name + "': " + stored.status().message());
+      o.artifacts.push_back(*stored);
+    }
+  }
+  return o;
+}
+
+Result<model::ArtifactRecord> LocalRunner::store_output(const ActionStart& start,
+                                                        const std::string& name,
+                                                        const fs::path& dir,
+                                                        const std::vector<std::string>& globs) {
+  auto stored =
+      artifacts_.put_artifact(start.artifact_bucket, start.pipeline_name, name, dir, globs);
+  if (!stored.ok()) return stored.status();
+  model::ArtifactRecord r;
+  r.execution_id = start.execution_id;
+  r.name = name;
+  r.location = stored->location;
+  r.produced_by_stage = start.stage_name;
+  r.produced_by_action = start.action.name;
+  r.size_bytes = static_cast<int64_t>(stored->size_bytes);
+  r.created_ms = now_ms();
+  return r;
+}
+
+}  // namespace stageline::jobs

@@ -1,0 +1,246 @@
+#include "server/local_run.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "artifacts/artifact_store.h"
+#include "artifacts/object_store.h"
+#include "base/ids.h"
+#include "definitions/document.h"
+#include "engine/engine.h"
+#include "jobs/local_runner.h"
+#include "store/sqlite_store.h"
+
+namespace stageline::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool terminal(model::PipelineExecutionStatus s) {
+  return s != model::PipelineExecutionStatus::kInProgress &&
+         s != model::PipelineExecutionStatus::kStopping;
+}
+
+// Prints what changed since the last call: stages and action executions
+// with status and duration, one plain line each.
+class Progress {
+ public:
+  Progress(std::ostream& out, store::Store& store, std::string execution_id, int64_t t0)
+      : out_(out), store_(store), id_(std::move(execution_id)), t0_(t0) {}
+
+  void report() {
+    auto actions = store_.list_action_executions(id_);
+    if (!actions.ok()) return;
+    std::lock_guard lock(mu_);
+    for (const auto& a : *actions) {
+      std::string key = a.id + std::string(model::to_string(a.status));
+      if (!seen_.insert(key).second) continue;
+      out_ << stamp() << a.stage_name << "/" << a.action_name << " " << model::to_string(a.status);
+      if (a.status != model::ActionExecutionStatus::kInProgress) {
+        out_ << " in " << seconds(a.updated_ms - a.started_ms);
+        if (!a.summary.empty()) out_ << ": " << a.summary;
+      }
+      out_ << "\n";
+    }
+    out_.flush();
+  }
+
+  void output(const engine::ActionStart& start, std::string_view chunk) {
+    std::lock_guard lock(mu_);
+    std::string& pending = partial_[start.action_execution_id];
+    pending.append(chunk);
+    size_t nl;
+    while ((nl = pending.find('\n')) != std::string::npos) {
+      out_ << "  " << start.action.name << " | " << pending.substr(0, nl) << "\n";
+      pending.erase(0, nl + 1);
+    }
+    out_.flush();
+  }
+
+  std::string stamp() const { return "[" + seconds(now_ms() - t0_) + "] "; }
+  static std::string seconds(int64_t ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2fs", static_cast<double>(ms) / 1000.0);
+    return buf;
+  }
+
+ private:
+  std::ostream& out_;
+  store::Store& store_;
+  std::string id_;
+  int64_t t0_;
+  std::mutex mu_;
+  std::set<std::string> seen_;
+  std::map<std::string, std::string> partial_;
+};
+
+// Removes a temporary data directory when the run ends, however it ends.
+struct TempDir {
+  fs::path path;
+  bool remove = false;
+  ~TempDir() {
+    std::error_code ec;
+    if (remove) fs::remove_all(path, ec);
+  }
+};
+
+}  // namespace
+
+int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
+  std::ifstream in(args.file, std::ios::binary);
+  if (!in) {
+    err << "stageline run: cannot open " << args.file << ": " << std::strerror(errno) << "\n";
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  definitions::ReadOptions read;
+  read.template_options.parameter_overrides = args.parameter_overrides;
+  read.template_options.region = args.region;
+  read.validate.region = args.region;
+  definitions::Document doc = definitions::read_definition(text.str(), read);
+  for (const auto& l : doc.problems)
+    if (l.problem.severity == definitions::Severity::kError)
+      err << args.file << (l.problem.line ? ":" + std::to_string(l.problem.line) : "")
+          << ": error: " << l.problem.path << (l.problem.path.empty() ? "" : ": ")
+          << l.problem.message << "\n";
+  if (!doc.readable) return 2;
+  if (!doc.valid()) {
+    err << "stageline run: the definition is invalid; `stageline validate " << args.file
+        << "` explains each problem\n";
+    return 1;
+  }
+  const definitions::PipelineDefinition* def = nullptr;
+  for (const auto& p : doc.pipelines)
+    if (args.pipeline.empty() || p.origin == args.pipeline || p.declaration.name == args.pipeline)
+      def = def ? def : &p;
+  if (!def || (args.pipeline.empty() && doc.pipelines.size() > 1)) {
+    err << "stageline run: " << args.file << " holds " << doc.pipelines.size()
+        << " pipelines; choose one with --pipeline NAME\n";
+    return 2;
+  }
+  model::PipelineDeclaration decl = def->declaration;
+
+  TempDir data;
+  if (args.data_dir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "stageline-run-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      err << "stageline run: create a temporary data directory: " << std::strerror(errno) << "\n";
+      return 2;
+    }
+    data.path = tmpl;
+    data.remove = true;
+  } else {
+    data.path = args.data_dir;
+    std::error_code ec;
+    fs::create_directories(data.path, ec);
+    if (ec) {
+      err << "stageline run: create " << data.path << ": " << ec.message() << "\n";
+      return 2;
+    }
+  }
+
+  auto store = store::SqliteStore::open((data.path / "stageline.db").string(), {});
+  if (!store.ok()) {
+    err << "stageline run: " << store.status().message() << "\n";
+    return 2;
+  }
+  auto objects = artifacts::ObjectStore::open({data.path / "objects"});
+  if (!objects.ok()) {
+    err << "stageline run: " << objects.status().message() << "\n";
+    return 2;
+  }
+  artifacts::PassThroughCipher cipher;
+  artifacts::ArtifactStore artifact_store(**objects, cipher, {data.path / "tmp"});
+  std::string bucket = decl.artifact_store ? decl.artifact_store->location
+                                           : decl.artifact_stores->begin()->second.location;
+  if (!(*objects)->head_bucket(bucket).ok()) {
+    if (Status s = (*objects)->create_bucket(bucket); !s.ok()) {
+      err << "stageline run: artifact store bucket " << bucket << ": " << s.message() << "\n";
+      return 2;
+    }
+  }
+  // The definition becomes version 1, or the next version of the pipeline
+  // stored in this data directory.
+  auto existing = (*store)->get_pipeline(decl.name);
+  Result<model::PipelineRecord> stored =
+      existing.ok() ? (*store)->update_pipeline(decl, now_ms())
+                    : (*store)->create_pipeline({decl, def->tags, now_ms(), now_ms()});
+  if (!stored.ok()) {
+    err << "stageline run: store pipeline " << decl.name << ": " << stored.status().message()
+        << "\n";
+    return 2;
+  }
+
+  jobs::LocalRunner::Options runner_options;
+  runner_options.work_root = data.path / "work";
+  for (const auto& [action, dir] : args.sources)
+    runner_options.source_dirs[action] = fs::absolute(dir);
+  runner_options.region = args.region;
+  const char* path_env = std::getenv("PATH");
+  runner_options.base_environment = {
+      {"PATH", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},
+      {"HOME", (data.path / "home").string()},
+      {"LANG", "C.UTF-8"},
+      {"TMPDIR", (data.path / "tmp").string()},
+  };
+  std::error_code ec;
+  fs::create_directories(data.path / "home", ec);
+  int64_t t0 = now_ms();
+  std::unique_ptr<Progress> progress;
+  runner_options.on_output = [&progress](const engine::ActionStart& s, std::string_view chunk) {
+    if (progress) progress->output(s, chunk);
+  };
+  jobs::LocalRunner runner(artifact_store, runner_options);
+  engine::Engine engine(**store, runner, {now_ms, new_uuid});
+
+  auto id = engine.start_execution(decl.name, args.variables,
+                                   model::TriggerType::kStartPipelineExecution, "stageline run");
+  if (!id.ok()) {
+    err << "stageline run: " << id.status().message() << "\n";
+    return 1;
+  }
+  progress = std::make_unique<Progress>(out, **store, *id, t0);
+  out << "Execution " << *id << " of pipeline " << decl.name << " (version "
+      << stored->declaration.version.value_or(1) << ") started\n";
+  progress->report();
+  while (true) {
+    auto exec = (*store)->get_pipeline_execution(*id);
+    if (!exec.ok()) {
+      err << "stageline run: " << exec.status().message() << "\n";
+      return 2;
+    }
+    if (terminal(exec->status) && runner.outstanding() == 0) {
+      progress->report();
+      out << "Execution " << *id << " " << model::to_string(exec->status) << " in "
+          << Progress::seconds(now_ms() - t0)
+          << (exec->status_summary.empty() ? "" : ": " + exec->status_summary) << "\n";
+      if (!data.remove) out << "Data directory: " << data.path.string() << "\n";
+      return exec->status == model::PipelineExecutionStatus::kSucceeded ? 0 : 1;
+    }
+    auto done = runner.next(std::chrono::milliseconds(500));
+    if (!done) continue;
+    if (Status s = engine.action_finished(done->action_execution_id, done->outcome); !s.ok()) {
+      err << "stageline run: " << s.message() << "\n";
+      return 2;
+    }
+    progress->report();
+  }
+}
+
+}  // namespace stageline::server

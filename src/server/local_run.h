@@ -1,0 +1,29 @@
+// server: the composition root, the one place that knows every module. Today
+// it holds `stageline run`: one pipeline definition run locally, in-process,
+// on a data directory (a temporary one by default): the store, the artifact
+// store, the engine and the in-process job runner wired together.
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace stageline::server {
+
+struct RunArgs {
+  std::string file;
+  std::string data_dir;                        // "" = a temporary directory, removed afterwards
+  std::map<std::string, std::string> sources;  // source action name -> directory
+  std::vector<std::pair<std::string, std::string>> variables;  // pipeline variables
+  std::map<std::string, std::string> parameter_overrides;      // for templates
+  std::string pipeline;  // which pipeline of a template holding several
+  std::string region = "us-east-1";
+};
+
+// Runs the pipeline once. Returns 0 when the execution Succeeded, 1 when it
+// did not (or the definition is invalid), 2 when the file cannot be read or
+// the data directory cannot be used.
+int run_local(const RunArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace stageline::server

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# End-to-end: `stageline run` executes real pipelines with real processes.
+# usage: tests/e2e/run_local.sh path/to/stageline
+set -uo pipefail
+BIN=$(realpath "$1")
+cd "$(dirname "$0")/../.."
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL $1"; sed 's/^/    /' "$TMP/out" | head -40; fails=$((fails + 1)); }
+
+# 1. The example runs green: source from a directory, a build, parallel tests.
+"$BIN" run examples/run-locally.yaml --source App=examples/hello --data-dir "$TMP/data" >"$TMP/out" 2>&1
+[ $? -eq 0 ] && ok || bad "example run exits 0"
+grep -q "Succeeded in" "$TMP/out" && grep -q "Smoke | hello from the pipeline" "$TMP/out" &&
+  grep -q "tested version 1.0.2" "$TMP/out" && ok || bad "example run output"
+[ -f "$TMP/data/stageline.db" ] && ok || bad "--data-dir keeps the store"
+
+# 2. Running again on the same data directory stores version 2 of the pipeline.
+"$BIN" run examples/run-locally.yaml --source App=examples/hello --data-dir "$TMP/data" >"$TMP/out" 2>&1
+grep -q "(version 2) started" "$TMP/out" && ok || bad "second run is version 2"
+
+# 3. A failing command fails the run with exit 1 and names the command.
+sed 's/test -x out\/hello/test -x out\/missing/' examples/run-locally.yaml >"$TMP/failing.yaml"
+"$BIN" run "$TMP/failing.yaml" --source App=examples/hello >"$TMP/out" 2>&1
+[ $? -eq 1 ] && ok || bad "failing run exits 1"
+grep -q "Command 'test -x out/missing' exited with code 1" "$TMP/out" && ok || bad "failed command named"
+
+# 4. A source action without --source says how to supply one.
+"$BIN" run examples/run-locally.yaml >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q -- "--source App=PATH" "$TMP/out" && ok || bad "missing --source is explained"
+
+# 5. A required variable, an invalid definition and an unreadable file.
+"$BIN" run examples/run-locally.yaml --source App=examples/hello --variable Nope=1 >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q "'Nope' is not declared" "$TMP/out" && ok || bad "unknown variable refused"
+"$BIN" run examples/seed-pipeline-misspelled.yaml >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q "BuildOutput" "$TMP/out" && ok || bad "invalid definition refused"
+"$BIN" run "$TMP/nope.yaml" >"$TMP/out" 2>&1
+[ $? -eq 2 ] && ok || bad "missing file exits 2"
+
+# 6. The temporary data directory is removed afterwards.
+before=$(ls -d /tmp/stageline-run-* 2>/dev/null | wc -l)
+"$BIN" run examples/run-locally.yaml --source App=examples/hello >"$TMP/out" 2>&1
+after=$(ls -d /tmp/stageline-run-* 2>/dev/null | wc -l)
+[ "$before" -eq "$after" ] && ok || bad "temporary data directory removed"
+
+echo "run e2e: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
