@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -255,14 +257,24 @@ Result<CommandsResult> run_commands_action(const CommandsJob& job) {
 
   const auto deadline = steady_clock::now() + job.timeout;
   bool output_open = true;
+  // A pidfd becomes readable when the shell ends, so its exit wakes the poll
+  // at once instead of at the next tick (Linux 5.3+; without it, the tick).
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, process.pid(), 0));
+  struct PidfdCloser {
+    int fd;
+    ~PidfdCloser() {
+      if (fd >= 0) close(fd);
+    }
+  } pidfd_closer{pidfd};
   while (true) {
     if (job.cancelled && job.cancelled()) return stop("Stopped");
     const auto now = steady_clock::now();
     if (now >= deadline) return stop(describe_timeout(job.timeout));
     const auto wait = std::min(kTick, std::chrono::ceil<milliseconds>(deadline - now));
-    pollfd pfd{output_open ? process.output_fd() : -1, POLLIN, 0};
-    if (::poll(&pfd, 1, static_cast<int>(wait.count())) < 0 && errno != EINTR)
+    pollfd fds[2] = {{output_open ? process.output_fd() : -1, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(wait.count())) < 0 && errno != EINTR)
       return Status::io(std::string("run Commands action: poll output: ") + strerror(errno));
+    pollfd& pfd = fds[0];
     if (output_open && pfd.revents != 0) {
       auto more = forward.pump(process);
       if (!more.ok()) return more.status().with_context("run Commands action");
