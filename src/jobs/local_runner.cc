@@ -54,13 +54,13 @@ LocalRunner::LocalRunner(artifacts::ArtifactStore& artifacts, Options options)
 
 LocalRunner::~LocalRunner() {
   stopping_ = true;
-  for (auto& t : threads_)
+  for (auto& [_, t] : threads_)
     if (t.joinable()) t.join();
 }
 
 void LocalRunner::start(const ActionStart& start) {
   ++outstanding_;
-  threads_.emplace_back([this, start] {
+  threads_[start.action_execution_id] = std::thread([this, start] {
     ActionOutcome outcome;
     try {
       outcome = run(start);
@@ -79,7 +79,15 @@ std::optional<LocalRunner::Completion> LocalRunner::next(std::chrono::millisecon
   if (!cv_.wait_for(lock, timeout, [this] { return !done_.empty(); })) return std::nullopt;
   Completion c = std::move(done_.front());
   done_.pop_front();
+  lock.unlock();
   --outstanding_;
+  // Its thread has queued its last words and is returning: join it now so
+  // finished threads do not pile up over a long run.
+  auto it = threads_.find(c.action_execution_id);
+  if (it != threads_.end()) {
+    if (it->second.joinable()) it->second.join();
+    threads_.erase(it);
+  }
   return c;
 }
 

@@ -76,7 +76,7 @@ class LocalRunner : public engine::ActionRunner {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Completion> done_;
-  std::vector<std::thread> threads_;
+  std::map<std::string, std::thread> threads_;  // by action execution id
   int outstanding_ = 0;
 };
 

@@ -1,5 +1,6 @@
 #include "server/local_run.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -88,6 +89,12 @@ class Progress {
   std::set<std::string> seen_;
   std::map<std::string, std::string> partial_;
 };
+
+// SIGINT and SIGTERM only set this flag (signal handlers only wake the loop);
+// the loop then stops the actions' process groups, which the terminal's
+// Ctrl-C does not reach because each action has a group of its own.
+volatile sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int) { g_interrupted = 1; }
 
 // Removes a temporary data directory when the run ends, however it ends.
 struct TempDir {
@@ -215,6 +222,11 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
     err << "stageline run: " << id.status().message() << "\n";
     return 1;
   }
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   progress = std::make_unique<Progress>(out, **store, *id, t0);
   out << "Execution " << *id << " of pipeline " << decl.name << " (version "
       << stored->declaration.version.value_or(1) << ") started\n";
@@ -233,7 +245,12 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
       if (!data.remove) out << "Data directory: " << data.path.string() << "\n";
       return exec->status == model::PipelineExecutionStatus::kSucceeded ? 0 : 1;
     }
-    auto done = runner.next(std::chrono::milliseconds(500));
+    if (g_interrupted) {
+      // The runner's destructor stops what is still running (SIGTERM, then SIGKILL).
+      out << progress->stamp() << "interrupted: stopping the running actions\n";
+      return 130;
+    }
+    auto done = runner.next(std::chrono::milliseconds(200));
     if (!done) continue;
     if (Status s = engine.action_finished(done->action_execution_id, done->outcome); !s.ok()) {
       err << "stageline run: " << s.message() << "\n";

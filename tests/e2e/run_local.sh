@@ -45,5 +45,17 @@ before=$(ls -d /tmp/stageline-run-* 2>/dev/null | wc -l)
 after=$(ls -d /tmp/stageline-run-* 2>/dev/null | wc -l)
 [ "$before" -eq "$after" ] && ok || bad "temporary data directory removed"
 
+# 7. Ctrl-C (SIGINT) stops the run and the actions' own process groups: no orphans.
+sed 's/test -x out\/hello/sleep 31.7/' examples/run-locally.yaml >"$TMP/slow.yaml"
+"$BIN" run "$TMP/slow.yaml" --source App=examples/hello >"$TMP/out" 2>&1 &
+runner=$!
+for _ in $(seq 1 100); do pgrep -f "sleep 31.7" >/dev/null && break; sleep 0.1; done
+kill -INT "$runner"
+wait "$runner"
+rc=$?
+[ "$rc" -eq 130 ] && grep -q "interrupted" "$TMP/out" && ok || bad "SIGINT ends the run with 130 (got $rc)"
+for _ in $(seq 1 100); do pgrep -f "sleep 31.7" >/dev/null || break; sleep 0.1; done
+pgrep -f "sleep 31.7" >/dev/null && bad "an action's process outlived the run" || ok
+
 echo "run e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
