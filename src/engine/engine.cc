@@ -1,5 +1,7 @@
 #include "engine/engine.h"
 
+#include <algorithm>
+
 #include "engine/variables.h"
 
 namespace stageline::engine {
@@ -247,6 +249,94 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
     if (Status s = apply(pipeline, std::move(next)); !s.ok()) return s;
   }
   return Status();
+}
+
+Result<std::vector<std::string>> Engine::recover() {
+  auto active = store_.list_pipeline_executions_by_status(
+      {PipelineExecutionStatus::kInProgress, PipelineExecutionStatus::kStopping});
+  if (!active.ok()) return active.status().with_context("recover executions");
+  std::vector<model::PipelineExecutionRecord> execs = std::move(*active);
+  std::sort(execs.begin(), execs.end(), [](const auto& a, const auto& b) {
+    return a.created_ms != b.created_ms ? a.created_ms < b.created_ms : a.id < b.id;
+  });
+  std::vector<std::string> resumed;
+  // Rebuild every machine first, so that locks and queues are complete
+  // before any execution moves.
+  for (const auto& exec : execs) {
+    auto loaded = load(exec.pipeline_name);
+    if (!loaded.ok()) return loaded.status().with_context("recover execution " + exec.id);
+    Pipeline& p = **loaded;
+    if (!p.versions.count(exec.pipeline_version)) {
+      auto old = store_.get_pipeline_version(exec.pipeline_name, exec.pipeline_version);
+      if (!old.ok()) return old.status().with_context("recover execution " + exec.id);
+      p.versions[exec.pipeline_version] = old->declaration;
+      p.machine->add_version(old->declaration);
+    }
+    const model::PipelineDeclaration& decl = p.versions.at(exec.pipeline_version);
+    auto stages = store_.list_stage_executions(exec.id);
+    if (!stages.ok()) return stages.status().with_context("recover execution " + exec.id);
+    auto actions = store_.list_action_executions(exec.id);
+    if (!actions.ok()) return actions.status().with_context("recover execution " + exec.id);
+
+    ExecutionState state;
+    state.id = exec.id;
+    state.version = exec.pipeline_version;
+    state.mode = exec.execution_mode;
+    state.status = exec.status;
+    state.stop_requested = exec.status == PipelineExecutionStatus::kStopping;
+    for (size_t i = 0; i < decl.stages.size(); ++i) {
+      StageState st;
+      for (const auto& a : decl.stages[i].actions)
+        st.actions.push_back({a.name, a.effective_run_order(), 0, {}});
+      for (const auto& r : *stages)
+        if (r.stage_name == decl.stages[i].name) {
+          st.status = r.status;
+          st.attempt = r.attempt;
+          state.stage = static_cast<int>(i);
+        }
+      state.stages.push_back(std::move(st));
+    }
+    for (int i = 0; i <= state.stage; ++i) {
+      for (auto& a : state.stages[i].actions) {
+        // The latest attempt of each action decides where it stands.
+        for (const auto& r : *actions)
+          if (r.stage_name == decl.stages[i].name && r.action_name == a.name &&
+              r.attempt >= a.attempt) {
+            a.attempt = r.attempt;
+            a.status = r.status;
+          }
+        if (i < state.stage) a.status = ActionExecutionStatus::kSucceeded;
+      }
+    }
+    executions_[exec.id] = exec;
+    p.machine->restore(std::move(state));
+    resumed.push_back(exec.id);
+  }
+  // Close the attempts that died with the process, then let each execution go on.
+  model::TimestampMs now = options_.now_ms();
+  for (const auto& exec : execs) {
+    auto actions = store_.list_action_executions(exec.id);
+    if (!actions.ok()) return actions.status().with_context("recover execution " + exec.id);
+    Status closed = store_.write([&](store::StoreWriter& w) -> Status {
+      for (auto r : *actions) {
+        if (r.status != ActionExecutionStatus::kInProgress) continue;
+        // A stop under way abandons what was running; otherwise the attempt
+        // failed and runs again.
+        bool stopping = exec.status == PipelineExecutionStatus::kStopping;
+        r.status = stopping ? ActionExecutionStatus::kAbandoned : ActionExecutionStatus::kFailed;
+        r.error_code = stopping ? "" : "JobFailed";
+        r.summary = r.error_message =
+            "interrupted: Stageline stopped while this attempt was running";
+        r.updated_ms = now;
+        if (Status s = w.update_action_execution(r); !s.ok()) return s;
+      }
+      return Status();
+    });
+    if (!closed.ok()) return closed.with_context("recover execution " + exec.id);
+    Effects effects = pipelines_.at(exec.pipeline_name).machine->resume(exec.id);
+    if (Status s = apply(exec.pipeline_name, std::move(effects)); !s.ok()) return s;
+  }
+  return resumed;
 }
 
 Status Engine::action_finished(const std::string& action_execution_id,

@@ -66,6 +66,13 @@ class Engine {
       const std::vector<std::pair<std::string, std::string>>& variables, model::TriggerType trigger,
       const std::string& trigger_detail = "");
 
+  // After a restart: rebuilds every execution the store says is InProgress
+  // or Stopping and continues it. Actions that were in flight are recorded as
+  // Failed ("interrupted by a restart") and start again as new attempts;
+  // finished actions never run again. Returns the ids of the executions it
+  // continued. Call once, before anything else.
+  Result<std::vector<std::string>> recover();
+
   // A runner's result. Unknown or already finished action executions are
   // ignored (at-least-once delivery).
   Status action_finished(const std::string& action_execution_id, const ActionOutcome& outcome);

@@ -175,3 +175,48 @@ TEST_F(EngineTest, DuplicatedResultsAreIgnored) {
 
 }  // namespace
 }  // namespace stageline::engine
+
+namespace stageline::engine {
+namespace {
+
+TEST_F(EngineTest, AfterARestartTheInFlightActionRunsAgainAndFinishedOnesDoNot) {
+  auto id = engine_->start_execution("app", {{"Ticket", "T"}},
+                                     model::TriggerType::kStartPipelineExecution);
+  ASSERT_TRUE(id.ok());
+  ActionOutcome done;
+  done.succeeded = true;
+  done.output_variables = {{"CommitId", "abc"}};
+  done.artifacts = {artifact(*id, "Code")};
+  ASSERT_TRUE(engine_->action_finished(runner_.started[0].action_execution_id, done).ok());
+  ASSERT_EQ(runner_.started.size(), 2u);  // Make is in flight: now the process "dies"
+
+  RecordingRunner after_restart;
+  Engine restarted(
+      *store_, after_restart,
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }});
+  auto resumed = restarted.recover();
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  EXPECT_EQ(*resumed, std::vector<std::string>{*id});
+  ASSERT_EQ(after_restart.started.size(), 1u);
+  const ActionStart& again = after_restart.started[0];
+  EXPECT_EQ(again.action.name, "Make");
+  EXPECT_EQ(again.attempt, 2);
+  EXPECT_EQ((*again.action.commands)[0], "echo abc dev " + *id) << "variables survive the restart";
+  EXPECT_EQ(again.inputs.size(), 1u) << "artifacts survive the restart";
+  auto old = store_->get_action_execution(runner_.started[1].action_execution_id);
+  EXPECT_EQ(old->status, model::ActionExecutionStatus::kFailed);
+  EXPECT_NE(old->summary.find("interrupted"), std::string::npos);
+
+  ActionOutcome built;
+  built.succeeded = true;
+  ASSERT_TRUE(restarted.action_finished(again.action_execution_id, built).ok());
+  EXPECT_EQ(store_->get_pipeline_execution(*id)->status, PipelineExecutionStatus::kSucceeded);
+  int src_attempts = 0;
+  auto all = store_->list_action_executions(*id);
+  ASSERT_TRUE(all.ok());
+  for (const auto& a : *all) src_attempts += a.action_name == "Src";
+  EXPECT_EQ(src_attempts, 1) << "a finished action never runs again";
+}
+
+}  // namespace
+}  // namespace stageline::engine

@@ -470,4 +470,65 @@ Effects PipelineMachine::update(model::PipelineDeclaration declaration) {
   return out;
 }
 
+void PipelineMachine::add_version(model::PipelineDeclaration declaration) {
+  int version = declaration.version.value_or(1);
+  if (!versions_.count(version))
+    versions_[version] = std::make_shared<const model::PipelineDeclaration>(std::move(declaration));
+}
+
+void PipelineMachine::restore(ExecutionState state) {
+  state.order = next_order_++;
+  state.waiting_at = -1;
+  const std::string id = state.id;
+  ExecutionState& e = executions_[id] = std::move(state);
+  if (!on_current(e) || e.stage < 0) return;
+  latest_in_stage_[e.stage] = id;
+  auto status = e.stages[e.stage].status;
+  bool inside =
+      status == StageExecutionStatus::kInProgress || status == StageExecutionStatus::kStopping;
+  if (inside && e.mode != ExecutionMode::kParallel) locks_[e.stage] = id;
+}
+
+Effects PipelineMachine::resume(const std::string& id) {
+  Effects out;
+  ExecutionState* e = find(id);
+  if (!e || !active(*e)) return out;
+  if (e->stage < 0) {
+    try_enter(*e, 0, out);
+    return out;
+  }
+  auto& st = e->stages[e->stage];
+  if (st.status == StageExecutionStatus::kSucceeded) {
+    // The stage's success was committed; what follows it was not.
+    int done = e->stage;
+    if (done + 1 < static_cast<int>(e->stages.size())) {
+      try_enter(*e, done + 1, out);
+    } else {
+      e->status = PipelineExecutionStatus::kSucceeded;
+      out.push_back(execution_effect(e->id, PipelineExecutionStatus::kSucceeded));
+    }
+    return out;
+  }
+  if (e->stop_requested) {
+    // A stop was under way: what was in flight died with the process.
+    for (auto& a : st.actions)
+      if (a.status == ActionExecutionStatus::kInProgress)
+        a.status = ActionExecutionStatus::kAbandoned;
+    settle(*e, out);
+    return out;
+  }
+  for (auto& a : st.actions) {
+    if (a.status != ActionExecutionStatus::kInProgress) continue;
+    ++a.attempt;
+    Effect s = make_effect(Effect::Kind::kStartAction, e->id);
+    s.stage = e->stage;
+    s.action = a.name;
+    s.attempt = a.attempt;
+    out.push_back(s);
+  }
+  start_ready(*e, out);
+  settle(*e, out);
+  return out;
+}
+
 }  // namespace stageline::engine

@@ -127,6 +127,25 @@ class PipelineMachine {
   // A new version of the declaration (reference §5.6).
   Effects update(model::PipelineDeclaration declaration);
 
+  // --- Recovery after a restart (see docs/engine.md, "Crash recovery") ---
+
+  // Makes an older version known, for executions that started on it.
+  void add_version(model::PipelineDeclaration declaration);
+
+  // Puts back an execution rebuilt from the store: `state.stage` is the last
+  // stage it entered (-1 if none), with that stage's status and each of its
+  // actions' latest attempt and status; earlier stages succeeded. Actions
+  // recorded InProgress were in flight when the process died. Takes the
+  // stage lock it held. REQUIRES: restore executions in start order, then
+  // call resume() for each.
+  void restore(ExecutionState state);
+
+  // Continues a restored execution: actions that were in flight start again
+  // as new attempts (the driver records why), and whatever the machine had
+  // decided but not yet done when the process died (the next group, the next
+  // stage, the end) happens now.
+  Effects resume(const std::string& execution_id);
+
   const ExecutionState* execution(const std::string& id) const;
   const model::PipelineDeclaration& declaration() const { return *current_; }
   // The executions waiting at a stage's entry, oldest first.

@@ -288,3 +288,71 @@ TEST(MachineTest, ParallelExecutionsKeepRunningOnTheirVersionAfterAnUpdate) {
 
 }  // namespace
 }  // namespace stageline::engine
+
+namespace stageline::engine {
+namespace {
+
+// An execution as the store would give it back: S1 entered, action a in
+// flight, b succeeded.
+ExecutionState interrupted(const PipelineMachine& m, const std::string& id) {
+  ExecutionState e;
+  e.id = id;
+  e.version = 1;
+  e.stage = 1;
+  for (const auto& s : m.declaration().stages) {
+    StageState st;
+    for (const auto& a : s.actions) st.actions.push_back({a.name, a.effective_run_order(), 0, {}});
+    e.stages.push_back(st);
+  }
+  e.stages[0].status = StageExecutionStatus::kSucceeded;
+  e.stages[0].actions[0] = {"src", 1, 1, ActionExecutionStatus::kSucceeded};
+  e.stages[1].status = StageExecutionStatus::kInProgress;
+  e.stages[1].attempt = 1;
+  e.stages[1].actions[0] = {"a", 1, 1, ActionExecutionStatus::kInProgress};
+  e.stages[1].actions[1] = {"b", 1, 1, ActionExecutionStatus::kSucceeded};
+  return e;
+}
+
+TEST(MachineRecoveryTest, InFlightActionsStartAgainAsNewAttemptsAndFinishedOnesDoNot) {
+  PipelineMachine m(pipeline({{{"src", 1}}, {{"a", 1}, {"b", 1}, {"c", 2}}}));
+  m.restore(interrupted(m, "e1"));
+  Effects resumed = m.resume("e1");
+  ASSERT_EQ(started(resumed), V{"e1/1/a"});
+  EXPECT_EQ(resumed[0].attempt, 2);
+  EXPECT_EQ(m.lock_holder(1), "e1");
+  EXPECT_EQ(started(m.action_finished("e1", 1, "a", kOk)), V{"e1/1/c"});
+}
+
+TEST(MachineRecoveryTest, ARestoredExecutionKeepsItsStageLockedForNewcomers) {
+  PipelineMachine m(pipeline({{{"src", 1}}, {{"a", 1}, {"b", 1}}}));
+  m.restore(interrupted(m, "e1"));
+  m.resume("e1");
+  ok(m.start("e2"));
+  m.action_finished("e2", 0, "src", kOk);
+  EXPECT_EQ(m.inbound(1), V{"e2"});
+}
+
+TEST(MachineRecoveryTest, WhatWasDecidedButNotDoneHappensOnResume) {
+  PipelineMachine m(pipeline({{{"src", 1}}, {{"a", 1}, {"b", 1}}}));
+  auto e = interrupted(m, "e1");
+  e.stages[1].actions[0].status = ActionExecutionStatus::kSucceeded;  // result committed
+  m.restore(e);
+  Effects resumed = m.resume("e1");
+  EXPECT_EQ(m.execution("e1")->status, PipelineExecutionStatus::kSucceeded);
+  EXPECT_TRUE(started(resumed).empty());
+}
+
+TEST(MachineRecoveryTest, AStopUnderWayEndsStoppedWithTheInFlightActionAbandoned) {
+  PipelineMachine m(pipeline({{{"src", 1}}, {{"a", 1}, {"b", 1}}}));
+  auto e = interrupted(m, "e1");
+  e.status = PipelineExecutionStatus::kStopping;
+  e.stop_requested = true;
+  e.stages[1].status = StageExecutionStatus::kStopping;
+  m.restore(e);
+  m.resume("e1");
+  EXPECT_EQ(m.execution("e1")->status, PipelineExecutionStatus::kStopped);
+  EXPECT_TRUE(m.lock_holder(1).empty());
+}
+
+}  // namespace
+}  // namespace stageline::engine
