@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
       "run",
       "Run one pipeline definition locally, in-process, and exit 0 when the execution "
       "Succeeded, 1 otherwise.");
-  r->add_option("file", run.file, "definition file (any format validate reads)")->required();
+  r->add_option("file", run.file, "definition file (any format validate reads)");
+  r->add_flag("--resume", run.resume,
+              "continue the executions a stopped or killed run left in --data-dir");
   r->add_option("--data-dir", run.data_dir,
                 "keep state here (default: a temporary directory, removed afterwards)");
   r->add_option("--source", run_sources,
@@ -62,6 +64,10 @@ int main(int argc, char** argv) {
   }
 
   if (r->parsed()) {
+    if (run.file.empty() && !run.resume) {
+      std::cerr << "stageline run: a FILE is required (or --resume --data-dir DIR)\n";
+      return 2;
+    }
     auto split = [](const std::string& kv, const char* flag, std::string& k, std::string& value) {
       auto eq = kv.find('=');
       if (eq == std::string::npos || eq == 0) {

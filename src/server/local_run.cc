@@ -41,14 +41,19 @@ bool terminal(model::PipelineExecutionStatus s) {
 // with status and duration, one plain line each.
 class Progress {
  public:
-  Progress(std::ostream& out, store::Store& store, std::string execution_id, int64_t t0)
-      : out_(out), store_(store), id_(std::move(execution_id)), t0_(t0) {}
+  Progress(std::ostream& out, store::Store& store, std::vector<std::string> execution_ids,
+           int64_t t0)
+      : out_(out), store_(store), ids_(std::move(execution_ids)), t0_(t0) {}
 
   void report() {
-    auto actions = store_.list_action_executions(id_);
-    if (!actions.ok()) return;
+    std::vector<model::ActionExecutionRecord> all;
+    for (const auto& id : ids_) {
+      auto actions = store_.list_action_executions(id);
+      if (!actions.ok()) return;
+      all.insert(all.end(), actions->begin(), actions->end());
+    }
     std::lock_guard lock(mu_);
-    for (const auto& a : *actions) {
+    for (const auto& a : all) {
       std::string key = a.id + std::string(model::to_string(a.status));
       if (!seen_.insert(key).second) continue;
       out_ << stamp() << a.stage_name << "/" << a.action_name << " " << model::to_string(a.status);
@@ -83,7 +88,7 @@ class Progress {
  private:
   std::ostream& out_;
   store::Store& store_;
-  std::string id_;
+  std::vector<std::string> ids_;
   int64_t t0_;
   std::mutex mu_;
   std::set<std::string> seen_;
@@ -108,7 +113,11 @@ struct TempDir {
 
 }  // namespace
 
-int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
+namespace {
+
+// Reads and validates the definition; 0 and `decl` set when it can run.
+int load_definition(const RunArgs& args, std::ostream& err, model::PipelineDeclaration& decl,
+                    std::vector<model::Tag>& tags) {
   std::ifstream in(args.file, std::ios::binary);
   if (!in) {
     err << "stageline run: cannot open " << args.file << ": " << std::strerror(errno) << "\n";
@@ -141,7 +150,22 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
         << " pipelines; choose one with --pipeline NAME\n";
     return 2;
   }
-  model::PipelineDeclaration decl = def->declaration;
+  decl = def->declaration;
+  tags = def->tags;
+  return 0;
+}
+
+}  // namespace
+
+int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
+  model::PipelineDeclaration decl;
+  std::vector<model::Tag> tags;
+  if (!args.resume) {
+    if (int rc = load_definition(args, err, decl, tags); rc != 0) return rc;
+  } else if (args.data_dir.empty()) {
+    err << "stageline run: --resume continues the executions of a --data-dir\n";
+    return 2;
+  }
 
   TempDir data;
   if (args.data_dir.empty()) {
@@ -174,24 +198,28 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   }
   artifacts::PassThroughCipher cipher;
   artifacts::ArtifactStore artifact_store(**objects, cipher, {data.path / "tmp"});
-  std::string bucket = decl.artifact_store ? decl.artifact_store->location
-                                           : decl.artifact_stores->begin()->second.location;
-  if (!(*objects)->head_bucket(bucket).ok()) {
-    if (Status s = (*objects)->create_bucket(bucket); !s.ok()) {
-      err << "stageline run: artifact store bucket " << bucket << ": " << s.message() << "\n";
+  int version = 0;
+  if (!args.resume) {
+    std::string bucket = decl.artifact_store ? decl.artifact_store->location
+                                             : decl.artifact_stores->begin()->second.location;
+    if (!(*objects)->head_bucket(bucket).ok()) {
+      if (Status s = (*objects)->create_bucket(bucket); !s.ok()) {
+        err << "stageline run: artifact store bucket " << bucket << ": " << s.message() << "\n";
+        return 2;
+      }
+    }
+    // The definition becomes version 1, or the next version of the pipeline
+    // stored in this data directory.
+    auto existing = (*store)->get_pipeline(decl.name);
+    Result<model::PipelineRecord> stored =
+        existing.ok() ? (*store)->update_pipeline(decl, now_ms())
+                      : (*store)->create_pipeline({decl, tags, now_ms(), now_ms()});
+    if (!stored.ok()) {
+      err << "stageline run: store pipeline " << decl.name << ": " << stored.status().message()
+          << "\n";
       return 2;
     }
-  }
-  // The definition becomes version 1, or the next version of the pipeline
-  // stored in this data directory.
-  auto existing = (*store)->get_pipeline(decl.name);
-  Result<model::PipelineRecord> stored =
-      existing.ok() ? (*store)->update_pipeline(decl, now_ms())
-                    : (*store)->create_pipeline({decl, def->tags, now_ms(), now_ms()});
-  if (!stored.ok()) {
-    err << "stageline run: store pipeline " << decl.name << ": " << stored.status().message()
-        << "\n";
-    return 2;
+    version = stored->declaration.version.value_or(1);
   }
 
   jobs::LocalRunner::Options runner_options;
@@ -216,34 +244,59 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   jobs::LocalRunner runner(artifact_store, runner_options);
   engine::Engine engine(**store, runner, {now_ms, new_uuid});
 
-  auto id = engine.start_execution(decl.name, args.variables,
-                                   model::TriggerType::kStartPipelineExecution, "stageline run");
-  if (!id.ok()) {
-    err << "stageline run: " << id.status().message() << "\n";
-    return 1;
-  }
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  progress = std::make_unique<Progress>(out, **store, *id, t0);
-  out << "Execution " << *id << " of pipeline " << decl.name << " (version "
-      << stored->declaration.version.value_or(1) << ") started\n";
-  progress->report();
-  while (true) {
-    auto exec = (*store)->get_pipeline_execution(*id);
-    if (!exec.ok()) {
-      err << "stageline run: " << exec.status().message() << "\n";
+
+  std::vector<std::string> ids;
+  if (args.resume) {
+    auto resumed = engine.recover();
+    if (!resumed.ok()) {
+      err << "stageline run: " << resumed.status().message() << "\n";
       return 2;
     }
-    if (terminal(exec->status) && runner.outstanding() == 0) {
+    ids = *resumed;
+    if (ids.empty()) {
+      out << "Nothing to resume in " << data.path.string() << "\n";
+      return 0;
+    }
+    for (const auto& id : ids) out << "Execution " << id << " resumed\n";
+  } else {
+    auto id = engine.start_execution(decl.name, args.variables,
+                                     model::TriggerType::kStartPipelineExecution, "stageline run");
+    if (!id.ok()) {
+      err << "stageline run: " << id.status().message() << "\n";
+      return 1;
+    }
+    ids.push_back(*id);
+    out << "Execution " << *id << " of pipeline " << decl.name << " (version " << version
+        << ") started\n";
+  }
+  progress = std::make_unique<Progress>(out, **store, ids, t0);
+  progress->report();
+  while (true) {
+    bool all_done = runner.outstanding() == 0, all_succeeded = true;
+    std::vector<model::PipelineExecutionRecord> records;
+    for (const auto& id : ids) {
+      auto exec = (*store)->get_pipeline_execution(id);
+      if (!exec.ok()) {
+        err << "stageline run: " << exec.status().message() << "\n";
+        return 2;
+      }
+      all_done = all_done && terminal(exec->status);
+      all_succeeded = all_succeeded && exec->status == model::PipelineExecutionStatus::kSucceeded;
+      records.push_back(*exec);
+    }
+    if (all_done) {
       progress->report();
-      out << "Execution " << *id << " " << model::to_string(exec->status) << " in "
-          << Progress::seconds(now_ms() - t0)
-          << (exec->status_summary.empty() ? "" : ": " + exec->status_summary) << "\n";
+      for (const auto& exec : records)
+        out << "Execution " << exec.id << " " << model::to_string(exec.status) << " in "
+            << Progress::seconds(now_ms() - t0)
+            << (exec.status_summary.empty() ? "" : ": " + exec.status_summary) << "\n";
       if (!data.remove) out << "Data directory: " << data.path.string() << "\n";
-      return exec->status == model::PipelineExecutionStatus::kSucceeded ? 0 : 1;
+      return all_succeeded ? 0 : 1;
     }
     if (g_interrupted) {
       // The runner's destructor stops what is still running (SIGTERM, then SIGKILL).

@@ -19,6 +19,9 @@ struct RunArgs {
   std::map<std::string, std::string> parameter_overrides;      // for templates
   std::string pipeline;  // which pipeline of a template holding several
   std::string region = "us-east-1";
+  // Continue the executions a killed run left InProgress in `data_dir`
+  // instead of starting one (`file` is not read).
+  bool resume = false;
 };
 
 // Runs the pipeline once. Returns 0 when the execution Succeeded, 1 when it
