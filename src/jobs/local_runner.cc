@@ -14,6 +14,9 @@ using engine::ActionStart;
 
 namespace {
 
+// Under the work root, beside the workspaces (named by action execution ids).
+constexpr const char* kInputCacheDir = "input-cache";
+
 ActionOutcome failure(std::string code, std::string message) {
   ActionOutcome o;
   o.succeeded = false;
@@ -50,28 +53,69 @@ Status copy_tree(const fs::path& from, const fs::path& to) {
 }  // namespace
 
 LocalRunner::LocalRunner(artifacts::ArtifactStore& artifacts, Options options)
-    : artifacts_(artifacts), options_(std::move(options)) {}
+    : artifacts_(artifacts), options_(std::move(options)) {
+  // Whatever is under the work root belongs to a runner that is gone (a
+  // killed process leaves its workspaces and input cache behind); nothing in
+  // it is state: the store and the object store hold everything. Clear it so
+  // no new workspace or cache entry meets an old one (regression: crash
+  // recovery test, "the target is not empty").
+  std::error_code ec;
+  fs::remove_all(options_.work_root, ec);
+}
 
 LocalRunner::~LocalRunner() {
-  stopping_ = true;
-  for (auto& [_, t] : threads_)
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    pending_.clear();
+  }
+  work_cv_.notify_all();
+  for (auto& t : workers_)
     if (t.joinable()) t.join();
+  std::error_code ec;
+  fs::remove_all(options_.work_root / kInputCacheDir, ec);  // best effort
 }
 
 void LocalRunner::start(const ActionStart& start) {
   ++outstanding_;
-  threads_[start.action_execution_id] = std::thread([this, start] {
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(start);
+    // A worker that has not reached its wait yet is not counted idle, so this
+    // may add one worker too many, never one too few.
+    if (pending_.size() > idle_) workers_.emplace_back([this] { work(); });
+  }
+  work_cv_.notify_one();
+}
+
+void LocalRunner::work() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    ++idle_;
+    work_cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    --idle_;
+    if (stopping_) return;
+    ActionStart start = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    fs::path workspace = options_.work_root / start.action_execution_id;
     ActionOutcome outcome;
     try {
-      outcome = run(start);
+      outcome = run(start, workspace);
     } catch (const std::exception& e) {
       // A task boundary: a library exception fails the action, not the process.
       outcome = failure("JobFailed", std::string("internal error: ") + e.what());
     }
-    std::lock_guard lock(mu_);
-    done_.push_back({start.action_execution_id, std::move(outcome)});
+    {
+      std::lock_guard done_lock(mu_);
+      done_.push_back({start.action_execution_id, std::move(outcome)});
+    }
     cv_.notify_all();
-  });
+    // After the outcome is queued: the engine need not wait for the removal.
+    std::error_code ec;
+    fs::remove_all(workspace, ec);  // best effort: the outcome is what matters
+    lock.lock();
+  }
 }
 
 std::optional<LocalRunner::Completion> LocalRunner::next(std::chrono::milliseconds timeout) {
@@ -81,18 +125,58 @@ std::optional<LocalRunner::Completion> LocalRunner::next(std::chrono::millisecon
   done_.pop_front();
   lock.unlock();
   --outstanding_;
-  // Its thread has queued its last words and is returning: join it now so
-  // finished threads do not pile up over a long run.
-  auto it = threads_.find(c.action_execution_id);
-  if (it != threads_.end()) {
-    if (it->second.joinable()) it->second.join();
-    threads_.erase(it);
-  }
   return c;
 }
 
-ActionOutcome LocalRunner::run(const ActionStart& start) {
-  fs::path workspace = options_.work_root / start.action_execution_id;
+// An input artifact is immutable once stored (a version id names one object,
+// and the ETag is checked on fetch), so every action of a run that reads it
+// would unzip the same tree. It is unzipped once into the cache instead, and
+// each action gets a plain copy: cheaper than an unzip, and the action may
+// change its copy freely. Hard links would be cheaper still but would let an
+// action that rewrites a file in place change it for later actions. A
+// location without a version id means "the latest" and is never cached.
+Status LocalRunner::fetch_input(const model::ArtifactLocation& location, const fs::path& dir) {
+  if (location.version_id.empty()) {
+    auto fetched = artifacts_.fetch_artifact(location, dir, artifacts::ExtractLimits{});
+    return fetched.ok() ? Status() : fetched.status();
+  }
+  const std::string key =
+      location.bucket + '\0' + location.key + '\0' + location.version_id + '\0' + location.etag;
+  fs::path cached;
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end())
+      cached = it->second;
+    else
+      seq = ++cache_seq_;
+  }
+  if (cached.empty()) {
+    // Extracted outside the lock; when two actions race, the first entry wins
+    // and the loser removes its own tree. An entry is complete once listed.
+    fs::path tree = options_.work_root / kInputCacheDir / std::to_string(seq);
+    std::error_code ec;
+    fs::create_directories(tree.parent_path(), ec);
+    if (ec) return Status::io("create " + tree.parent_path().string() + ": " + ec.message());
+    auto fetched = artifacts_.fetch_artifact(location, tree, artifacts::ExtractLimits{});
+    if (!fetched.ok()) {
+      fs::remove_all(tree, ec);
+      return fetched.status();
+    }
+    std::lock_guard lock(cache_mu_);
+    auto [it, inserted] = cache_.emplace(key, tree);
+    if (!inserted) fs::remove_all(tree, ec);
+    cached = it->second;
+  }
+  std::error_code ec;
+  fs::copy(cached, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  if (ec)
+    return Status::io("copy " + cached.string() + " to " + dir.string() + ": " + ec.message());
+  return Status();
+}
+
+ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspace) {
   std::error_code ec;
   fs::create_directories(workspace, ec);
   if (ec)
@@ -107,10 +191,8 @@ ActionOutcome LocalRunner::run(const ActionStart& start) {
     fs::create_directories(workspace / "in", ec);
     for (const auto& [name, location] : start.inputs) {
       fs::path dir = workspace / "in" / name;
-      auto fetched = artifacts_.fetch_artifact(location, dir, artifacts::ExtractLimits{});
-      if (!fetched.ok()) {
-        outcome = failure("JobFailed",
-                          "fetch input artifact '" + name + "': " + fetched.status().message());
+      if (Status s = fetch_input(location, dir); !s.ok()) {
+        outcome = failure("JobFailed", "fetch input artifact '" + name + "': " + s.message());
         break;
       }
       inputs.emplace_back(name, dir);
@@ -125,7 +207,6 @@ ActionOutcome LocalRunner::run(const ActionStart& start) {
                                                  "/" + std::string(model::to_string(type.owner)) +
                                                  "/" + type.provider + "/" + type.version);
   }
-  fs::remove_all(workspace, ec);  // best effort: the outcome is what matters
   return outcome;
 }
 

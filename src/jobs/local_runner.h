@@ -8,6 +8,15 @@
 // Depends on engine (the ActionRunner interface), artifacts, providers and
 // definitions (the catalogue). start() and next() may be called from the
 // control thread only; threads are joined, never detached.
+//
+// Actions run on reusable worker threads: start() hands the action to an
+// idle worker, or adds a worker when none is idle, so as many actions run at
+// once as the engine starts (the pool only grows to the peak). A worker
+// queues the outcome before it removes the action's workspace, so the
+// removal overlaps the engine's handling of the outcome. An input artifact
+// is extracted once per stored version into a cache under the work root;
+// each action gets its own copy of that tree, since actions may write into
+// their inputs.
 #pragma once
 
 #include <atomic>
@@ -47,7 +56,8 @@ class LocalRunner : public engine::ActionRunner {
   };
 
   LocalRunner(artifacts::ArtifactStore& artifacts, Options options);
-  // Stops running actions (SIGTERM, then SIGKILL) and joins every thread.
+  // Stops running actions (SIGTERM, then SIGKILL), drops actions not yet
+  // begun, joins every thread and removes the input cache.
   ~LocalRunner() override;
 
   void start(const engine::ActionStart& start) override;
@@ -59,7 +69,12 @@ class LocalRunner : public engine::ActionRunner {
   int outstanding() const { return outstanding_; }
 
  private:
-  engine::ActionOutcome run(const engine::ActionStart& start);
+  void work();
+  engine::ActionOutcome run(const engine::ActionStart& start,
+                            const std::filesystem::path& workspace);
+  // Fills `dir` (missing) with the artifact at `location`: a copy of the
+  // cached extraction, extracting it into the cache first if needed.
+  Status fetch_input(const model::ArtifactLocation& location, const std::filesystem::path& dir);
   engine::ActionOutcome run_source(const engine::ActionStart& start,
                                    const std::filesystem::path& workspace);
   engine::ActionOutcome run_commands(
@@ -76,8 +91,18 @@ class LocalRunner : public engine::ActionRunner {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Completion> done_;
-  std::map<std::string, std::thread> threads_;  // by action execution id
-  int outstanding_ = 0;
+  int outstanding_ = 0;  // control thread only
+
+  // Guarded by mu_: actions not yet taken by a worker, workers waiting for one.
+  std::condition_variable work_cv_;
+  std::deque<engine::ActionStart> pending_;
+  size_t idle_ = 0;
+  std::vector<std::thread> workers_;  // control thread only
+
+  // Extracted input artifacts by stored version (bucket, key, version, ETag).
+  std::mutex cache_mu_;
+  std::map<std::string, std::filesystem::path> cache_;
+  uint64_t cache_seq_ = 0;  // guarded by cache_mu_
 };
 
 }  // namespace stageline::jobs
