@@ -110,20 +110,25 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
   }
 
   // What this action may see: reference §9.1.
-  VisibleVariables visible;
-  visible["codepipeline"]["PipelineExecutionId"] = exec.id;
-  for (const auto& v : exec.variables) visible["variables"][v.name] = v.resolved_value;
-  auto earlier = reader.list_action_executions(exec.id);
-  if (!earlier.ok()) return earlier.status();
-  for (const auto& r : *earlier) {
-    if (r.status != ActionExecutionStatus::kSucceeded) continue;
-    for (const auto& s : decl.stages) {
-      if (s.name != r.stage_name) continue;
-      for (const auto& a : s.actions)
-        if (a.name == r.action_name && a.namespace_)
-          for (const auto& [k, v] : r.output_variables) visible[*a.namespace_][k] = v;
+  auto cached = visible_.find(exec.id);
+  if (cached == visible_.end()) {
+    VisibleVariables built;
+    built["codepipeline"]["PipelineExecutionId"] = exec.id;
+    for (const auto& v : exec.variables) built["variables"][v.name] = v.resolved_value;
+    auto earlier = reader.list_action_executions(exec.id);
+    if (!earlier.ok()) return earlier.status();
+    for (const auto& r : *earlier) {
+      if (r.status != ActionExecutionStatus::kSucceeded) continue;
+      for (const auto& s : decl.stages) {
+        if (s.name != r.stage_name) continue;
+        for (const auto& a : s.actions)
+          if (a.name == r.action_name && a.namespace_)
+            for (const auto& [k, v] : r.output_variables) built[*a.namespace_][k] = v;
+      }
     }
+    cached = visible_.emplace(exec.id, std::move(built)).first;
   }
+  const VisibleVariables& visible = cached->second;
   auto resolve = [&](std::string& text, const std::string& where) {
     if (!failure.empty()) return;
     auto r = resolve_variables(text, visible);
@@ -170,6 +175,7 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
   Pipeline& p = pipelines_.at(pipeline);
   std::vector<ActionStart> starts;
   std::vector<std::pair<std::string, std::string>> failed_now;  // action execution id, why
+  std::vector<model::ActionExecutionRecord> changed;
   model::TimestampMs now = options_.now_ms();
   Status committed = store_.write([&](store::StoreWriter& w) -> Status {
     for (const Effect& e : effects) {
@@ -178,6 +184,9 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
       switch (e.kind) {
         case Effect::Kind::kExecutionStatus: {
           exec.status = e.execution_status;
+          if (e.execution_status != PipelineExecutionStatus::kInProgress &&
+              e.execution_status != PipelineExecutionStatus::kStopping)
+            visible_.erase(exec.id);  // a retry rebuilds it from the store
           if (!e.summary.empty()) exec.status_summary = e.summary;
           exec.updated_ms = now;
           if (Status s = w.update_pipeline_execution(exec); !s.ok()) return s;
@@ -202,6 +211,7 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
             record->summary = "Abandoned by StopPipelineExecution";
             record->updated_ms = now;
             if (Status s = w.update_action_execution(*record); !s.ok()) return s;
+            changed.push_back(*record);
             in_flight_.erase(it);
             break;
           }
@@ -227,6 +237,7 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
             r.summary = failure;
           }
           if (Status s = w.insert_action_execution(r); !s.ok()) return s;
+          changed.push_back(r);
           in_flight_[r.id] = {pipeline, exec.id, e.stage, e.action};
           if (failure.empty()) {
             starts.push_back(std::move(*start));
@@ -240,6 +251,8 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
     return Status();
   });
   if (!committed.ok()) return committed.with_context("commit state of pipeline " + pipeline);
+  if (options_.on_action)
+    for (const auto& r : changed) options_.on_action(r);
   for (const ActionStart& s : starts) runner_.start(s);
   for (const auto& [id, why] : failed_now) {
     InFlight f = in_flight_.at(id);
@@ -317,6 +330,7 @@ Result<std::vector<std::string>> Engine::recover() {
   for (const auto& exec : execs) {
     auto actions = store_.list_action_executions(exec.id);
     if (!actions.ok()) return actions.status().with_context("recover execution " + exec.id);
+    std::vector<model::ActionExecutionRecord> interrupted;
     Status closed = store_.write([&](store::StoreWriter& w) -> Status {
       for (auto r : *actions) {
         if (r.status != ActionExecutionStatus::kInProgress) continue;
@@ -329,10 +343,13 @@ Result<std::vector<std::string>> Engine::recover() {
             "interrupted: Stageline stopped while this attempt was running";
         r.updated_ms = now;
         if (Status s = w.update_action_execution(r); !s.ok()) return s;
+        interrupted.push_back(r);
       }
       return Status();
     });
     if (!closed.ok()) return closed.with_context("recover execution " + exec.id);
+    if (options_.on_action)
+      for (const auto& r : interrupted) options_.on_action(r);
     Effects effects = pipelines_.at(exec.pipeline_name).machine->resume(exec.id);
     if (Status s = apply(exec.pipeline_name, std::move(effects)); !s.ok()) return s;
   }
@@ -347,6 +364,7 @@ Status Engine::action_finished(const std::string& action_execution_id,
   in_flight_.erase(it);
   auto status =
       outcome.succeeded ? ActionExecutionStatus::kSucceeded : ActionExecutionStatus::kFailed;
+  model::ActionExecutionRecord updated;
   Status recorded = store_.write([&](store::StoreWriter& w) -> Status {
     auto record = w.get_action_execution(action_execution_id);
     if (!record.ok()) return record.status();
@@ -358,12 +376,22 @@ Status Engine::action_finished(const std::string& action_execution_id,
     record->output_variables = outcome.output_variables;
     record->updated_ms = options_.now_ms();
     if (Status s = w.update_action_execution(*record); !s.ok()) return s;
+    updated = *record;
     for (const auto& a : outcome.artifacts)
       if (Status s = w.put_artifact(a); !s.ok()) return s;
     return Status();
   });
   if (!recorded.ok())
     return recorded.with_context("record result of action execution " + action_execution_id);
+  if (options_.on_action) options_.on_action(updated);
+  auto cached = visible_.find(f.execution_id);
+  if (outcome.succeeded && cached != visible_.end()) {
+    const auto& exec = executions_.at(f.execution_id);
+    const auto& decl = pipelines_.at(f.pipeline).versions.at(exec.pipeline_version);
+    for (const auto& a : decl.stages[f.stage].actions)
+      if (a.name == f.action && a.namespace_)
+        for (const auto& [k, v] : outcome.output_variables) cached->second[*a.namespace_][k] = v;
+  }
   Effects effects =
       pipelines_.at(f.pipeline).machine->action_finished(f.execution_id, f.stage, f.action, status);
   return apply(f.pipeline, std::move(effects));

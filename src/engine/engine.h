@@ -15,6 +15,7 @@
 
 #include "base/status.h"
 #include "engine/machine.h"
+#include "engine/variables.h"
 #include "model/execution.h"
 #include "store/store.h"
 
@@ -55,6 +56,9 @@ class Engine {
   struct Options {
     std::function<model::TimestampMs()> now_ms;
     std::function<std::string()> new_id;  // lower-case UUIDs
+    // Called on the control thread after each committed change of an action
+    // execution (started, finished, abandoned, interrupted). May be empty.
+    std::function<void(const model::ActionExecutionRecord&)> on_action;
   };
 
   Engine(store::Store& store, ActionRunner& runner, Options options);
@@ -108,6 +112,10 @@ class Engine {
   std::map<std::string, Pipeline> pipelines_;
   std::map<std::string, model::PipelineExecutionRecord> executions_;
   std::map<std::string, InFlight> in_flight_;
+  // What each active execution's actions may reference, kept up to date as
+  // actions succeed so starting an action does not re-read the execution's
+  // history (built from the store on first use, e.g. after recover()).
+  std::map<std::string, VisibleVariables> visible_;
 };
 
 }  // namespace stageline::engine

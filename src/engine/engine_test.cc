@@ -59,8 +59,8 @@ class EngineTest : public ::testing::Test {
     ASSERT_TRUE(store_->create_pipeline(record).ok());
     engine_ = std::make_unique<Engine>(
         *store_, runner_,
-        Engine::Options{[this] { return ++clock_; },
-                        [this] { return "id-" + std::to_string(++ids_); }});
+        Engine::Options{
+            [this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}});
   }
 
   model::ArtifactRecord artifact(const std::string& exec, const std::string& name) {
@@ -193,7 +193,7 @@ TEST_F(EngineTest, AfterARestartTheInFlightActionRunsAgainAndFinishedOnesDoNot) 
   RecordingRunner after_restart;
   Engine restarted(
       *store_, after_restart,
-      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }});
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}});
   auto resumed = restarted.recover();
   ASSERT_TRUE(resumed.ok()) << resumed.status().message();
   EXPECT_EQ(*resumed, std::vector<std::string>{*id});

@@ -45,24 +45,27 @@ class Progress {
            int64_t t0)
       : out_(out), store_(store), ids_(std::move(execution_ids)), t0_(t0) {}
 
+  // Prints every action execution of the executions that is not printed yet
+  // (at the start, and at the end as a safety net).
   void report() {
-    std::vector<model::ActionExecutionRecord> all;
     for (const auto& id : ids_) {
       auto actions = store_.list_action_executions(id);
       if (!actions.ok()) return;
-      all.insert(all.end(), actions->begin(), actions->end());
+      for (const auto& a : *actions) print(a);
     }
+  }
+
+  // One line per state of an action execution, printed once.
+  void print(const model::ActionExecutionRecord& a) {
     std::lock_guard lock(mu_);
-    for (const auto& a : all) {
-      std::string key = a.id + std::string(model::to_string(a.status));
-      if (!seen_.insert(key).second) continue;
-      out_ << stamp() << a.stage_name << "/" << a.action_name << " " << model::to_string(a.status);
-      if (a.status != model::ActionExecutionStatus::kInProgress) {
-        out_ << " in " << seconds(a.updated_ms - a.started_ms);
-        if (!a.summary.empty()) out_ << ": " << a.summary;
-      }
-      out_ << "\n";
+    std::string key = a.id + std::string(model::to_string(a.status));
+    if (!seen_.insert(key).second) return;
+    out_ << stamp() << a.stage_name << "/" << a.action_name << " " << model::to_string(a.status);
+    if (a.status != model::ActionExecutionStatus::kInProgress) {
+      out_ << " in " << seconds(a.updated_ms - a.started_ms);
+      if (!a.summary.empty()) out_ << ": " << a.summary;
     }
+    out_ << "\n";
     out_.flush();
   }
 
@@ -242,7 +245,10 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
     if (progress) progress->output(s, chunk);
   };
   jobs::LocalRunner runner(artifact_store, runner_options);
-  engine::Engine engine(**store, runner, {now_ms, new_uuid});
+  engine::Engine engine(**store, runner,
+                        {now_ms, new_uuid, [&progress](const model::ActionExecutionRecord& r) {
+                           if (progress) progress->print(r);
+                         }});
 
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
@@ -275,7 +281,7 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
         << ") started\n";
   }
   progress = std::make_unique<Progress>(out, **store, ids, t0);
-  progress->report();
+  progress->report();  // what happened before the progress display existed
   while (true) {
     bool all_done = runner.outstanding() == 0, all_succeeded = true;
     std::vector<model::PipelineExecutionRecord> records;
@@ -309,7 +315,6 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
       err << "stageline run: " << s.message() << "\n";
       return 2;
     }
-    progress->report();
   }
 }
 
