@@ -53,9 +53,9 @@ struct RuleTypeInfo {
   std::string provider;
   std::vector<std::string> required_config;
   std::vector<std::string> optional_config;
-  bool allows_skip = false;     // SKIP results are allowed only for some rules
-  bool uses_commands = false;   // the Commands rule takes `commands` and inputArtifacts
-  bool supported = true;        // false: this machine can never evaluate it
+  bool allows_skip = false;    // SKIP results are allowed only for some rules
+  bool uses_commands = false;  // the Commands rule takes `commands` and inputArtifacts
+  bool supported = true;       // false: this machine can never evaluate it
   bool runnable = false;
   std::string not_runnable;
 };

@@ -17,7 +17,8 @@ TEST(CatalogueTest, FindsTheSeedsProvidersWithTheirArtifactBounds) {
   EXPECT_EQ(build->input.min, 1);
   EXPECT_EQ(build->input.max, 5);
   EXPECT_EQ(build->required_config, std::vector<std::string>{"ProjectName"});
-  auto* source = c.find({ActionCategory::kSource, ActionOwner::kAws, "CodeStarSourceConnection", "1"});
+  auto* source =
+      c.find({ActionCategory::kSource, ActionOwner::kAws, "CodeStarSourceConnection", "1"});
   ASSERT_NE(source, nullptr);
   EXPECT_EQ(source->output.min, 1);
   EXPECT_EQ(source->output.max, 1);
@@ -58,8 +59,9 @@ TEST(CatalogueTest, CustomActionTypesCanBeAdded) {
   jenkins.output = {0, 5};
   c.add(jenkins);
   EXPECT_NE(c.find({ActionCategory::kBuild, ActionOwner::kCustom, "Jenkins", "1"}), nullptr);
-  EXPECT_EQ(Catalogue::builtin().find({ActionCategory::kBuild, ActionOwner::kCustom, "Jenkins", "1"}),
-            nullptr);
+  EXPECT_EQ(
+      Catalogue::builtin().find({ActionCategory::kBuild, ActionOwner::kCustom, "Jenkins", "1"}),
+      nullptr);
 }
 
 }  // namespace

@@ -13,13 +13,20 @@ namespace json = boost::json;
 
 std::string_view to_string(Format f) {
   switch (f) {
-    case Format::kUnknown: return "unknown";
-    case Format::kDeclarationJson: return "pipeline declaration (JSON)";
-    case Format::kCliInputJson: return "--cli-input-json document (JSON)";
-    case Format::kGetPipelineOutput: return "get-pipeline output (JSON)";
-    case Format::kDeclarationYaml: return "pipeline declaration (YAML)";
-    case Format::kCloudFormationJson: return "CloudFormation template (JSON)";
-    case Format::kCloudFormationYaml: return "CloudFormation template (YAML)";
+    case Format::kUnknown:
+      return "unknown";
+    case Format::kDeclarationJson:
+      return "pipeline declaration (JSON)";
+    case Format::kCliInputJson:
+      return "--cli-input-json document (JSON)";
+    case Format::kGetPipelineOutput:
+      return "get-pipeline output (JSON)";
+    case Format::kDeclarationYaml:
+      return "pipeline declaration (YAML)";
+    case Format::kCloudFormationJson:
+      return "CloudFormation template (JSON)";
+    case Format::kCloudFormationYaml:
+      return "CloudFormation template (YAML)";
   }
   return "?";
 }
@@ -36,19 +43,25 @@ namespace {
 ErrorType error_type(model::DecodeError::Kind k) {
   switch (k) {
     case model::DecodeError::Kind::kMissing:
-    case model::DecodeError::Kind::kEnum: return ErrorType::kValidationException;
+    case model::DecodeError::Kind::kEnum:
+      return ErrorType::kValidationException;
     case model::DecodeError::Kind::kType:
-    case model::DecodeError::Kind::kUnknownMember: return ErrorType::kSerializationException;
+    case model::DecodeError::Kind::kUnknownMember:
+      return ErrorType::kSerializationException;
   }
   return ErrorType::kSerializationException;
 }
 
 std::string_view rule_of(model::DecodeError::Kind k) {
   switch (k) {
-    case model::DecodeError::Kind::kMissing: return "shape.required";
-    case model::DecodeError::Kind::kEnum: return "shape.enum";
-    case model::DecodeError::Kind::kType: return "json.type";
-    case model::DecodeError::Kind::kUnknownMember: return "json.unknown-member";
+    case model::DecodeError::Kind::kMissing:
+      return "shape.required";
+    case model::DecodeError::Kind::kEnum:
+      return "shape.enum";
+    case model::DecodeError::Kind::kType:
+      return "json.type";
+    case model::DecodeError::Kind::kUnknownMember:
+      return "json.unknown-member";
   }
   return "json";
 }
@@ -98,8 +111,13 @@ void add_pipeline(Document& doc, std::string origin, const json::value& decl,
 }
 
 void unreadable(Document& doc, const std::string& message, std::string fix = "") {
-  Problem p{Severity::kError, ErrorType::kSerializationException, "read.syntax", "", message,
-            std::move(fix), 0};
+  Problem p{Severity::kError,
+            ErrorType::kSerializationException,
+            "read.syntax",
+            "",
+            message,
+            std::move(fix),
+            0};
   // "line N, column M: ..." carries the line.
   if (starts_with(message, "line ")) p.line = std::atoi(message.c_str() + 5);
   doc.problems.push_back({"", std::move(p)});
@@ -115,8 +133,9 @@ void from_value(Document& doc, const LocatedJson& located, bool yaml, const Read
     doc.resources = std::move(t.resources);
     if (t.pipelines.empty() && !has_errors(t.problems))
       doc.problems.push_back(
-          {"", {Severity::kWarning, ErrorType::kTemplateError, "template.no-pipeline", "Resources",
-                "the template declares no AWS::CodePipeline::Pipeline resource", "", 0}});
+          {"",
+           {Severity::kWarning, ErrorType::kTemplateError, "template.no-pipeline", "Resources",
+            "the template declares no AWS::CodePipeline::Pipeline resource", "", 0}});
     for (auto& tp : t.pipelines) {
       json::value tags = std::move(tp.tags);
       add_pipeline(doc, tp.logical_id, tp.declaration.value, &tags, std::move(tp.declaration.lines),
@@ -139,20 +158,22 @@ void from_value(Document& doc, const LocatedJson& located, bool yaml, const Read
                       : (has_metadata ? Format::kGetPipelineOutput : Format::kCliInputJson);
     if (has_metadata)
       doc.problems.push_back(
-          {"", {Severity::kNote, ErrorType::kSerializationException, "read.metadata-ignored",
-                "metadata",
-                "\"metadata\" (pipelineArn, created, updated) is what get-pipeline reports about a "
-                "stored pipeline; it is ignored here, and update-pipeline needs it removed",
-                "", located.lines.line_of("metadata")}});
+          {"",
+           {Severity::kNote, ErrorType::kSerializationException, "read.metadata-ignored",
+            "metadata",
+            "\"metadata\" (pipelineArn, created, updated) is what get-pipeline reports about a "
+            "stored pipeline; it is ignored here, and update-pipeline needs it removed",
+            "", located.lines.line_of("metadata")}});
     for (const auto& kv : o) {
       std::string key(kv.key());
       if (key == "pipeline" || key == "tags" || key == "metadata") continue;
       std::string near = closest_match(key, {"pipeline", "tags"});
       doc.problems.push_back(
-          {"", {Severity::kError, ErrorType::kSerializationException, "json.unknown-member", key,
-                "unknown member " + quote(key) + " next to \"pipeline\" (allowed: pipeline, tags)",
-                near.empty() ? "remove it" : "did you mean " + quote(near) + "?",
-                located.lines.line_of(key)}});
+          {"",
+           {Severity::kError, ErrorType::kSerializationException, "json.unknown-member", key,
+            "unknown member " + quote(key) + " next to \"pipeline\" (allowed: pipeline, tags)",
+            near.empty() ? "remove it" : "did you mean " + quote(near) + "?",
+            located.lines.line_of(key)}});
     }
     SourceMap lines;
     lines.copy_subtree(located.lines, "pipeline", "");

@@ -20,10 +20,10 @@ namespace stageline::definitions {
 
 enum class Format {
   kUnknown,
-  kDeclarationJson,     // {"name": ..., "stages": ...}
-  kCliInputJson,        // {"pipeline": {...}, "tags": [...]}
-  kGetPipelineOutput,   // {"pipeline": {...}, "metadata": {...}}
-  kDeclarationYaml,     // the same shapes as YAML
+  kDeclarationJson,    // {"name": ..., "stages": ...}
+  kCliInputJson,       // {"pipeline": {...}, "tags": [...]}
+  kGetPipelineOutput,  // {"pipeline": {...}, "metadata": {...}}
+  kDeclarationYaml,    // the same shapes as YAML
   kCloudFormationJson,
   kCloudFormationYaml,
 };

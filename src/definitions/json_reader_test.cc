@@ -6,7 +6,9 @@ namespace stageline::definitions {
 namespace {
 
 TEST(JsonReaderTest, RecordsTheLineOfEveryMemberAndListItem) {
-  auto doc = load_json("{\n  \"name\": \"p\",\n  \"stages\": [\n    {\"name\": \"a\"},\n\n    {\n      \"name\": \"b\"\n    }\n  ]\n}\n");
+  auto doc = load_json(
+      "{\n  \"name\": \"p\",\n  \"stages\": [\n    {\"name\": \"a\"},\n\n    {\n      \"name\": "
+      "\"b\"\n    }\n  ]\n}\n");
   ASSERT_TRUE(doc.ok()) << doc.status().message();
   const auto& lines = doc->json.lines;
   EXPECT_EQ(lines.line_of("name"), 2);

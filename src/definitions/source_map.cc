@@ -49,9 +49,12 @@ int SourceMap::line_of(std::string_view path) const {
     } else {
       size_t dot = p.rfind('.');
       size_t br = p.rfind(']');
-      if (dot != std::string::npos && (br == std::string::npos || dot > br)) cut = dot;
-      else if (br != std::string::npos) cut = br + 1;
-      else cut = 0;
+      if (dot != std::string::npos && (br == std::string::npos || dot > br))
+        cut = dot;
+      else if (br != std::string::npos)
+        cut = br + 1;
+      else
+        cut = 0;
     }
     if (cut == std::string::npos) cut = 0;
     p.resize(cut);

@@ -72,7 +72,9 @@ struct ActionRef {
   const ActionDeclaration* decl;
   int run_order() const { return decl->effective_run_order(); }
   // Whether this action finishes before anything at `p` starts.
-  bool before(Position p) const { return stage < p.stage || (stage == p.stage && run_order() < p.run_order); }
+  bool before(Position p) const {
+    return stage < p.stage || (stage == p.stage && run_order() < p.run_order);
+  }
 };
 
 class Validator {
@@ -97,8 +99,8 @@ class Validator {
   Problem& add(ErrorType type, std::string rule, std::string path, std::string message,
                std::string fix = "", Severity severity = Severity::kError) {
     if (severity == Severity::kWarning && o_.strict) severity = Severity::kError;
-    out_.push_back({severity, type, std::move(rule), std::move(path), std::move(message),
-                    std::move(fix), 0});
+    out_.push_back(
+        {severity, type, std::move(rule), std::move(path), std::move(message), std::move(fix), 0});
     return out_.back();
   }
 
@@ -170,7 +172,8 @@ class Validator {
     length(path, v, 0, 1024);
     if (!role_arn_ok(v))
       constraint("shape.pattern", path, v,
-                 "Member must satisfy regular expression pattern: arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*",
+                 "Member must satisfy regular expression pattern: "
+                 "arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*",
                  "use an IAM role ARN such as arn:aws:iam::123456789012:role/MyPipelineRole");
   }
 
@@ -197,7 +200,8 @@ class Validator {
     if (p_.artifact_store && p_.artifact_stores) {
       add(ErrorType::kInvalidStructureException, "pipeline.artifact-store-both", "artifactStores",
           "Pipeline declares both artifactStore and artifactStores; exactly one is allowed",
-          "use artifactStore for a single-region pipeline, artifactStores for cross-region actions");
+          "use artifactStore for a single-region pipeline, artifactStores for cross-region "
+          "actions");
     } else if (!p_.artifact_store && !p_.artifact_stores) {
       add(ErrorType::kInvalidStructureException, "pipeline.artifact-store-missing", "",
           "Pipeline declares neither artifactStore nor artifactStores; exactly one is required",
@@ -353,9 +357,10 @@ class Validator {
     const auto& id = ad.action_type_id;
     if (!ad.name.empty()) name(ap + ".name", ad.name);
     length(ap + ".actionTypeId.provider", id.provider, 1, 35);
-    pattern(ap + ".actionTypeId.provider", id.provider,
-            [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; },
-            "[0-9A-Za-z_-]+", "letters, digits, '_' and '-'");
+    pattern(
+        ap + ".actionTypeId.provider", id.provider,
+        [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; },
+        "[0-9A-Za-z_-]+", "letters, digits, '_' and '-'");
     length(ap + ".actionTypeId.version", id.version, 1, 9);
     range(ap + ".runOrder", ad.run_order, 1, 999);
     range(ap + ".timeoutInMinutes", ad.timeout_in_minutes, 5, 86400);
@@ -396,8 +401,7 @@ class Validator {
     if (ad.region && *ad.region != o_.region && id.owner == ActionOwner::kAws &&
         id.category != ActionCategory::kSource &&
         (!p_.artifact_stores || !p_.artifact_stores->count(*ad.region)))
-      add(ErrorType::kInvalidStructureException, "pipeline.artifact-stores-region",
-          ap + ".region",
+      add(ErrorType::kInvalidStructureException, "pipeline.artifact-stores-region", ap + ".region",
           "Cross-region action " + quote(ad.name) + " runs in " + quote(*ad.region) +
               " but the pipeline has no artifact store for that region",
           "replace artifactStore with artifactStores holding a store for " + quote(o_.region) +
@@ -419,7 +423,8 @@ class Validator {
     const ActionDeclaration& ad = p_.stages[s].actions[a];
     const auto& id = ad.action_type_id;
     std::string region_upper = o_.region;
-    for (auto& c : region_upper) c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (auto& c : region_upper)
+      c = c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::string fix;
     auto same = cat_.find_provider(id.provider);
     if (!same.empty()) {
@@ -435,8 +440,9 @@ class Validator {
       if (!near.empty())
         fix = "did you mean provider " + quote(near) + "?";
       else if (id.owner == ActionOwner::kCustom)
-        fix = "create the custom action type first (CreateCustomActionType), or correct the "
-              "provider";
+        fix =
+            "create the custom action type first (CreateCustomActionType), or correct the "
+            "provider";
       else
         fix = "use one of the providers: " + join(cat_.provider_names(), ", ");
     }
@@ -453,9 +459,12 @@ class Validator {
     const ActionDeclaration& ad = p_.stages[s].actions[a];
     const std::string ap = action_path(s, a);
     if (!info.runnable)
-      add(ErrorType::kInvalidActionDeclarationException, "action.not-runnable", ap + ".actionTypeId",
-          info.not_runnable + ". The pipeline is valid as AWS would accept it; when it runs, "
-                              "action " + quote(ad.name) + " fails with this message",
+      add(ErrorType::kInvalidActionDeclarationException, "action.not-runnable",
+          ap + ".actionTypeId",
+          info.not_runnable +
+              ". The pipeline is valid as AWS would accept it; when it runs, "
+              "action " +
+              quote(ad.name) + " fails with this message",
           "", Severity::kWarning);
     int ins = ad.input_artifacts ? static_cast<int>(ad.input_artifacts->size()) : 0;
     int outs = ad.output_artifacts ? static_cast<int>(ad.output_artifacts->size()) : 0;
@@ -465,16 +474,16 @@ class Validator {
             ap + "." + member,
             "Action " + ad.name + " declares " + std::to_string(n) + " " + what +
                 " artifacts which is less than the minimum count (" + std::to_string(b.min) + ")",
-            std::string("add ") + (b.min - n == 1 ? "an " : std::to_string(b.min - n) + " ") + what +
-                " artifact" + (b.min - n == 1 ? "" : "s") + " to \"" + member + "\"");
+            std::string("add ") + (b.min - n == 1 ? "an " : std::to_string(b.min - n) + " ") +
+                what + " artifact" + (b.min - n == 1 ? "" : "s") + " to \"" + member + "\"");
       else if (n > b.max)
         add(ErrorType::kInvalidActionDeclarationException, std::string("action.") + what + "-count",
             ap + "." + member,
             "Action " + ad.name + " declares " + std::to_string(n) + " " + what +
                 " artifacts which is more than the maximum count (" + std::to_string(b.max) + ")",
-            b.max == 0 ? std::string("remove \"") + member + "\": " + info.provider +
-                             " actions take none"
-                       : "keep at most " + std::to_string(b.max));
+            b.max == 0
+                ? std::string("remove \"") + member + "\": " + info.provider + " actions take none"
+                : "keep at most " + std::to_string(b.max));
     };
     count("input", "inputArtifacts", ins, info.input);
     count("output", "outputArtifacts", outs, info.output);
@@ -528,8 +537,8 @@ class Validator {
                 "action.",
             "put the real secret value");
     }
-    if (ad.timeout_in_minutes && !(info.category == ActionCategory::kApproval &&
-                                   info.provider == "Manual"))
+    if (ad.timeout_in_minutes &&
+        !(info.category == ActionCategory::kApproval && info.provider == "Manual"))
       add(ErrorType::kInvalidActionDeclarationException, "action.timeout-not-allowed",
           ap + ".timeoutInMinutes",
           "Action " + quote(ad.name) +
@@ -582,13 +591,13 @@ class Validator {
             "CloudFormation action " + quote(ad.name) + " in mode " + *mode +
                 " needs ChangeSetName",
             "add \"ChangeSetName\"");
-      if (mode && (*mode == "CREATE_UPDATE" || *mode == "REPLACE_ON_FAILURE" ||
-                   *mode == "CHANGE_SET_REPLACE") &&
+      if (mode &&
+          (*mode == "CREATE_UPDATE" || *mode == "REPLACE_ON_FAILURE" ||
+           *mode == "CHANGE_SET_REPLACE") &&
           !get("TemplatePath"))
         add(ErrorType::kInvalidActionDeclarationException, "cloudformation.template-path",
             ap + ".configuration",
-            "CloudFormation action " + quote(ad.name) + " in mode " + *mode +
-                " needs TemplatePath",
+            "CloudFormation action " + quote(ad.name) + " in mode " + *mode + " needs TemplatePath",
             "add \"TemplatePath\": \"<InputArtifact>::template.yaml\"");
       for (const char* key : {"TemplatePath", "TemplateConfiguration"}) {
         const std::string* v = get(key);
@@ -632,7 +641,9 @@ class Validator {
       add(ErrorType::kInvalidActionDeclarationException, "codebuild.environment-variables", kp,
           "EnvironmentVariables must be a JSON array of {\"name\", \"value\", \"type\"} objects, "
           "given as a string",
-          "for example \"[{\\\"name\\\":\\\"STAGE\\\",\\\"value\\\":\\\"prod\\\",\\\"type\\\":\\\"PLAINTEXT\\\"}]\"");
+          "for example "
+          "\"[{\\\"name\\\":\\\"STAGE\\\",\\\"value\\\":\\\"prod\\\",\\\"type\\\":"
+          "\\\"PLAINTEXT\\\"}]\"");
   }
 
   void commands_fields(size_t s, size_t a, bool is_commands) {
@@ -679,8 +690,8 @@ class Validator {
         pattern(ep + ".name", e.name, envvar_char, "[A-Za-z0-9_]+", "letters, digits and '_'");
         length(ep + ".value", e.value, 1, 2000);
         if (!e.name.empty() && !seen.insert(e.name).second)
-          add(ErrorType::kInvalidActionDeclarationException, "commands.duplicate-env",
-              ep + ".name", "Environment variable " + quote(e.name) + " is set more than once",
+          add(ErrorType::kInvalidActionDeclarationException, "commands.duplicate-env", ep + ".name",
+              "Environment variable " + quote(e.name) + " is set more than once",
               "remove one of them");
       }
     }
@@ -732,8 +743,8 @@ class Validator {
         add(ErrorType::kInvalidStageDeclarationException, "condition.empty", sp + ".onFailure",
             "onFailure has neither a result nor conditions", "add \"result\": \"ROLLBACK\"");
       if (f.conditions)
-        condition_list(s, sp + ".onFailure.conditions", *f.conditions, true, {R::kRollback, R::kFail},
-                       "onFailure", true);
+        condition_list(s, sp + ".onFailure.conditions", *f.conditions, true,
+                       {R::kRollback, R::kFail}, "onFailure", true);
     }
   }
 
@@ -744,15 +755,13 @@ class Validator {
     for (size_t c = 0; c < list.size(); ++c) {
       const auto& cond = list[c];
       std::string cp = path_index(path, c);
-      if (cond.result &&
-          std::find(allowed.begin(), allowed.end(), *cond.result) == allowed.end()) {
+      if (cond.result && std::find(allowed.begin(), allowed.end(), *cond.result) == allowed.end()) {
         std::vector<std::string> names;
         for (auto r : allowed) names.emplace_back(model::to_string(r));
         add(ErrorType::kInvalidStageDeclarationException, "condition.result-not-allowed",
             cp + ".result",
-            std::string(kind) + " condition result " +
-                std::string(model::to_string(*cond.result)) + " is not allowed; allowed: " +
-                join(names, ", "),
+            std::string(kind) + " condition result " + std::string(model::to_string(*cond.result)) +
+                " is not allowed; allowed: " + join(names, ", "),
             "use " + join(names, " or "));
       }
       if (!cond.rules) {
@@ -805,9 +814,10 @@ class Validator {
     } else if (!info->runnable) {
       add(ErrorType::kInvalidStageDeclarationException, "rule.not-runnable",
           rp + ".ruleTypeId.provider",
-          info->not_runnable + ". The pipeline is valid as AWS would accept it; when the "
-                               "condition is evaluated, rule " + quote(rd.name) +
-              " fails with this message",
+          info->not_runnable +
+              ". The pipeline is valid as AWS would accept it; when the "
+              "condition is evaluated, rule " +
+              quote(rd.name) + " fails with this message",
           "", Severity::kWarning);
     }
     model::StringMap empty;
@@ -816,13 +826,13 @@ class Validator {
       if (!cfg.count(req))
         add(ErrorType::kInvalidStageDeclarationException, "rule.config-required",
             rp + ".configuration",
-            "Rule " + quote(rd.name) + " (" + info->provider + ") is missing required configuration " +
-                quote(req),
+            "Rule " + quote(rd.name) + " (" + info->provider +
+                ") is missing required configuration " + quote(req),
             "add \"" + req + "\"");
     if (info->provider == "VariableCheck") {
       auto it = cfg.find("Operator");
-      if (it != cfg.end() && it->second != "EQ" && it->second != "NE" &&
-          it->second != "CONTAINS" && it->second != "MATCHES")
+      if (it != cfg.end() && it->second != "EQ" && it->second != "NE" && it->second != "CONTAINS" &&
+          it->second != "MATCHES")
         add(ErrorType::kInvalidStageDeclarationException, "rule.config-value",
             path_member(rp + ".configuration", "Operator"),
             "Operator " + quote(it->second) + " of rule " + quote(rd.name) +
@@ -832,7 +842,8 @@ class Validator {
     if (info->uses_commands) {
       if (!rd.commands || rd.commands->empty())
         add(ErrorType::kInvalidStageDeclarationException, "rule.commands-required",
-            rp + ".commands", "Commands rule " + quote(rd.name) + " must have a non-empty commands field",
+            rp + ".commands",
+            "Commands rule " + quote(rd.name) + " must have a non-empty commands field",
             "add \"commands\": [\"...\"]");
     } else if (rd.commands) {
       add(ErrorType::kInvalidStageDeclarationException, "rule.commands-not-allowed",
@@ -873,7 +884,8 @@ class Validator {
       if (!r.decl->output_artifacts) continue;
       for (size_t i = 0; i < r.decl->output_artifacts->size(); ++i) {
         const auto& o = (*r.decl->output_artifacts)[i];
-        std::string op = path_index(action_path(r.stage, r.action) + ".outputArtifacts", i) + ".name";
+        std::string op =
+            path_index(action_path(r.stage, r.action) + ".outputArtifacts", i) + ".name";
         length(op, o.name, 1, 100);
         pattern(op, o.name, artifact_char, "[a-zA-Z0-9_\\-]+",
                 "letters, digits, '_' and '-' (no '.' or '@')");
@@ -894,7 +906,8 @@ class Validator {
       std::set<std::string> seen;
       for (size_t i = 0; i < r.decl->input_artifacts->size(); ++i) {
         const auto& in = (*r.decl->input_artifacts)[i];
-        std::string ip = path_index(action_path(r.stage, r.action) + ".inputArtifacts", i) + ".name";
+        std::string ip =
+            path_index(action_path(r.stage, r.action) + ".inputArtifacts", i) + ".name";
         if (!seen.insert(in.name).second) {
           add(ErrorType::kInvalidActionDeclarationException, "artifact.input-duplicate", ip,
               "Action " + quote(r.decl->name) + " lists input artifact " + quote(in.name) +
@@ -925,10 +938,9 @@ class Validator {
     if (exact) {
       const ActionRef& r = exact->ref;
       message += ": it is produced by " + action_label(r) +
-                 (r.stage == at.stage
-                      ? " with runOrder " + std::to_string(r.run_order()) +
-                            ", which does not run before it"
-                      : ", a later stage");
+                 (r.stage == at.stage ? " with runOrder " + std::to_string(r.run_order()) +
+                                            ", which does not run before it"
+                                      : ", a later stage");
       fix = r.stage == at.stage
                 ? "give the consumer a runOrder greater than " + std::to_string(r.run_order())
                 : "move the consumer after stage " + quote(p_.stages[r.stage].name);
@@ -955,8 +967,8 @@ class Validator {
         fix = "no action before it produces an artifact; add outputArtifacts to an earlier action";
       }
     }
-    add(ErrorType::kInvalidActionDeclarationException, "artifact.input-not-produced", path,
-        message, fix);
+    add(ErrorType::kInvalidActionDeclarationException, "artifact.input-not-produced", path, message,
+        fix);
   }
 
   // --- namespaces and variables ---
@@ -1125,8 +1137,7 @@ class Validator {
           references(path_member(rr.path + ".configuration", k), v, at, who, false);
       if (rr.decl->commands)
         for (size_t i = 0; i < rr.decl->commands->size(); ++i)
-          references(path_index(rr.path + ".commands", i), (*rr.decl->commands)[i], at, who,
-                     false);
+          references(path_index(rr.path + ".commands", i), (*rr.decl->commands)[i], at, who, false);
     }
   }
 
@@ -1147,7 +1158,8 @@ class Validator {
         }
       if (!src) {
         std::string near = closest_match(g.source_action_name, sources);
-        add(ErrorType::kInvalidStructureException, "trigger.source-action", tp + ".sourceActionName",
+        add(ErrorType::kInvalidStructureException, "trigger.source-action",
+            tp + ".sourceActionName",
             "Trigger names source action " + quote(g.source_action_name) +
                 ", which is not a source action of this pipeline",
             near.empty() ? (sources.empty() ? "" : "use one of " + join(sources, ", "))
@@ -1163,8 +1175,9 @@ class Validator {
       auto [it, fresh] = by_action.emplace(g.source_action_name, t);
       if (!fresh)
         add(ErrorType::kInvalidStructureException, "trigger.duplicate", tp + ".sourceActionName",
-            "Source action " + quote(g.source_action_name) + " has more than one trigger (also triggers[" +
-                std::to_string(it->second) + "]); one trigger per source action",
+            "Source action " + quote(g.source_action_name) +
+                " has more than one trigger (also triggers[" + std::to_string(it->second) +
+                "]); one trigger per source action",
             "merge the filters into one trigger");
       if (g.push) {
         list_size(tp + ".push", g.push->size(), 1, 3);
@@ -1243,8 +1256,7 @@ class Validator {
     if (p_.variables && !p_.variables->empty()) v2("variables", "Pipeline-level variables");
     if (p_.triggers && !p_.triggers->empty()) v2("triggers", "Triggers");
     if (p_.execution_mode && *p_.execution_mode != model::ExecutionMode::kSuperseded)
-      v2("executionMode",
-         "Execution mode " + std::string(model::to_string(*p_.execution_mode)));
+      v2("executionMode", "Execution mode " + std::string(model::to_string(*p_.execution_mode)));
     for (size_t s = 0; s < p_.stages.size(); ++s) {
       const auto& st = p_.stages[s];
       std::string sp = stage_path(s);
@@ -1310,8 +1322,7 @@ Problems validate_tags(const std::vector<model::Tag>& tags, const std::string& p
       out.push_back({Severity::kError, ErrorType::kInvalidTagsException, "tags.value",
                      tp + ".value", "Tag value must be at most 256 characters", "", 0});
     if (starts_with(to_lower(t.key), "aws:"))
-      out.push_back({Severity::kError, ErrorType::kInvalidTagsException, "tags.system",
-                     tp + ".key",
+      out.push_back({Severity::kError, ErrorType::kInvalidTagsException, "tags.system", tp + ".key",
                      "Not allowed to modify system tags. System tags start with 'aws:'. "
                      "msg=[Caller is an end user and not allowed to mutate system tags]",
                      "choose a key that does not start with 'aws:'", 0});

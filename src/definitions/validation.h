@@ -16,7 +16,7 @@
 namespace stageline::definitions {
 
 struct ValidateOptions {
-  std::string region = "us-east-1";  // the pipeline's region
+  std::string region = "us-east-1";      // the pipeline's region
   const Catalogue* catalogue = nullptr;  // nullptr: Catalogue::builtin()
   // Warnings (providers that cannot run here yet, unknown configuration keys)
   // become errors.

@@ -93,8 +93,8 @@ TEST(ValidationTest, EveryProblemIsReportedAtOnce) {
   std::set<std::string> rules;
   for (const auto& x : e) rules.insert(x.rule);
   EXPECT_EQ(rules, (std::set<std::string>{"shape.pattern", "stage.duplicate-name",
-                                           "artifact.input-not-produced", "shape.range",
-                                           "action.config-required"}));
+                                          "artifact.input-not-produced", "shape.range",
+                                          "action.config-required"}));
 }
 
 TEST(ValidationTest, ParallelActionsCannotConsumeEachOthersOutputsButLaterGroupsCan) {

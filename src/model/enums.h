@@ -31,10 +31,10 @@ enum class GitPullRequestEventType { kOpen, kUpdated, kClosed };
 template <typename E>
 struct EnumTraits;
 
-#define STAGELINE_ENUM_TRAITS(E, SHAPE, ...)                              \
-  template <>                                                             \
-  struct EnumTraits<E> {                                                  \
-    static constexpr std::string_view kShape = SHAPE;                     \
+#define STAGELINE_ENUM_TRAITS(E, SHAPE, ...)                                   \
+  template <>                                                                  \
+  struct EnumTraits<E> {                                                       \
+    static constexpr std::string_view kShape = SHAPE;                          \
     static constexpr std::pair<E, std::string_view> kValues[] = {__VA_ARGS__}; \
   };
 

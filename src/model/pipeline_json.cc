@@ -49,14 +49,20 @@ std::string join_path(const std::string& parent, std::string_view key) {
 
 std::string_view kind_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "a list";
-    case json::kind::object: return "an object";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "a list";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -100,11 +106,11 @@ class Ctx {
       if (found) continue;
       std::vector<std::string> names(known.begin(), known.end());
       std::string near = closest_match(key, names);
-      errors.push_back({DecodeError::Kind::kUnknownMember, join_path(path, key),
-                        "unknown member " + quote(key) + " in " + shape + " (members: " +
-                            join(names, ", ") + ")",
-                        near.empty() ? "remove " + quote(key)
-                                     : "did you mean " + quote(near) + "? rename it"});
+      errors.push_back(
+          {DecodeError::Kind::kUnknownMember, join_path(path, key),
+           "unknown member " + quote(key) + " in " + shape + " (members: " + join(names, ", ") +
+               ")",
+           near.empty() ? "remove " + quote(key) : "did you mean " + quote(near) + "? rename it"});
     }
     return &o;
   }
@@ -115,9 +121,8 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p, std::string
   if (v.is_string()) {
     out = std::string(v.get_string());
   } else {
-    c.type_error(p, "a string", v, v.is_primitive() ? "write it as a string: \"" +
-                                                          json::serialize(v) + "\""
-                                                    : "");
+    c.type_error(p, "a string", v,
+                 v.is_primitive() ? "write it as a string: \"" + json::serialize(v) + "\"" : "");
   }
 }
 
@@ -136,7 +141,7 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p, int& out) {
 }
 
 template <typename E>
-  requires std::is_enum_v<E>
+requires std::is_enum_v<E>
 void decode_into(Ctx& c, const json::value& v, const std::string& p, E& out) {
   if (!v.is_string()) {
     c.type_error(p, "a string (" + std::string(EnumTraits<E>::kShape) + ")", v);
@@ -153,8 +158,9 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p, E& out) {
                       "Value " + quote(s) + " at '" + coral_path(p) +
                           "' failed to satisfy constraint: Member must satisfy enum value set: [" +
                           join(names, ", ") + "]",
-                      near.empty() ? "use one of " + join(names, ", ")
-                                   : "did you mean " + quote(near) + "? values are case-sensitive"});
+                      near.empty()
+                          ? "use one of " + join(names, ", ")
+                          : "did you mean " + quote(near) + "? values are case-sensitive"});
 }
 
 void decode_into(Ctx& c, const json::value& v, const std::string& p, StringMap& out) {
@@ -166,11 +172,11 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p, StringMap& 
     std::string key(kv.key());
     std::string child = p + "." + key;
     if (!kv.value().is_string()) {
-      c.type_error(child, "a string", kv.value(),
-                   kv.value().is_primitive()
-                       ? "configuration values are strings: write \"" +
-                             json::serialize(kv.value()) + "\""
-                       : "configuration values are strings: encode it as a JSON string");
+      c.type_error(
+          child, "a string", kv.value(),
+          kv.value().is_primitive()
+              ? "configuration values are strings: write \"" + json::serialize(kv.value()) + "\""
+              : "configuration values are strings: encode it as a JSON string");
       continue;
     }
     out[key] = std::string(kv.value().get_string());
@@ -200,11 +206,11 @@ constexpr Member<S, T> m(std::string_view name, T S::*ptr, std::string_view shap
 template <typename T>
 struct Shape;
 
-#define STAGELINE_SHAPE(T, ...)                                        \
-  template <>                                                          \
-  struct Shape<T> {                                                    \
-    static constexpr std::string_view kName = #T;                      \
-    static constexpr auto kMembers = std::make_tuple(__VA_ARGS__);     \
+#define STAGELINE_SHAPE(T, ...)                                    \
+  template <>                                                      \
+  struct Shape<T> {                                                \
+    static constexpr std::string_view kName = #T;                  \
+    static constexpr auto kMembers = std::make_tuple(__VA_ARGS__); \
   };
 
 using PDecl = PipelineDeclaration;
@@ -228,8 +234,7 @@ STAGELINE_SHAPE(ActionDeclaration, m("name", &ActionDeclaration::name),
                 m("outputArtifacts", &ActionDeclaration::output_artifacts),
                 m("inputArtifacts", &ActionDeclaration::input_artifacts),
                 m("outputVariables", &ActionDeclaration::output_variables),
-                m("roleArn", &ActionDeclaration::role_arn),
-                m("region", &ActionDeclaration::region),
+                m("roleArn", &ActionDeclaration::role_arn), m("region", &ActionDeclaration::region),
                 m("namespace", &ActionDeclaration::namespace_),
                 m("timeoutInMinutes", &ActionDeclaration::timeout_in_minutes),
                 m("environmentVariables", &ActionDeclaration::environment_variables))
@@ -284,7 +289,9 @@ STAGELINE_SHAPE(Tag, m("key", &Tag::key), m("value", &Tag::value))
 #undef STAGELINE_SHAPE
 
 template <typename T>
-concept Structure = requires { Shape<T>::kMembers; };
+concept Structure = requires {
+  Shape<T>::kMembers;
+};
 
 template <typename T>
 struct Unwrap {
@@ -383,10 +390,7 @@ void decode_into(Ctx& c, const json::value& v, const std::string& p, S& out,
 json::value enc(const std::string& s) { return json::value(s); }
 json::value enc(int i) { return json::value(i); }
 template <typename E>
-  requires std::is_enum_v<E>
-json::value enc(E e) {
-  return json::value(to_string(e));
-}
+requires std::is_enum_v<E> json::value enc(E e) { return json::value(to_string(e)); }
 json::value enc(const StringMap& map) {
   json::object o;
   for (const auto& [k, v] : map) o[k] = v;
@@ -444,8 +448,8 @@ void register_shape(ShapeTable& table, std::string_view name) {
               using F = std::remove_cvref_t<decltype(std::declval<T>().*member.ptr)>;
               using Inner = typename Unwrap<F>::type;
               if constexpr (Structure<Inner>)
-                register_shape<Inner>(table, member.shape.empty() ? Shape<Inner>::kName
-                                                                  : member.shape);
+                register_shape<Inner>(table,
+                                      member.shape.empty() ? Shape<Inner>::kName : member.shape);
             }(),
             ...);
       },

@@ -139,7 +139,8 @@ TEST(PipelineJsonTest, EnumAndRequiredErrorsUseAwsMessageStyle) {
 }
 
 TEST(PipelineJsonTest, CoralPathIsOneBasedWithMember) {
-  EXPECT_EQ(coral_path("stages[1].actions[0].name"), "pipeline.stages.2.member.actions.1.member.name");
+  EXPECT_EQ(coral_path("stages[1].actions[0].name"),
+            "pipeline.stages.2.member.actions.1.member.name");
   EXPECT_EQ(coral_path(""), "pipeline");
   EXPECT_EQ(coral_path("stages[0].actions[0].configuration[\"a.b\"]"),
             "pipeline.stages.1.member.actions.1.member.configuration");
