@@ -41,7 +41,12 @@ Result<Engine::Pipeline*> Engine::load(const std::string& name) {
 Result<std::string> Engine::start_execution(
     const std::string& pipeline_name,
     const std::vector<std::pair<std::string, std::string>>& variables, model::TriggerType trigger,
-    const std::string& trigger_detail) {
+    const std::string& trigger_detail, const std::string& client_request_token) {
+  if (!client_request_token.empty()) {
+    auto earlier = store_.find_pipeline_execution_by_token(pipeline_name, client_request_token);
+    if (!earlier.ok()) return earlier.status().with_context("start pipeline " + pipeline_name);
+    if (earlier->has_value()) return (*earlier)->id;
+  }
   auto loaded = load(pipeline_name);
   if (!loaded.ok()) return loaded.status().with_context("start pipeline " + pipeline_name);
   Pipeline& p = **loaded;
@@ -75,6 +80,7 @@ Result<std::string> Engine::start_execution(
   exec.execution_mode = decl.effective_mode();
   exec.trigger_type = trigger;
   exec.trigger_detail = trigger_detail;
+  exec.client_request_token = client_request_token;
   exec.created_ms = exec.updated_ms = options_.now_ms();
   auto started = p.machine->start(exec.id);
   if (auto* failure = std::get_if<MachineFailure>(&started))

@@ -65,10 +65,13 @@ class Engine {
 
   // Starts an execution of the stored pipeline. `variables` override the
   // declared defaults; a declared variable without a default is required.
+  // A non-empty `client_request_token` makes the start idempotent: the same
+  // token for the same pipeline returns the execution it started the first
+  // time (StartPipelineExecution's clientRequestToken).
   Result<std::string> start_execution(
       const std::string& pipeline_name,
       const std::vector<std::pair<std::string, std::string>>& variables, model::TriggerType trigger,
-      const std::string& trigger_detail = "");
+      const std::string& trigger_detail = "", const std::string& client_request_token = "");
 
   // After a restart: rebuilds every execution the store says is InProgress
   // or Stopping and continues it. Actions that were in flight are recorded as

@@ -220,3 +220,25 @@ TEST_F(EngineTest, AfterARestartTheInFlightActionRunsAgainAndFinishedOnesDoNot) 
 
 }  // namespace
 }  // namespace stageline::engine
+
+namespace stageline::engine {
+namespace {
+
+TEST_F(EngineTest, TheSameClientRequestTokenReturnsTheSameExecution) {
+  auto first = engine_->start_execution("app", {{"Ticket", "T"}},
+                                        model::TriggerType::kStartPipelineExecution, "", "tok-1");
+  auto again = engine_->start_execution("app", {{"Ticket", "T"}},
+                                        model::TriggerType::kStartPipelineExecution, "", "tok-1");
+  auto other = engine_->start_execution("app", {{"Ticket", "T"}},
+                                        model::TriggerType::kStartPipelineExecution, "", "tok-2");
+  ASSERT_TRUE(first.ok() && again.ok() && other.ok());
+  EXPECT_EQ(*first, *again);
+  EXPECT_NE(*first, *other);
+  EXPECT_EQ(runner_.started.size(), 1u) << "tok-2 waits behind tok-1 at the locked source stage";
+  auto page = store_->list_pipeline_executions("app", 10, "");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->items.size(), 2u);
+}
+
+}  // namespace
+}  // namespace stageline::engine
