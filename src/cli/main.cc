@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   r->add_option("--pipeline", run.pipeline, "which pipeline of a template holding several");
+  bool run_approve = false, run_reject = false;
+  auto* approve_flag = r->add_flag("--approve", run_approve, "approve every manual approval");
+  r->add_flag("--reject", run_reject, "reject every manual approval")->excludes(approve_flag);
   r->add_option("--region", run.region, "the pipeline's region (default us-east-1)");
 
   try {
@@ -91,6 +94,8 @@ int main(int argc, char** argv) {
       if (!split(kv, "--parameter-overrides", k, value)) return 2;
       run.parameter_overrides[k] = value;
     }
+    if (run_approve) run.approve = true;
+    if (run_reject) run.approve = false;
     return stageline::server::run_local(run, std::cout, std::cerr);
   }
   if (v->parsed()) {

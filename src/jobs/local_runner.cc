@@ -185,6 +185,9 @@ ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspa
   const auto& type = start.action.action_type_id;
   if (type.category == model::ActionCategory::kSource) {
     outcome = run_source(start, workspace);
+  } else if (type.category == model::ActionCategory::kApproval &&
+             type.owner == model::ActionOwner::kAws && type.provider == "Manual") {
+    outcome = answer_approval(start);
   } else if (type.category == model::ActionCategory::kCompute &&
              type.owner == model::ActionOwner::kAws && type.provider == "Commands") {
     std::vector<std::pair<std::string, fs::path>> inputs;
@@ -208,6 +211,31 @@ ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspa
                                                  "/" + type.provider + "/" + type.version);
   }
   return outcome;
+}
+
+ActionOutcome LocalRunner::answer_approval(const ActionStart& start) {
+  std::string custom;
+  if (start.action.configuration) {
+    auto it = start.action.configuration->find("CustomData");
+    if (it != start.action.configuration->end()) custom = " (" + it->second + ")";
+  }
+  switch (options_.approval) {
+    case Options::Approval::kApprove: {
+      ActionOutcome o;
+      o.succeeded = true;
+      o.summary = "Approved by " + options_.approver + " with stageline run --approve" + custom;
+      return o;
+    }
+    case Options::Approval::kReject:
+      return failure("JobFailed",
+                     "Rejected by " + options_.approver + " with stageline run --reject" + custom);
+    case Options::Approval::kAsk:
+      break;
+  }
+  return failure("ConfigurationError",
+                 "manual approval '" + start.action.name + "'" + custom +
+                     " needs an answer: run again with --approve or --reject (approvals that "
+                     "wait for a person through the API and the console come with issue #7)");
 }
 
 ActionOutcome LocalRunner::run_source(const ActionStart& start, const fs::path& workspace) {

@@ -48,6 +48,13 @@ class LocalRunner : public engine::ActionRunner {
     std::string region = "us-east-1";
     // Output of a running action, from its worker thread. May be empty.
     std::function<void(const engine::ActionStart&, std::string_view chunk)> on_output;
+    // How manual approvals are answered when there is no approval service
+    // (issue #7): given up front by the person running `stageline run
+    // --approve` or `--reject`; kAsk fails the approval with a message that
+    // says how to answer it.
+    enum class Approval { kAsk, kApprove, kReject };
+    Approval approval = Approval::kAsk;
+    std::string approver;  // recorded in the approval's summary
   };
 
   struct Completion {
@@ -75,6 +82,7 @@ class LocalRunner : public engine::ActionRunner {
   // Fills `dir` (missing) with the artifact at `location`: a copy of the
   // cached extraction, extracting it into the cache first if needed.
   Status fetch_input(const model::ArtifactLocation& location, const std::filesystem::path& dir);
+  engine::ActionOutcome answer_approval(const engine::ActionStart& start);
   engine::ActionOutcome run_source(const engine::ActionStart& start,
                                    const std::filesystem::path& workspace);
   engine::ActionOutcome run_commands(

@@ -230,6 +230,11 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   for (const auto& [action, dir] : args.sources)
     runner_options.source_dirs[action] = fs::absolute(dir);
   runner_options.region = args.region;
+  if (args.approve)
+    runner_options.approval = *args.approve ? jobs::LocalRunner::Options::Approval::kApprove
+                                            : jobs::LocalRunner::Options::Approval::kReject;
+  const char* user = std::getenv("USER");
+  runner_options.approver = user ? user : "uid " + std::to_string(getuid());
   const char* path_env = std::getenv("PATH");
   runner_options.base_environment = {
       {"PATH", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -22,6 +23,9 @@ struct RunArgs {
   // Continue the executions a killed run left InProgress in `data_dir`
   // instead of starting one (`file` is not read).
   bool resume = false;
+  // Answers for manual approvals: true approve, false reject, absent ask
+  // (the approval fails saying how to answer it).
+  std::optional<bool> approve;
 };
 
 // Runs the pipeline once. Returns 0 when the execution Succeeded, 1 when it

@@ -45,7 +45,43 @@ before=$(ls -d /tmp/stageline-run-* 2>/dev/null | wc -l)
 after=$(ls -d /tmp/stageline-run-* 2>/dev/null | wc -l)
 [ "$before" -eq "$after" ] && ok || bad "temporary data directory removed"
 
-# 7. Ctrl-C (SIGINT) stops the run and the actions' own process groups: no orphans.
+# 7. Manual approvals: answered with --approve / --reject, or failed saying how to answer.
+cat >"$TMP/approval.yaml" <<'YAML'
+pipeline:
+  name: approval
+  roleArn: arn:aws:iam::123456789012:role/R
+  artifactStore: {type: S3, location: approval-artifacts}
+  pipelineType: V2
+  stages:
+    - name: Source
+      actions:
+        - name: App
+          actionTypeId: {category: Source, owner: AWS, provider: CodeCommit, version: "1"}
+          configuration: {RepositoryName: hello, BranchName: main}
+          outputArtifacts: [{name: Code}]
+    - name: Release
+      actions:
+        - name: Approve
+          runOrder: 1
+          actionTypeId: {category: Approval, owner: AWS, provider: Manual, version: "1"}
+          configuration: {CustomData: "ship it?"}
+        - name: Ship
+          runOrder: 2
+          actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: "1"}
+          inputArtifacts: [{name: Code}]
+          commands: ["echo shipped"]
+YAML
+"$BIN" run "$TMP/approval.yaml" --source App=examples/hello --approve >"$TMP/out" 2>&1
+[ $? -eq 0 ] && grep -q "Approved by .* with stageline run --approve (ship it?)" "$TMP/out" &&
+  grep -q "Ship | shipped" "$TMP/out" && ok || bad "--approve lets the release through"
+"$BIN" run "$TMP/approval.yaml" --source App=examples/hello --reject >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q "Rejected by" "$TMP/out" && ! grep -q "Ship | shipped" "$TMP/out" && ok ||
+  bad "--reject stops the release"
+"$BIN" run "$TMP/approval.yaml" --source App=examples/hello >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q -- "needs an answer: run again with --approve or --reject" "$TMP/out" && ok ||
+  bad "an unanswered approval says how to answer it"
+
+# 8. Ctrl-C (SIGINT) stops the run and the actions' own process groups: no orphans.
 sed 's/test -x out\/hello/sleep 31.7/' examples/run-locally.yaml >"$TMP/slow.yaml"
 "$BIN" run "$TMP/slow.yaml" --source App=examples/hello >"$TMP/out" 2>&1 &
 runner=$!
