@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/timeouts.h"
 #include "engine/variables.h"
 
 namespace stageline::engine {
@@ -109,6 +110,7 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
   start.stage_name = stage.name;
   start.attempt = e.attempt;
   start.action = *action;
+  start.timeout = action_timeout(*action);
   if (decl.artifact_store) {
     start.artifact_bucket = decl.artifact_store->location;
   } else if (decl.artifact_stores && !decl.artifact_stores->empty()) {

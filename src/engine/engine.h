@@ -7,6 +7,7 @@
 // report from their own threads through a queue the control thread drains.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +33,8 @@ struct ActionStart {
   // Input artifacts in declared order.
   std::vector<std::pair<std::string, model::ArtifactLocation>> inputs;
   std::string artifact_bucket;
+  // How long the runner lets it run before failing it (reference §15).
+  std::chrono::minutes timeout{60};
 };
 
 struct ActionOutcome {

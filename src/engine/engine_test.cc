@@ -101,6 +101,7 @@ TEST_F(EngineTest, ARunResolvesVariablesHandsArtifactsOnAndIsRecordedAsItGoes) {
   EXPECT_EQ((*make.action.commands)[0], "echo abc123 dev " + *id);
   ASSERT_EQ(make.inputs.size(), 1u);
   EXPECT_EQ(make.inputs[0].second.key, "app/Code/abc");
+  EXPECT_EQ(make.timeout, std::chrono::minutes(55)) << "the Commands action's limit (§15)";
 
   ActionOutcome built;
   built.succeeded = true;

@@ -291,6 +291,7 @@ ActionOutcome LocalRunner::run_commands(
   if (options_.on_output)
     job.on_output = [&](std::string_view chunk) { options_.on_output(start, chunk); };
   job.cancelled = [this] { return stopping_.load(); };
+  job.timeout = std::chrono::duration_cast<std::chrono::seconds>(start.timeout);
   auto result = providers::run_commands_action(job);
   if (!result.ok()) return failure("JobFailed", result.status().message());
   if (!result->succeeded) return failure("JobFailed", result->summary);
