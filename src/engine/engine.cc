@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "engine/timeouts.h"
 #include "engine/variables.h"
@@ -10,8 +11,63 @@ namespace stageline::engine {
 using model::ActionExecutionStatus;
 using model::PipelineExecutionStatus;
 
+namespace {
+
+constexpr const char* kLocalClaimant = "stageline";
+
+Status api(std::string_view type, const std::string& message) {
+  StatusCode code = StatusCode::kFailedPrecondition;
+  if (type.ends_with("NotFoundException")) code = StatusCode::kNotFound;
+  if (type == "ValidationException") code = StatusCode::kInvalidArgument;
+  return Status(code, std::string(type) + ": " + message);
+}
+
+Status api(const MachineFailure& f) { return api(to_string(f.error), f.message); }
+
+// Jobs of AWS-owned providers run in this process; Custom and ThirdParty
+// action types are run by job workers that poll for them.
+bool external_owner(const model::ActionTypeId& type) {
+  return type.owner != model::ActionOwner::kAws;
+}
+
+bool is_approval(const model::ActionTypeId& type) {
+  return type.category == model::ActionCategory::kApproval;
+}
+
+// Which revision types a source provider can be pinned to (reference §5.2).
+bool revision_type_fits(const std::string& provider, const std::string& type) {
+  if (type == "COMMIT_ID")
+    return provider == "CodeCommit" || provider == "CodeStarSourceConnection" ||
+           provider == "GitHub";
+  if (type == "IMAGE_DIGEST") return provider == "ECR";
+  if (type == "S3_OBJECT_VERSION_ID" || type == "S3_OBJECT_KEY") return provider == "S3";
+  return false;
+}
+
+}  // namespace
+
+ApiError api_error(const Status& status) {
+  const std::string& m = status.message();
+  size_t colon = m.find(": ");
+  if (colon != std::string::npos && colon > 0 && m.find(' ') > colon &&
+      (m.compare(0, colon, "ValidationException") == 0 ||
+       std::string_view(m).substr(0, colon).ends_with("Exception")))
+    return {m.substr(0, colon), m.substr(colon + 2)};
+  switch (status.code()) {
+    case StatusCode::kInvalidArgument:
+      return {"ValidationException", m};
+    case StatusCode::kNotFound:
+      return {"ResourceNotFoundException", m};
+    default:
+      return {"InternalFailure", m};
+  }
+}
+
 Engine::Engine(store::Store& store, ActionRunner& runner, Options options)
-    : store_(store), runner_(runner), options_(std::move(options)) {}
+    : store_(store),
+      runner_(runner),
+      options_(std::move(options)),
+      authorizer_(options_.authorizer ? options_.authorizer : &allow_all_) {}
 
 const ExecutionState* Engine::execution(const std::string& pipeline, const std::string& id) const {
   auto it = pipelines_.find(pipeline);
@@ -20,7 +76,13 @@ const ExecutionState* Engine::execution(const std::string& pipeline, const std::
 
 Result<Engine::Pipeline*> Engine::load(const std::string& name) {
   auto record = store_.get_pipeline(name);
-  if (!record.ok()) return record.status();
+  if (!record.ok()) {
+    if (record.status().code() == StatusCode::kNotFound)
+      return api("PipelineNotFoundException", "Account '" + options_.account_id +
+                                                  "' does not have a pipeline with name '" + name +
+                                                  "'");
+    return record.status();
+  }
   const auto& decl = record->declaration;
   int version = decl.version.value_or(1);
   auto it = pipelines_.find(name);
@@ -28,10 +90,14 @@ Result<Engine::Pipeline*> Engine::load(const std::string& name) {
     Pipeline p;
     p.machine = std::make_unique<PipelineMachine>(decl);
     p.versions[version] = decl;
+    // Transitions disabled before a restart stay disabled.
+    auto transitions = store_.list_transitions(name);
+    if (!transitions.ok()) return transitions.status().with_context("load pipeline " + name);
+    for (const auto& t : *transitions)
+      if (!t.enabled) (void)p.machine->set_transition(t.stage_name, false);
     it = pipelines_.emplace(name, std::move(p)).first;
   } else if (!it->second.versions.count(version)) {
-    // Updated since: the machine cancels what §5.6 says; those effects are
-    // applied by the caller that changed the pipeline (UpdatePipeline).
+    // Updated by another writer since: apply §5.6 as UpdatePipeline would.
     it->second.versions[version] = decl;
     Effects effects = it->second.machine->update(decl);
     if (Status s = apply(name, std::move(effects)); !s.ok()) return s;
@@ -42,7 +108,8 @@ Result<Engine::Pipeline*> Engine::load(const std::string& name) {
 Result<std::string> Engine::start_execution(
     const std::string& pipeline_name,
     const std::vector<std::pair<std::string, std::string>>& variables, model::TriggerType trigger,
-    const std::string& trigger_detail, const std::string& client_request_token) {
+    const std::string& trigger_detail, const std::string& client_request_token,
+    const std::vector<SourceRevisionOverride>& source_revisions) {
   if (!client_request_token.empty()) {
     auto earlier = store_.find_pipeline_execution_by_token(pipeline_name, client_request_token);
     if (!earlier.ok()) return earlier.status().with_context("start pipeline " + pipeline_name);
@@ -75,6 +142,35 @@ Result<std::string> Engine::start_execution(
     return Status::invalid("start pipeline " + pipeline_name + ": variable '" +
                            given.begin()->first + "' is not declared by the pipeline");
 
+  // sourceRevisions: each names a source action of this pipeline once, with
+  // a revision type its provider can be pinned to.
+  for (const auto& r : source_revisions) {
+    const model::ActionDeclaration* found = nullptr;
+    for (const auto& st : decl.stages)
+      for (const auto& a : st.actions)
+        if (a.name == r.action_name) found = &a;
+    if (found == nullptr || found->action_type_id.category != model::ActionCategory::kSource)
+      return api("ValidationException", "sourceRevisions: '" + r.action_name +
+                                            "' is not a source action of pipeline " +
+                                            pipeline_name);
+    if (!revision_type_fits(found->action_type_id.provider, r.revision_type))
+      return api("ValidationException",
+                 "sourceRevisions: revision type " + r.revision_type + " cannot be used with the " +
+                     found->action_type_id.provider + " action '" + r.action_name + "'");
+    if (r.revision_value.empty())
+      return api("ValidationException",
+                 "sourceRevisions: the revision value for '" + r.action_name + "' is empty");
+    for (const auto& earlier : exec.source_revisions)
+      if (earlier.action_name == r.action_name)
+        return api("ValidationException",
+                   "sourceRevisions: action '" + r.action_name + "' is given more than once");
+    model::SourceRevision requested;
+    requested.action_name = r.action_name;
+    requested.revision_id = r.revision_value;
+    requested.revision_type = r.revision_type;
+    exec.source_revisions.push_back(std::move(requested));
+  }
+
   exec.id = options_.new_id();
   exec.pipeline_name = pipeline_name;
   exec.pipeline_version = decl.version.value_or(1);
@@ -84,21 +180,22 @@ Result<std::string> Engine::start_execution(
   exec.client_request_token = client_request_token;
   exec.created_ms = exec.updated_ms = options_.now_ms();
   auto started = p.machine->start(exec.id);
-  if (auto* failure = std::get_if<MachineFailure>(&started))
-    return Status(StatusCode::kFailedPrecondition,
-                  std::string(to_string(failure->error)) + ": " + failure->message);
-  Status inserted =
-      store_.write([&](store::StoreWriter& w) { return w.insert_pipeline_execution(exec); });
-  if (!inserted.ok()) return inserted.with_context("start pipeline " + pipeline_name);
+  if (auto* failure = std::get_if<MachineFailure>(&started)) return api(*failure);
   executions_[exec.id] = exec;
-  if (Status s = apply(pipeline_name, std::get<Effects>(std::move(started))); !s.ok()) return s;
+  AfterCommit after;
+  Status committed = store_.write([&](store::StoreWriter& w) -> Status {
+    if (Status s = w.insert_pipeline_execution(exec); !s.ok()) return s;
+    return commit(w, pipeline_name, std::get<Effects>(std::move(started)), after);
+  });
+  if (!committed.ok()) return committed.with_context("start pipeline " + pipeline_name);
+  dispatch(after);
   return exec.id;
 }
 
 Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::string& pipeline,
                                     const model::PipelineDeclaration& decl,
                                     const model::PipelineExecutionRecord& exec, const Effect& e,
-                                    std::string& failure) {
+                                    Failure& failure) {
   const model::StageDeclaration& stage = decl.stages[e.stage];
   const model::ActionDeclaration* action = nullptr;
   for (const auto& a : stage.actions)
@@ -138,12 +235,12 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
   }
   const VisibleVariables& visible = cached->second;
   auto resolve = [&](std::string& text, const std::string& where) {
-    if (!failure.empty()) return;
+    if (!failure.message.empty()) return;
     auto r = resolve_variables(text, visible);
     if (r.ok()) {
       text = std::move(*r);
     } else {
-      failure = where + ": " + r.status().message();
+      failure = {"ConfigurationError", where + ": " + r.status().message()};
     }
   };
   if (start.action.configuration)
@@ -162,7 +259,7 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
         continue;
       }
       if (artifact.status().code() != StatusCode::kNotFound) return artifact.status();
-      if (failure.empty()) {
+      if (failure.message.empty()) {
         std::string producer;
         for (const auto& s : decl.stages)
           for (const auto& a : s.actions)
@@ -170,107 +267,217 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
               for (const auto& o : *a.output_artifacts)
                 if (o.name == in.name)
                   producer = "action '" + a.name + "' in stage '" + s.name + "'";
-        failure = "input artifact '" + in.name + "' does not exist in this execution" +
-                  (producer.empty() ? std::string(": no action produces it")
-                                    : ": " + producer + " should have produced it");
+        failure = {"ConfigurationError",
+                   "input artifact '" + in.name + "' does not exist in this execution" +
+                       (producer.empty() ? std::string(": no action produces it")
+                                         : ": " + producer + " should have produced it")};
       }
     }
+  }
+  for (const auto& r : exec.source_revisions)
+    if (r.action_name == action->name && !r.revision_type.empty()) {
+      start.revision_type = r.revision_type;
+      start.revision_value = r.revision_id;
+    }
+
+  if (failure.message.empty()) {
+    AuthorizationRequest ask;
+    ask.pipeline_name = pipeline;
+    ask.role_arn = action->role_arn.value_or(decl.role_arn);
+    ask.stage_name = stage.name;
+    ask.action_name = action->name;
+    ask.action_type = action->action_type_id;
+    ask.region = action->region.value_or("");
+    ask.artifact_bucket = start.artifact_bucket;
+    if (action->input_artifacts)
+      for (const auto& in : *action->input_artifacts) ask.input_artifacts.push_back(in.name);
+    if (action->output_artifacts)
+      for (const auto& out : *action->output_artifacts) ask.output_artifacts.push_back(out.name);
+    if (Status allowed = authorizer_->authorize(ask); !allowed.ok())
+      failure = {"PermissionError", allowed.message()};
   }
   return start;
 }
 
 Status Engine::apply(const std::string& pipeline, Effects effects) {
+  AfterCommit after;
+  Status committed = store_.write(
+      [&](store::StoreWriter& w) { return commit(w, pipeline, std::move(effects), after); });
+  if (!committed.ok()) return committed.with_context("commit state of pipeline " + pipeline);
+  dispatch(after);
+  return Status();
+}
+
+void Engine::dispatch(AfterCommit& after) {
+  if (options_.on_action)
+    for (const auto& r : after.changed) options_.on_action(r);
+  for (const ActionStart& s : after.starts) runner_.start(s);
+}
+
+Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effects effects,
+                      AfterCommit& after) {
   Pipeline& p = pipelines_.at(pipeline);
-  std::vector<ActionStart> starts;
-  std::vector<std::pair<std::string, std::string>> failed_now;  // action execution id, why
-  std::vector<model::ActionExecutionRecord> changed;
   model::TimestampMs now = options_.now_ms();
-  Status committed = store_.write([&](store::StoreWriter& w) -> Status {
-    for (const Effect& e : effects) {
-      model::PipelineExecutionRecord& exec = executions_.at(e.execution_id);
-      const model::PipelineDeclaration& decl = p.versions.at(exec.pipeline_version);
-      switch (e.kind) {
-        case Effect::Kind::kExecutionStatus: {
-          exec.status = e.execution_status;
-          if (e.execution_status != PipelineExecutionStatus::kInProgress &&
-              e.execution_status != PipelineExecutionStatus::kStopping)
-            visible_.erase(exec.id);  // a retry rebuilds it from the store
-          if (!e.summary.empty()) exec.status_summary = e.summary;
-          exec.updated_ms = now;
-          if (Status s = w.update_pipeline_execution(exec); !s.ok()) return s;
-          break;
-        }
-        case Effect::Kind::kStageStatus: {
-          model::StageExecutionRecord st{
-              exec.id, decl.stages[e.stage].name, e.stage_status, e.attempt, now, now};
-          if (Status s = w.upsert_stage_execution(st); !s.ok()) return s;
-          break;
-        }
-        case Effect::Kind::kWaiting:
-          break;  // derived: the execution's last stage record says where it is
-        case Effect::Kind::kActionStatus: {
-          for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
-            const InFlight& f = it->second;
-            if (f.execution_id != e.execution_id || f.stage != e.stage || f.action != e.action)
-              continue;
-            auto record = w.get_action_execution(it->first);
-            if (!record.ok()) return record.status();
-            record->status = e.action_status;
-            record->summary = "Abandoned by StopPipelineExecution";
-            record->updated_ms = now;
-            if (Status s = w.update_action_execution(*record); !s.ok()) return s;
-            changed.push_back(*record);
-            in_flight_.erase(it);
-            break;
+  std::deque<Effect> queue(std::make_move_iterator(effects.begin()),
+                           std::make_move_iterator(effects.end()));
+  while (!queue.empty()) {
+    Effect e = std::move(queue.front());
+    queue.pop_front();
+    model::PipelineExecutionRecord& exec = executions_.at(e.execution_id);
+    const model::PipelineDeclaration& decl = p.versions.at(exec.pipeline_version);
+    switch (e.kind) {
+      case Effect::Kind::kExecutionStatus: {
+        exec.status = e.execution_status;
+        if (e.execution_status != PipelineExecutionStatus::kInProgress &&
+            e.execution_status != PipelineExecutionStatus::kStopping)
+          visible_.erase(exec.id);  // a retry rebuilds it from the store
+        if (!e.summary.empty()) exec.status_summary = e.summary;
+        exec.updated_ms = now;
+        if (Status s = w.update_pipeline_execution(exec); !s.ok()) return s;
+        break;
+      }
+      case Effect::Kind::kStageStatus: {
+        model::StageExecutionRecord st{
+            exec.id, decl.stages[e.stage].name, e.stage_status, e.attempt, now, now};
+        if (Status s = w.upsert_stage_execution(st); !s.ok()) return s;
+        break;
+      }
+      case Effect::Kind::kWaiting:
+        break;  // derived: the execution's last stage record says where it is
+      case Effect::Kind::kActionStatus: {
+        for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+          const InFlight& f = it->second;
+          if (f.execution_id != e.execution_id || f.stage != e.stage || f.action != e.action)
+            continue;
+          auto record = w.get_action_execution(it->first);
+          if (!record.ok()) return record.status();
+          record->status = e.action_status;
+          record->summary = "Abandoned by StopPipelineExecution";
+          record->updated_ms = now;
+          if (Status s = w.update_action_execution(*record); !s.ok()) return s;
+          // The job ends too; a worker's late result then changes nothing.
+          if (!f.job_id.empty()) {
+            auto ended = w.complete_job(f.job_id, model::JobStatus::kFailed, now);
+            if (!ended.ok() && ended.status().code() == StatusCode::kFailedPrecondition)
+              ended = w.complete_job(f.job_id, model::JobStatus::kTimedOut, now);
+            if (!ended.ok()) return ended.status();
           }
+          after.changed.push_back(*record);
+          in_flight_.erase(it);
           break;
         }
-        case Effect::Kind::kStartAction: {
-          std::string failure;
-          auto start = prepare(w, pipeline, decl, exec, e, failure);
-          if (!start.ok()) return start.status();
-          start->action_execution_id = options_.new_id();
-          model::ActionExecutionRecord r;
-          r.id = start->action_execution_id;
-          r.execution_id = exec.id;
-          r.stage_name = start->stage_name;
-          r.action_name = e.action;
-          r.attempt = e.attempt;
-          r.resolved_configuration = start->action.configuration.value_or(model::StringMap{});
-          r.started_ms = r.updated_ms = now;
-          if (!failure.empty()) {
-            r.status = ActionExecutionStatus::kFailed;
-            r.error_code = "ConfigurationError";
-            r.error_message = failure;
-            r.summary = failure;
-          }
-          if (Status s = w.insert_action_execution(r); !s.ok()) return s;
-          changed.push_back(r);
-          in_flight_[r.id] = {pipeline, exec.id, e.stage, e.action};
-          if (failure.empty()) {
-            starts.push_back(std::move(*start));
-          } else {
-            failed_now.emplace_back(r.id, failure);
-          }
+        break;
+      }
+      case Effect::Kind::kStartAction: {
+        Failure failure;
+        auto start = prepare(w, pipeline, decl, exec, e, failure);
+        if (!start.ok()) return start.status();
+        start->action_execution_id = options_.new_id();
+        const model::ActionTypeId& type = start->action.action_type_id;
+        bool external = external_owner(type);
+        model::ActionExecutionRecord r;
+        r.id = start->action_execution_id;
+        r.execution_id = exec.id;
+        r.stage_name = start->stage_name;
+        r.action_name = e.action;
+        r.attempt = e.attempt;
+        r.resolved_configuration = start->action.configuration.value_or(model::StringMap{});
+        r.started_ms = r.updated_ms = now;
+        if (!failure.message.empty()) {
+          r.status = ActionExecutionStatus::kFailed;
+          r.error_code = failure.code;
+          r.error_message = failure.message;
+          r.summary = failure.message;
+        } else if (!is_approval(type)) {
+          r.job_id = start->job_id = options_.new_id();
+        }
+        if (Status s = w.insert_action_execution(r); !s.ok()) return s;
+        after.changed.push_back(r);
+        if (!failure.message.empty()) {
+          // Failed before it started: the machine decides what follows now.
+          Effects next = p.machine->action_finished(exec.id, e.stage, e.action,
+                                                    ActionExecutionStatus::kFailed);
+          for (auto& n : next) queue.push_back(std::move(n));
           break;
         }
+        if (!r.job_id.empty()) {
+          // Reference §11: every action but an approval is a job. The
+          // in-process runner claims built-in providers' jobs now; the
+          // others wait for a job worker's PollForJobs.
+          model::JobRecord job;
+          job.id = r.job_id;
+          job.action_execution_id = r.id;
+          job.execution_id = exec.id;
+          job.pipeline_name = pipeline;
+          job.stage_name = r.stage_name;
+          job.action_name = r.action_name;
+          job.action_type_id = type;
+          job.status = external ? model::JobStatus::kQueued : model::JobStatus::kInProgress;
+          if (!external) {
+            job.nonce = options_.new_id();
+            job.claimed_by = kLocalClaimant;
+          }
+          job.created_ms = job.updated_ms = now;
+          if (Status s = w.insert_job(job); !s.ok()) return s;
+        }
+        in_flight_[r.id] = {
+            pipeline,
+            exec.id,
+            e.stage,
+            e.action,
+            r.job_id,
+            external,
+            now + std::chrono::duration_cast<std::chrono::milliseconds>(start->timeout).count()};
+        if (!external) after.starts.push_back(std::move(*start));
+        break;
       }
     }
-    return Status();
-  });
-  if (!committed.ok()) return committed.with_context("commit state of pipeline " + pipeline);
-  if (options_.on_action)
-    for (const auto& r : changed) options_.on_action(r);
-  for (const ActionStart& s : starts) runner_.start(s);
-  for (const auto& [id, why] : failed_now) {
-    InFlight f = in_flight_.at(id);
-    in_flight_.erase(id);
-    Effects next = p.machine->action_finished(f.execution_id, f.stage, f.action,
-                                              ActionExecutionStatus::kFailed);
-    if (Status s = apply(pipeline, std::move(next)); !s.ok()) return s;
   }
   return Status();
 }
+
+namespace {
+
+// Rebuilds where an execution stands from its records, as PipelineMachine
+// restore() and restore_ended() take it.
+ExecutionState rebuild_state(const model::PipelineExecutionRecord& exec,
+                             const model::PipelineDeclaration& decl,
+                             const std::vector<model::StageExecutionRecord>& stages,
+                             const std::vector<model::ActionExecutionRecord>& actions) {
+  ExecutionState state;
+  state.id = exec.id;
+  state.version = exec.pipeline_version;
+  state.mode = exec.execution_mode;
+  state.status = exec.status;
+  state.stop_requested = exec.status == PipelineExecutionStatus::kStopping;
+  for (size_t i = 0; i < decl.stages.size(); ++i) {
+    StageState st;
+    for (const auto& a : decl.stages[i].actions)
+      st.actions.push_back({a.name, a.effective_run_order(), 0, {}, false});
+    for (const auto& r : stages)
+      if (r.stage_name == decl.stages[i].name) {
+        st.status = r.status;
+        st.attempt = r.attempt;
+        state.stage = static_cast<int>(i);
+      }
+    state.stages.push_back(std::move(st));
+  }
+  for (int i = 0; i <= state.stage; ++i) {
+    for (auto& a : state.stages[i].actions) {
+      // The latest attempt of each action decides where it stands.
+      for (const auto& r : actions)
+        if (r.stage_name == decl.stages[i].name && r.action_name == a.name &&
+            r.attempt >= a.attempt) {
+          a.attempt = r.attempt;
+          a.status = r.status;
+        }
+      if (i < state.stage) a.status = ActionExecutionStatus::kSucceeded;
+    }
+  }
+  return state;
+}
+
+}  // namespace
 
 Result<std::vector<std::string>> Engine::recover() {
   auto active = store_.list_pipeline_executions_by_status(
@@ -281,6 +488,14 @@ Result<std::vector<std::string>> Engine::recover() {
     return a.created_ms != b.created_ms ? a.created_ms < b.created_ms : a.id < b.id;
   });
   std::vector<std::string> resumed;
+  // Jobs still waiting for or held by a job worker survive the restart.
+  std::map<std::string, model::JobRecord> open_jobs;
+  auto jobs = store_.list_jobs_by_status(
+      {model::JobStatus::kQueued, model::JobStatus::kDispatched, model::JobStatus::kInProgress});
+  if (!jobs.ok()) return jobs.status().with_context("recover jobs");
+  for (auto& j : *jobs) open_jobs[j.action_execution_id] = std::move(j);
+
+  std::map<std::string, std::vector<model::ActionExecutionRecord>> records;
   // Rebuild every machine first, so that locks and queues are complete
   // before any execution moves.
   for (const auto& exec : execs) {
@@ -298,50 +513,41 @@ Result<std::vector<std::string>> Engine::recover() {
     if (!stages.ok()) return stages.status().with_context("recover execution " + exec.id);
     auto actions = store_.list_action_executions(exec.id);
     if (!actions.ok()) return actions.status().with_context("recover execution " + exec.id);
-
-    ExecutionState state;
-    state.id = exec.id;
-    state.version = exec.pipeline_version;
-    state.mode = exec.execution_mode;
-    state.status = exec.status;
-    state.stop_requested = exec.status == PipelineExecutionStatus::kStopping;
-    for (size_t i = 0; i < decl.stages.size(); ++i) {
-      StageState st;
-      for (const auto& a : decl.stages[i].actions)
-        st.actions.push_back({a.name, a.effective_run_order(), 0, {}});
-      for (const auto& r : *stages)
-        if (r.stage_name == decl.stages[i].name) {
-          st.status = r.status;
-          st.attempt = r.attempt;
-          state.stage = static_cast<int>(i);
+    ExecutionState state = rebuild_state(exec, decl, *stages, *actions);
+    if (state.stage >= 0) {
+      for (auto& a : state.stages[state.stage].actions) {
+        if (a.status != ActionExecutionStatus::kInProgress) continue;
+        for (const auto& r : *actions) {
+          if (r.stage_name != decl.stages[state.stage].name || r.action_name != a.name ||
+              r.attempt != a.attempt)
+            continue;
+          auto job = open_jobs.find(r.id);
+          if (job == open_jobs.end() || !external_owner(job->second.action_type_id)) continue;
+          a.external = true;
+          model::TimestampMs deadline = r.started_ms;
+          for (const auto& d : decl.stages[state.stage].actions)
+            if (d.name == a.name)
+              deadline +=
+                  std::chrono::duration_cast<std::chrono::milliseconds>(action_timeout(d)).count();
+          in_flight_[r.id] = {exec.pipeline_name, exec.id, state.stage, a.name,
+                              r.job_id,           true,    deadline};
         }
-      state.stages.push_back(std::move(st));
-    }
-    for (int i = 0; i <= state.stage; ++i) {
-      for (auto& a : state.stages[i].actions) {
-        // The latest attempt of each action decides where it stands.
-        for (const auto& r : *actions)
-          if (r.stage_name == decl.stages[i].name && r.action_name == a.name &&
-              r.attempt >= a.attempt) {
-            a.attempt = r.attempt;
-            a.status = r.status;
-          }
-        if (i < state.stage) a.status = ActionExecutionStatus::kSucceeded;
       }
     }
     executions_[exec.id] = exec;
     p.machine->restore(std::move(state));
+    records[exec.id] = std::move(*actions);
     resumed.push_back(exec.id);
   }
   // Close the attempts that died with the process, then let each execution go on.
   model::TimestampMs now = options_.now_ms();
   for (const auto& exec : execs) {
-    auto actions = store_.list_action_executions(exec.id);
-    if (!actions.ok()) return actions.status().with_context("recover execution " + exec.id);
     std::vector<model::ActionExecutionRecord> interrupted;
+    Effects effects = pipelines_.at(exec.pipeline_name).machine->resume(exec.id);
+    AfterCommit after;
     Status closed = store_.write([&](store::StoreWriter& w) -> Status {
-      for (auto r : *actions) {
-        if (r.status != ActionExecutionStatus::kInProgress) continue;
+      for (auto r : records[exec.id]) {
+        if (r.status != ActionExecutionStatus::kInProgress || in_flight_.count(r.id)) continue;
         // A stop under way abandons what was running; otherwise the attempt
         // failed and runs again.
         bool stopping = exec.status == PipelineExecutionStatus::kStopping;
@@ -351,28 +557,52 @@ Result<std::vector<std::string>> Engine::recover() {
             "interrupted: Stageline stopped while this attempt was running";
         r.updated_ms = now;
         if (Status s = w.update_action_execution(r); !s.ok()) return s;
+        if (!r.job_id.empty()) {
+          auto ended = w.complete_job(r.job_id, model::JobStatus::kTimedOut, now);
+          if (!ended.ok() && ended.status().code() != StatusCode::kFailedPrecondition)
+            return ended.status();
+        }
         interrupted.push_back(r);
       }
-      return Status();
+      return commit(w, exec.pipeline_name, std::move(effects), after);
     });
     if (!closed.ok()) return closed.with_context("recover execution " + exec.id);
     if (options_.on_action)
       for (const auto& r : interrupted) options_.on_action(r);
-    Effects effects = pipelines_.at(exec.pipeline_name).machine->resume(exec.id);
-    if (Status s = apply(exec.pipeline_name, std::move(effects)); !s.ok()) return s;
+    dispatch(after);
   }
   return resumed;
 }
 
 Status Engine::action_finished(const std::string& action_execution_id,
                                const ActionOutcome& outcome) {
+  return finish_action(
+      action_execution_id, outcome,
+      outcome.succeeded ? model::JobStatus::kSucceeded : model::JobStatus::kFailed);
+}
+
+Status Engine::finish_action(const std::string& action_execution_id, const ActionOutcome& outcome,
+                             model::JobStatus job_status) {
   auto it = in_flight_.find(action_execution_id);
   if (it == in_flight_.end()) return Status();  // late, duplicated or abandoned
   InFlight f = it->second;
   in_flight_.erase(it);
   auto status =
       outcome.succeeded ? ActionExecutionStatus::kSucceeded : ActionExecutionStatus::kFailed;
+  model::PipelineExecutionRecord& exec = executions_.at(f.execution_id);
+  const model::PipelineDeclaration& decl =
+      pipelines_.at(f.pipeline).versions.at(exec.pipeline_version);
+  auto cached = visible_.find(f.execution_id);
+  if (outcome.succeeded && cached != visible_.end()) {
+    for (const auto& a : decl.stages[f.stage].actions)
+      if (a.name == f.action && a.namespace_)
+        for (const auto& [k, v] : outcome.output_variables) cached->second[*a.namespace_][k] = v;
+  }
+  Effects effects =
+      pipelines_.at(f.pipeline).machine->action_finished(f.execution_id, f.stage, f.action, status);
   model::ActionExecutionRecord updated;
+  AfterCommit after;
+  model::TimestampMs now = options_.now_ms();
   Status recorded = store_.write([&](store::StoreWriter& w) -> Status {
     auto record = w.get_action_execution(action_execution_id);
     if (!record.ok()) return record.status();
@@ -382,27 +612,280 @@ Status Engine::action_finished(const std::string& action_execution_id,
         outcome.succeeded ? "" : (outcome.error_code.empty() ? "JobFailed" : outcome.error_code);
     record->error_message = outcome.error_message;
     record->output_variables = outcome.output_variables;
-    record->updated_ms = options_.now_ms();
+    if (!outcome.external_execution_id.empty())
+      record->external_execution_id = outcome.external_execution_id;
+    if (!outcome.external_execution_url.empty())
+      record->external_execution_url = outcome.external_execution_url;
+    record->updated_ms = now;
     if (Status s = w.update_action_execution(*record); !s.ok()) return s;
     updated = *record;
     for (const auto& a : outcome.artifacts)
       if (Status s = w.put_artifact(a); !s.ok()) return s;
-    return Status();
+    if (!f.job_id.empty()) {
+      auto ended = w.complete_job(f.job_id, job_status, now);
+      if (!ended.ok()) return ended.status();
+    }
+    if (!outcome.revisions.empty()) {
+      // What the source action used replaces what was asked for.
+      auto& revs = exec.source_revisions;
+      for (const auto& r : outcome.revisions) {
+        revs.erase(std::remove_if(revs.begin(), revs.end(),
+                                  [&](const auto& x) { return x.action_name == r.action_name; }),
+                   revs.end());
+        revs.push_back(r);
+      }
+      exec.updated_ms = now;
+      if (Status s = w.update_pipeline_execution(exec); !s.ok()) return s;
+    }
+    return commit(w, f.pipeline, std::move(effects), after);
   });
   if (!recorded.ok())
     return recorded.with_context("record result of action execution " + action_execution_id);
   if (options_.on_action) options_.on_action(updated);
-  auto cached = visible_.find(f.execution_id);
-  if (outcome.succeeded && cached != visible_.end()) {
-    const auto& exec = executions_.at(f.execution_id);
-    const auto& decl = pipelines_.at(f.pipeline).versions.at(exec.pipeline_version);
-    for (const auto& a : decl.stages[f.stage].actions)
-      if (a.name == f.action && a.namespace_)
-        for (const auto& [k, v] : outcome.output_variables) cached->second[*a.namespace_][k] = v;
+  dispatch(after);
+  return Status();
+}
+
+// ---- Job workers (reference §11.2) ---------------------------------------------
+
+Status Engine::job_succeeded(const std::string& job_id, const JobSuccess& result) {
+  auto job = store_.get_job(job_id);
+  if (!job.ok()) {
+    if (job.status().code() == StatusCode::kNotFound)
+      return api("JobNotFoundException", "The job " + job_id + " was not found");
+    return job.status();
   }
-  Effects effects =
-      pipelines_.at(f.pipeline).machine->action_finished(f.execution_id, f.stage, f.action, status);
-  return apply(f.pipeline, std::move(effects));
+  if (job->status == model::JobStatus::kSucceeded) return Status();  // a repeated result
+  if (job->status != model::JobStatus::kInProgress)
+    return api("InvalidJobStateException",
+               "The job " + job_id + " is " + std::string(model::to_string(job->status)) +
+                   "; only an acknowledged (InProgress) job takes a result");
+  auto it = in_flight_.find(job->action_execution_id);
+  model::TimestampMs now = options_.now_ms();
+  if (it == in_flight_.end() || it->second.job_id != job_id) {
+    // The action was abandoned or has ended: record the job's end only.
+    auto ended = store_.complete_job(job_id, model::JobStatus::kSucceeded, now);
+    return ended.ok() ? Status() : ended.status();
+  }
+  if (!result.continuation_token.empty()) {
+    // The action goes on: a new job carries the token (reference §11.2).
+    model::JobRecord next = *job;
+    next.id = options_.new_id();
+    next.nonce.clear();
+    next.claimed_by.clear();
+    next.status = model::JobStatus::kQueued;
+    next.continuation_token = result.continuation_token;
+    next.created_ms = next.updated_ms = now;
+    Status s = store_.write([&](store::StoreWriter& w) -> Status {
+      auto ended = w.complete_job(job_id, model::JobStatus::kSucceeded, now);
+      if (!ended.ok()) return ended.status();
+      if (Status st = w.insert_job(next); !st.ok()) return st;
+      auto record = w.get_action_execution(job->action_execution_id);
+      if (!record.ok()) return record.status();
+      record->job_id = next.id;
+      if (!result.summary.empty()) record->summary = result.summary;
+      if (!result.external_execution_id.empty())
+        record->external_execution_id = result.external_execution_id;
+      record->updated_ms = now;
+      return w.update_action_execution(*record);
+    });
+    if (!s.ok()) return s.with_context("continue job " + job_id);
+    it->second.job_id = next.id;
+    return Status();
+  }
+  ActionOutcome outcome;
+  outcome.succeeded = true;
+  outcome.summary = result.summary;
+  outcome.output_variables = result.output_variables;
+  outcome.external_execution_id = result.external_execution_id;
+  return finish_action(job->action_execution_id, outcome, model::JobStatus::kSucceeded);
+}
+
+Status Engine::job_failed(const std::string& job_id, model::FailureType type,
+                          const std::string& message, const std::string& external_execution_id) {
+  auto job = store_.get_job(job_id);
+  if (!job.ok()) {
+    if (job.status().code() == StatusCode::kNotFound)
+      return api("JobNotFoundException", "The job " + job_id + " was not found");
+    return job.status();
+  }
+  if (job->status == model::JobStatus::kFailed) return Status();
+  if (job->status != model::JobStatus::kInProgress)
+    return api("InvalidJobStateException",
+               "The job " + job_id + " is " + std::string(model::to_string(job->status)) +
+                   "; only an acknowledged (InProgress) job takes a result");
+  auto it = in_flight_.find(job->action_execution_id);
+  if (it == in_flight_.end() || it->second.job_id != job_id) {
+    auto ended = store_.complete_job(job_id, model::JobStatus::kFailed, options_.now_ms());
+    return ended.ok() ? Status() : ended.status();
+  }
+  ActionOutcome outcome;
+  outcome.succeeded = false;
+  outcome.summary = message;
+  outcome.error_code = std::string(model::to_string(type));
+  outcome.error_message = message;
+  outcome.external_execution_id = external_execution_id;
+  return finish_action(job->action_execution_id, outcome, model::JobStatus::kFailed);
+}
+
+Status Engine::expire_jobs() {
+  model::TimestampMs now = options_.now_ms();
+  std::vector<std::string> expired;
+  for (const auto& [id, f] : in_flight_)
+    if (f.external && f.deadline_ms > 0 && now >= f.deadline_ms) expired.push_back(id);
+  for (const auto& id : expired) {
+    ActionOutcome outcome;
+    outcome.succeeded = false;
+    outcome.error_code = "JobFailed";
+    outcome.summary = outcome.error_message =
+        "The action timed out: no job worker reported a result in time";
+    if (Status s = finish_action(id, outcome, model::JobStatus::kTimedOut); !s.ok()) return s;
+  }
+  return Status();
+}
+
+// ---- Operations on pipelines and executions -------------------------------------
+
+Status Engine::apply_api(const std::string& pipeline, std::variant<Effects, MachineFailure> result,
+                         const std::function<Status(store::StoreWriter&)>& also) {
+  if (auto* failure = std::get_if<MachineFailure>(&result)) return api(*failure);
+  AfterCommit after;
+  Status committed = store_.write([&](store::StoreWriter& w) -> Status {
+    if (also)
+      if (Status s = also(w); !s.ok()) return s;
+    return commit(w, pipeline, std::get<Effects>(std::move(result)), after);
+  });
+  if (!committed.ok()) return committed.with_context("commit state of pipeline " + pipeline);
+  dispatch(after);
+  return Status();
+}
+
+Status Engine::create_pipeline(const model::PipelineRecord& pipeline) {
+  auto created = store_.create_pipeline(pipeline);
+  if (!created.ok()) {
+    if (created.status().code() == StatusCode::kAlreadyExists)
+      return api("PipelineNameInUseException",
+                 "A pipeline with the name '" + pipeline.declaration.name + "' already exists");
+    return created.status();
+  }
+  return Status();
+}
+
+Result<model::PipelineRecord> Engine::update_pipeline(
+    const model::PipelineDeclaration& declaration) {
+  auto loaded = load(declaration.name);
+  if (!loaded.ok()) return loaded.status();
+  Pipeline& p = **loaded;
+  model::PipelineRecord stored;
+  AfterCommit after;
+  Status committed = store_.write([&](store::StoreWriter& w) -> Status {
+    auto updated = w.update_pipeline(declaration, options_.now_ms());
+    if (!updated.ok()) return updated.status();
+    stored = *updated;
+    p.versions[stored.declaration.version.value_or(1)] = stored.declaration;
+    return commit(w, declaration.name, p.machine->update(stored.declaration), after);
+  });
+  if (!committed.ok()) return committed.with_context("update pipeline " + declaration.name);
+  dispatch(after);
+  return stored;
+}
+
+Status Engine::delete_pipeline(const std::string& name) {
+  auto loaded = load(name);
+  if (!loaded.ok()) return loaded.status();
+  PipelineMachine& m = *(*loaded)->machine;
+  for (const auto& [id, exec] : executions_) {
+    if (exec.pipeline_name != name) continue;
+    const ExecutionState* e = m.execution(id);
+    if (e == nullptr || (e->status != PipelineExecutionStatus::kInProgress &&
+                         e->status != PipelineExecutionStatus::kStopping))
+      continue;
+    if (Status s = apply_api(name, m.stop(id, true, "The pipeline was deleted")); !s.ok()) return s;
+  }
+  Status deleted = store_.delete_pipeline(name);
+  if (!deleted.ok()) return deleted.with_context("delete pipeline " + name);
+  pipelines_.erase(name);
+  return Status();
+}
+
+Status Engine::stop_execution(const std::string& pipeline, const std::string& execution_id,
+                              bool abandon, const std::string& reason) {
+  auto loaded = load(pipeline);
+  if (!loaded.ok()) return loaded.status();
+  PipelineMachine& m = *(*loaded)->machine;
+  if (m.execution(execution_id) == nullptr) {
+    auto stored = store_.get_pipeline_execution(execution_id);
+    if (stored.ok() && stored->pipeline_name == pipeline)
+      return api("PipelineExecutionNotStoppableException",
+                 "Pipeline execution " + execution_id + " is " +
+                     std::string(model::to_string(stored->status)) + " and cannot be stopped");
+    return api("PipelineExecutionNotFoundException",
+               "Pipeline execution " + execution_id + " does not exist in pipeline " + pipeline);
+  }
+  auto result = m.stop(execution_id, abandon, reason);
+  return apply_api(pipeline, std::move(result), [&](store::StoreWriter&) {
+    executions_.at(execution_id).stop_reason = reason;  // written with the status effect
+    return Status();
+  });
+}
+
+Status Engine::retry_stage(const std::string& pipeline, const std::string& stage,
+                           const std::string& execution_id, model::StageRetryMode mode) {
+  auto loaded = load(pipeline);
+  if (!loaded.ok()) return loaded.status();
+  Pipeline& p = **loaded;
+  if (p.machine->execution(execution_id) == nullptr) {
+    // An execution that ended before a restart: put it back so it can go on.
+    auto exec = store_.get_pipeline_execution(execution_id);
+    if (!exec.ok() || exec->pipeline_name != pipeline)
+      return api("PipelineExecutionNotFoundException",
+                 "Pipeline execution " + execution_id + " does not exist in pipeline " + pipeline);
+    if (!p.versions.count(exec->pipeline_version)) {
+      auto old = store_.get_pipeline_version(pipeline, exec->pipeline_version);
+      if (!old.ok()) return old.status();
+      p.versions[exec->pipeline_version] = old->declaration;
+      p.machine->add_version(old->declaration);
+    }
+    auto stages = store_.list_stage_executions(execution_id);
+    if (!stages.ok()) return stages.status();
+    auto actions = store_.list_action_executions(execution_id);
+    if (!actions.ok()) return actions.status();
+    // Only the newest execution to enter the stage may retry it.
+    auto newest = store_.list_pipeline_executions(pipeline, 50, "");
+    if (!newest.ok()) return newest.status();
+    for (const auto& other : newest->items) {
+      auto other_stages = store_.list_stage_executions(other.id);
+      if (!other_stages.ok()) return other_stages.status();
+      bool entered = std::any_of(other_stages->begin(), other_stages->end(),
+                                 [&](const auto& s) { return s.stage_name == stage; });
+      if (!entered) continue;
+      const auto& decl = p.machine->declaration();
+      for (size_t i = 0; i < decl.stages.size(); ++i)
+        if (decl.stages[i].name == stage) p.machine->set_latest_in_stage(int(i), other.id);
+      break;
+    }
+    executions_[execution_id] = *exec;
+    p.machine->restore_ended(
+        rebuild_state(*exec, p.versions.at(exec->pipeline_version), *stages, *actions));
+  }
+  return apply_api(pipeline, p.machine->retry(execution_id, stage, mode));
+}
+
+Status Engine::set_transition(const std::string& pipeline, const std::string& stage, bool enabled,
+                              const std::string& reason, const std::string& changed_by) {
+  auto loaded = load(pipeline);
+  if (!loaded.ok()) return loaded.status();
+  auto result = (*loaded)->machine->set_transition(stage, enabled);
+  return apply_api(pipeline, std::move(result), [&](store::StoreWriter& w) {
+    model::TransitionRecord t;
+    t.pipeline_name = pipeline;
+    t.stage_name = stage;
+    t.enabled = enabled;
+    t.disabled_reason = enabled ? "" : reason;
+    t.last_changed_by = changed_by;
+    t.last_changed_ms = options_.now_ms();
+    return w.set_transition(t);
+  });
 }
 
 }  // namespace stageline::engine

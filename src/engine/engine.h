@@ -1,10 +1,22 @@
 // engine/engine: the shell around PipelineMachine. It owns one machine per
 // pipeline, commits every batch of the machine's effects to the store in one
 // transaction before acting on it, resolves variables and input artifacts of
-// each action that starts, and hands it to an ActionRunner (the in-process
-// job runner, later also remote job workers). Results come back through
-// action_finished(). Not thread-safe: one control thread calls it; runners
-// report from their own threads through a queue the control thread drains.
+// each action that starts, asks the Authorizer, and makes each action (except
+// a manual approval) a job (reference §11): jobs of built-in providers are
+// claimed at once by the in-process ActionRunner, jobs of Custom and
+// ThirdParty action types wait in the store for a job worker (PollForJobs,
+// AcknowledgeJob, then job_succeeded / job_failed here). A result and every
+// decision that follows from it are committed in one transaction.
+//
+// Errors meant for API callers carry AWS's exception name in front of the
+// message ("StageNotFoundException: ..."); api_error() splits them.
+//
+// Not thread-safe: one control thread calls it; runners report from their
+// own threads through a queue the control thread drains. If a commit fails
+// (disk full, I/O error) the engine's memory is ahead of the store: the
+// caller must stop and let recover() rebuild from the store on restart.
+//
+// Depends on model, store, and its own machine, variables, authorizer.
 #pragma once
 
 #include <chrono>
@@ -15,6 +27,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/authorizer.h"
 #include "engine/machine.h"
 #include "engine/variables.h"
 #include "model/execution.h"
@@ -33,6 +46,12 @@ struct ActionStart {
   // Input artifacts in declared order.
   std::vector<std::pair<std::string, model::ArtifactLocation>> inputs;
   std::string artifact_bucket;
+  std::string job_id;  // the job the runner claimed
+  // A revision StartPipelineExecution asked this source action to use
+  // (sourceRevisions): type (COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID,
+  // S3_OBJECT_KEY) and value; empty when the provider picks the latest.
+  std::string revision_type;
+  std::string revision_value;
   // How long the runner lets it run before failing it (reference §15).
   std::chrono::minutes timeout{60};
 };
@@ -44,6 +63,32 @@ struct ActionOutcome {
   std::string error_message;
   std::map<std::string, std::string> output_variables;
   std::vector<model::ArtifactRecord> artifacts;  // the outputs it stored
+  std::string external_execution_id;             // e.g. a build id
+  std::string external_execution_url;
+  std::vector<model::SourceRevision> revisions;  // what a source action fetched
+};
+
+// A job worker's PutJobSuccessResult (reference §11.2). A continuation token
+// keeps the action in progress and queues a new job that carries it.
+struct JobSuccess {
+  std::string continuation_token;
+  std::string summary;
+  std::string external_execution_id;
+  std::map<std::string, std::string> output_variables;
+};
+
+// An AWS exception name and message, split from an engine Status.
+struct ApiError {
+  std::string type;
+  std::string message;
+};
+ApiError api_error(const Status& status);
+
+// sourceRevisions of StartPipelineExecution.
+struct SourceRevisionOverride {
+  std::string action_name;
+  std::string revision_type;
+  std::string revision_value;
 };
 
 class ActionRunner {
@@ -62,6 +107,9 @@ class Engine {
     // Called on the control thread after each committed change of an action
     // execution (started, finished, abandoned, interrupted). May be empty.
     std::function<void(const model::ActionExecutionRecord&)> on_action;
+    // Asked before each action is dispatched; nullptr allows everything.
+    Authorizer* authorizer = nullptr;
+    std::string account_id = "111122223333";  // in AWS's messages
   };
 
   Engine(store::Store& store, ActionRunner& runner, Options options);
@@ -74,7 +122,38 @@ class Engine {
   Result<std::string> start_execution(
       const std::string& pipeline_name,
       const std::vector<std::pair<std::string, std::string>>& variables, model::TriggerType trigger,
-      const std::string& trigger_detail = "", const std::string& client_request_token = "");
+      const std::string& trigger_detail = "", const std::string& client_request_token = "",
+      const std::vector<SourceRevisionOverride>& source_revisions = {});
+
+  // CreatePipeline: stores version 1. The declaration must have passed
+  // validation. Stages' transitions start enabled.
+  Status create_pipeline(const model::PipelineRecord& pipeline);
+  // UpdatePipeline: stores the next version and applies §5.6 to executions
+  // in progress. Returns the stored record (with its new version).
+  Result<model::PipelineRecord> update_pipeline(const model::PipelineDeclaration& declaration);
+  // DeletePipeline: executions in progress are stopped and abandoned first.
+  Status delete_pipeline(const std::string& name);
+
+  // StopPipelineExecution (reference §6.1).
+  Status stop_execution(const std::string& pipeline, const std::string& execution_id, bool abandon,
+                        const std::string& reason);
+  // RetryStageExecution (reference §6.2).
+  Status retry_stage(const std::string& pipeline, const std::string& stage,
+                     const std::string& execution_id, model::StageRetryMode mode);
+  // EnableStageTransition / DisableStageTransition (inbound only). Stored,
+  // with the reason, who and when, and applied again after a restart.
+  Status set_transition(const std::string& pipeline, const std::string& stage, bool enabled,
+                        const std::string& reason, const std::string& changed_by);
+
+  // A job worker's result. JobNotFoundException for an unknown job,
+  // InvalidJobStateException unless the job is InProgress (acknowledged).
+  // Repeating the result a job already has is accepted and changes nothing.
+  Status job_succeeded(const std::string& job_id, const JobSuccess& result);
+  Status job_failed(const std::string& job_id, model::FailureType type, const std::string& message,
+                    const std::string& external_execution_id);
+  // Fails the jobs of job workers that ran past their action's timeout.
+  // The server calls it every few seconds.
+  Status expire_jobs();
 
   // After a restart: rebuilds every execution the store says is InProgress
   // or Stopping and continues it. Actions that were in flight are recorded as
@@ -96,6 +175,14 @@ class Engine {
     std::string execution_id;
     int stage;
     std::string action;
+    std::string job_id;     // empty for a manual approval
+    bool external = false;  // a job worker's job, not the in-process runner's
+    model::TimestampMs deadline_ms = 0;
+  };
+  // What a committed batch leaves to do once the transaction is over.
+  struct AfterCommit {
+    std::vector<ActionStart> starts;
+    std::vector<model::ActionExecutionRecord> changed;
   };
   struct Pipeline {
     std::unique_ptr<PipelineMachine> machine;
@@ -103,18 +190,34 @@ class Engine {
   };
 
   Result<Pipeline*> load(const std::string& name);
-  // Commits `effects`, then starts the actions they name. Actions that fail
-  // before they start (an unresolvable variable, a missing artifact) are
-  // failed at once and their consequences applied too.
+  // Commits `effects`, then starts the actions they name.
   Status apply(const std::string& pipeline, Effects effects);
+  // Writes `effects` with `w`, inside the caller's transaction. Actions that
+  // fail before they start (an unresolvable variable, a missing artifact, a
+  // denied permission) are failed at once and what follows is written too.
+  Status commit(store::StoreWriter& w, const std::string& pipeline, Effects effects,
+                AfterCommit& after);
+  void dispatch(AfterCommit& after);
+  // Records an action's end and everything that follows, in one transaction.
+  Status finish_action(const std::string& action_execution_id, const ActionOutcome& outcome,
+                       model::JobStatus job_status);
+  struct Failure {
+    std::string code;  // ConfigurationError, PermissionError
+    std::string message;
+  };
   Result<ActionStart> prepare(store::StoreReader& reader, const std::string& pipeline,
                               const model::PipelineDeclaration& decl,
                               const model::PipelineExecutionRecord& execution, const Effect& e,
-                              std::string& failure);
+                              Failure& failure);
+  // Applies `effects` to machine state changed by an API call and commits.
+  Status apply_api(const std::string& pipeline, std::variant<Effects, MachineFailure> result,
+                   const std::function<Status(store::StoreWriter&)>& also = {});
 
   store::Store& store_;
   ActionRunner& runner_;
   Options options_;
+  AllowAll allow_all_;
+  Authorizer* authorizer_;
   std::map<std::string, Pipeline> pipelines_;
   std::map<std::string, model::PipelineExecutionRecord> executions_;
   std::map<std::string, InFlight> in_flight_;

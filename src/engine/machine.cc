@@ -315,6 +315,7 @@ Effects PipelineMachine::action_finished(const std::string& id, int stage,
   for (auto& a : e->stages[stage].actions) {
     if (a.name != action || a.status != ActionExecutionStatus::kInProgress) continue;
     a.status = status;
+    a.external = false;
     start_ready(*e, out);
     settle(*e, out);
     return out;
@@ -489,6 +490,18 @@ void PipelineMachine::restore(ExecutionState state) {
   if (inside && e.mode != ExecutionMode::kParallel) locks_[e.stage] = id;
 }
 
+void PipelineMachine::restore_ended(ExecutionState state) {
+  state.order = next_order_++;
+  state.waiting_at = -1;
+  const std::string id = state.id;
+  executions_[id] = std::move(state);
+}
+
+void PipelineMachine::set_latest_in_stage(int stage, const std::string& execution_id) {
+  if (stage >= 0 && stage < static_cast<int>(latest_in_stage_.size()))
+    latest_in_stage_[stage] = execution_id;
+}
+
 Effects PipelineMachine::resume(const std::string& id) {
   Effects out;
   ExecutionState* e = find(id);
@@ -512,13 +525,13 @@ Effects PipelineMachine::resume(const std::string& id) {
   if (e->stop_requested) {
     // A stop was under way: what was in flight died with the process.
     for (auto& a : st.actions)
-      if (a.status == ActionExecutionStatus::kInProgress)
+      if (a.status == ActionExecutionStatus::kInProgress && !a.external)
         a.status = ActionExecutionStatus::kAbandoned;
     settle(*e, out);
     return out;
   }
   for (auto& a : st.actions) {
-    if (a.status != ActionExecutionStatus::kInProgress) continue;
+    if (a.status != ActionExecutionStatus::kInProgress || a.external) continue;
     ++a.attempt;
     Effect s = make_effect(Effect::Kind::kStartAction, e->id);
     s.stage = e->stage;

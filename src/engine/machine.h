@@ -75,6 +75,9 @@ struct ActionState {
   int run_order = 1;
   int attempt = 0;                                     // 0: never started
   std::optional<model::ActionExecutionStatus> status;  // absent: not started in this attempt
+  // Runs outside this process (a job worker's job): a restart does not
+  // interrupt it, so resume() leaves it running.
+  bool external = false;
 };
 
 struct StageState {
@@ -145,6 +148,13 @@ class PipelineMachine {
   // decided but not yet done when the process died (the next group, the next
   // stage, the end) happens now.
   Effects resume(const std::string& execution_id);
+
+  // Puts back an execution that has ended (Failed, Stopped, ...), so that a
+  // retry can act on it after a restart. Takes no lock.
+  void restore_ended(ExecutionState state);
+  // After a restart: the newest execution that entered `stage`, which only
+  // that one may retry.
+  void set_latest_in_stage(int stage, const std::string& execution_id);
 
   const ExecutionState* execution(const std::string& id) const;
   const model::PipelineDeclaration& declaration() const { return *current_; }

@@ -44,6 +44,15 @@ enum class JobStatus {
   kFailed
 };
 enum class ExecutionType { kStandard, kRollback };
+// Why a job failed (PutJobFailureResult's failureDetails.type).
+enum class FailureType {
+  kJobFailed,
+  kConfigurationError,
+  kPermissionError,
+  kRevisionOutOfSync,
+  kRevisionUnavailable,
+  kSystemUnavailable
+};
 enum class TriggerType {
   kCreatePipeline,
   kStartPipelineExecution,
@@ -86,6 +95,12 @@ STAGELINE_ENUM_TRAITS(JobStatus, "JobStatus", {JobStatus::kCreated, "Created"},
                       {JobStatus::kSucceeded, "Succeeded"}, {JobStatus::kFailed, "Failed"})
 STAGELINE_ENUM_TRAITS(ExecutionType, "ExecutionType", {ExecutionType::kStandard, "STANDARD"},
                       {ExecutionType::kRollback, "ROLLBACK"})
+STAGELINE_ENUM_TRAITS(FailureType, "FailureType", {FailureType::kJobFailed, "JobFailed"},
+                      {FailureType::kConfigurationError, "ConfigurationError"},
+                      {FailureType::kPermissionError, "PermissionError"},
+                      {FailureType::kRevisionOutOfSync, "RevisionOutOfSync"},
+                      {FailureType::kRevisionUnavailable, "RevisionUnavailable"},
+                      {FailureType::kSystemUnavailable, "SystemUnavailable"})
 STAGELINE_ENUM_TRAITS(TriggerType, "TriggerType", {TriggerType::kCreatePipeline, "CreatePipeline"},
                       {TriggerType::kStartPipelineExecution, "StartPipelineExecution"},
                       {TriggerType::kPollForSourceChanges, "PollForSourceChanges"},
@@ -114,11 +129,16 @@ struct ResolvedVariable {
   bool operator==(const ResolvedVariable&) const = default;
 };
 
+// A source action's revision. Before the action runs, a revision asked for
+// by StartPipelineExecution's sourceRevisions has revision_type set
+// (COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID, S3_OBJECT_KEY) and
+// revision_id holding its value; the action replaces it with what it used.
 struct SourceRevision {
   std::string action_name;
   std::string revision_id;
   std::string revision_summary;
   std::string revision_url;
+  std::string revision_type;
   bool operator==(const SourceRevision&) const = default;
 };
 

@@ -29,7 +29,8 @@ const json::string* string_member(const json::object& object, std::string_view k
 std::string to_std(const json::string& s) { return std::string(s.data(), s.size()); }
 
 // Reads `text` as an array of objects with the string members `keys`, and
-// makes each element with `fill` (the members' values, in `keys` order).
+// makes each element with `fill` (the members' values, in `keys` order). A
+// key ending in '?' is optional: "" when absent (rows written before it).
 template <typename T, typename Fill>
 Result<std::vector<T>> decode_array_of_string_objects(std::string_view text, std::string_view what,
                                                       const std::vector<std::string_view>& keys,
@@ -45,7 +46,13 @@ Result<std::vector<T>> decode_array_of_string_objects(std::string_view text, std
     if (object == nullptr) return not_shaped(what, "an array of objects");
     std::vector<std::string> fields;
     for (std::string_view key : keys) {
+      bool optional = key.ends_with('?');
+      if (optional) key.remove_suffix(1);
       const json::string* s = string_member(*object, key);
+      if (s == nullptr && optional) {
+        fields.emplace_back();
+        continue;
+      }
       if (s == nullptr) return not_shaped(what, "complete: '" + std::string(key) + "' is missing");
       fields.push_back(to_std(*s));
     }
@@ -104,20 +111,24 @@ Result<std::vector<model::ResolvedVariable>> decode_variables_json(std::string_v
 
 std::string encode_source_revisions_json(const std::vector<model::SourceRevision>& revisions) {
   json::array array;
-  for (const auto& r : revisions)
-    array.push_back(json::object{{"actionName", r.action_name},
-                                 {"revisionId", r.revision_id},
-                                 {"revisionSummary", r.revision_summary},
-                                 {"revisionUrl", r.revision_url}});
+  for (const auto& r : revisions) {
+    json::object o{{"actionName", r.action_name},
+                   {"revisionId", r.revision_id},
+                   {"revisionSummary", r.revision_summary},
+                   {"revisionUrl", r.revision_url}};
+    if (!r.revision_type.empty()) o["revisionType"] = r.revision_type;
+    array.push_back(std::move(o));
+  }
   return json::serialize(array);
 }
 
 Result<std::vector<model::SourceRevision>> decode_source_revisions_json(std::string_view text) {
   return decode_array_of_string_objects<model::SourceRevision>(
-      text, "source revisions", {"actionName", "revisionId", "revisionSummary", "revisionUrl"},
+      text, "source revisions",
+      {"actionName", "revisionId", "revisionSummary", "revisionUrl", "revisionType?"},
       [](std::vector<std::string> f) {
         return model::SourceRevision{std::move(f[0]), std::move(f[1]), std::move(f[2]),
-                                     std::move(f[3])};
+                                     std::move(f[3]), std::move(f[4])};
       });
 }
 

@@ -336,7 +336,7 @@ TEST_F(SqliteStoreTest, PipelineExecutionRoundTripsEveryField) {
   e.trigger_detail = "arn:aws:sts::123456789012:assumed-role/Admin/me";
   e.client_request_token = "token-1";
   e.variables = {{"Env", "prod"}, {"Note", "caf\xc3\xa9 \\ \n"}};
-  e.source_revisions = {{"Checkout", "abc123", "Fix the build", "https://git/abc123"}};
+  e.source_revisions = {{"Checkout", "abc123", "Fix the build", "https://git/abc123", "COMMIT_ID"}};
   e.rollback_target_execution_id = "4f2a0000-0000-4000-8000-000000000000";
   e.stop_reason = "bad deploy";
   e.created_ms = 1700000000123;
@@ -357,7 +357,7 @@ TEST_F(SqliteStoreTest, UpdatingAnExecutionChangesOnlyItsRunTimeFields) {
   changed.status = PipelineExecutionStatus::kStopped;
   changed.status_summary = "stopped";
   changed.stop_reason = "manual";
-  changed.source_revisions = {{"Checkout", "def456", "", ""}};
+  changed.source_revisions = {{"Checkout", "def456", "", "", ""}};
   changed.updated_ms = 9000;
   changed.trigger_detail = "ignored";
   ASSERT_TRUE(store_->update_pipeline_execution(changed).ok());
