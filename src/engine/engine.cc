@@ -116,7 +116,7 @@ Result<std::string> Engine::start_execution(
     if (earlier->has_value()) return (*earlier)->id;
   }
   auto loaded = load(pipeline_name);
-  if (!loaded.ok()) return loaded.status().with_context("start pipeline " + pipeline_name);
+  if (!loaded.ok()) return loaded.status();
   Pipeline& p = **loaded;
   const model::PipelineDeclaration& decl = p.machine->declaration();
 

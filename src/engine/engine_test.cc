@@ -243,3 +243,295 @@ TEST_F(EngineTest, TheSameClientRequestTokenReturnsTheSameExecution) {
 
 }  // namespace
 }  // namespace stageline::engine
+
+namespace stageline::engine {
+namespace {
+
+// A pipeline whose deploy is a Custom action type run by a job worker.
+void add_custom_pipeline(store::Store& store, std::string provider = "CodeCommit") {
+  model::PipelineDeclaration p;
+  p.name = "custom";
+  p.role_arn = "arn:aws:iam::123456789012:role/R";
+  p.artifact_store = model::ArtifactStore{model::ArtifactStoreType::kS3, "bucket", {}};
+  p.pipeline_type = model::PipelineType::kV2;
+  model::ActionDeclaration src = action("Src", provider, {}, {"Code"});
+  src.action_type_id.category = model::ActionCategory::kSource;
+  model::ActionDeclaration deploy = action("Ship", "MyDeployer", {"Code"}, {});
+  deploy.action_type_id = {model::ActionCategory::kDeploy, model::ActionOwner::kCustom,
+                           "MyDeployer", "1"};
+  deploy.namespace_ = "ShipVars";
+  p.stages = {{"Source", {}, {src}, {}, {}, {}}, {"Deploy", {}, {deploy}, {}, {}, {}}};
+  model::PipelineRecord record{p, {}, 1, 1};
+  ASSERT_TRUE(store.create_pipeline(record).ok());
+}
+
+const model::ActionTypeId kMyDeployer{model::ActionCategory::kDeploy, model::ActionOwner::kCustom,
+                                      "MyDeployer", "1"};
+
+TEST_F(EngineTest, EveryActionIsAJobAndBuiltInProvidersJobsAreClaimedByTheInProcessRunner) {
+  auto id = engine_->start_execution("app", {{"Ticket", "T"}},
+                                     model::TriggerType::kStartPipelineExecution);
+  ASSERT_TRUE(id.ok());
+  const ActionStart& src = runner_.started.at(0);
+  ASSERT_FALSE(src.job_id.empty());
+  auto job = store_->get_job(src.job_id);
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->status, model::JobStatus::kInProgress);
+  EXPECT_EQ(job->claimed_by, "stageline");
+  EXPECT_FALSE(job->nonce.empty());
+  EXPECT_EQ(job->action_execution_id, src.action_execution_id);
+  EXPECT_EQ(store_->get_action_execution(src.action_execution_id)->job_id, src.job_id);
+  ActionOutcome failed;
+  ASSERT_TRUE(engine_->action_finished(src.action_execution_id, failed).ok());
+  EXPECT_EQ(store_->get_job(src.job_id)->status, model::JobStatus::kFailed);
+}
+
+// Source succeeds in-process; returns the execution id with Ship's job queued.
+std::string run_to_custom_job(Engine& engine, RecordingRunner& runner) {
+  auto id = engine.start_execution("custom", {}, model::TriggerType::kStartPipelineExecution);
+  EXPECT_TRUE(id.ok()) << id.status().message();
+  ActionOutcome done;
+  done.succeeded = true;
+  model::ArtifactRecord code;
+  code.execution_id = *id;
+  code.name = "Code";
+  code.location = {"bucket", "custom/Code/k", "v", "e"};
+  done.artifacts = {code};
+  EXPECT_TRUE(engine.action_finished(runner.started.at(0).action_execution_id, done).ok());
+  EXPECT_EQ(runner.started.size(), 1u) << "a Custom action is not the runner's";
+  return *id;
+}
+
+TEST_F(EngineTest, ACustomActionWaitsForAJobWorkerWhoseContinuationKeepsItRunning) {
+  add_custom_pipeline(*store_);
+  std::string id = run_to_custom_job(*engine_, runner_);
+  auto claimed = store_->claim_jobs({kMyDeployer}, "worker-1", 10, 5000);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  const model::JobRecord job = claimed->at(0);
+  EXPECT_EQ(job.action_name, "Ship");
+
+  JobSuccess more;
+  more.continuation_token = "step-2";
+  Status early = engine_->job_succeeded(job.id, more);
+  EXPECT_EQ(api_error(early).type, "InvalidJobStateException") << early.message();
+  ASSERT_TRUE(store_->acknowledge_job(job.id, job.nonce, 5001).ok());
+  ASSERT_TRUE(engine_->job_succeeded(job.id, more).ok());
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kInProgress);
+
+  auto next = store_->claim_jobs({kMyDeployer}, "worker-2", 10, 5002);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->size(), 1u) << "a continuation queues a new job";
+  EXPECT_EQ(next->at(0).continuation_token, "step-2");
+  EXPECT_NE(next->at(0).id, job.id);
+  ASSERT_TRUE(store_->acknowledge_job(next->at(0).id, next->at(0).nonce, 5003).ok());
+  JobSuccess done;
+  done.summary = "shipped";
+  done.output_variables = {{"Url", "https://example"}};
+  ASSERT_TRUE(engine_->job_succeeded(next->at(0).id, done).ok());
+  EXPECT_TRUE(engine_->job_succeeded(next->at(0).id, done).ok()) << "a repeated result is fine";
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kSucceeded);
+  auto actions = store_->list_action_executions(id);
+  ASSERT_EQ(actions->size(), 2u);
+  EXPECT_EQ(actions->at(1).summary, "shipped");
+  EXPECT_EQ(actions->at(1).output_variables.at("Url"), "https://example");
+  EXPECT_EQ(api_error(engine_->job_succeeded("nope", done)).type, "JobNotFoundException");
+}
+
+TEST_F(EngineTest, AJobWorkersFailureFailsTheActionWithItsFailureType) {
+  add_custom_pipeline(*store_);
+  std::string id = run_to_custom_job(*engine_, runner_);
+  auto claimed = store_->claim_jobs({kMyDeployer}, "w", 1, 5000);
+  ASSERT_EQ(claimed->size(), 1u);
+  ASSERT_TRUE(store_->acknowledge_job(claimed->at(0).id, claimed->at(0).nonce, 5001).ok());
+  ASSERT_TRUE(engine_
+                  ->job_failed(claimed->at(0).id, model::FailureType::kConfigurationError,
+                               "no such target", "ext-9")
+                  .ok());
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kFailed);
+  auto ship = store_->list_action_executions(id)->at(1);
+  EXPECT_EQ(ship.error_code, "ConfigurationError");
+  EXPECT_EQ(ship.error_message, "no such target");
+  EXPECT_EQ(ship.external_execution_id, "ext-9");
+  EXPECT_EQ(store_->get_job(claimed->at(0).id)->status, model::JobStatus::kFailed);
+}
+
+TEST_F(EngineTest, AJobWorkersJobSurvivesARestartAndFailsWhenItRunsPastItsTimeout) {
+  add_custom_pipeline(*store_);
+  std::string id = run_to_custom_job(*engine_, runner_);
+  auto claimed = store_->claim_jobs({kMyDeployer}, "w", 1, 5000);
+  ASSERT_EQ(claimed->size(), 1u);
+
+  RecordingRunner after_restart;
+  Engine restarted(
+      *store_, after_restart,
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}});
+  ASSERT_TRUE(restarted.recover().ok());
+  EXPECT_TRUE(after_restart.started.empty());
+  EXPECT_EQ(store_->get_job(claimed->at(0).id)->status, model::JobStatus::kDispatched)
+      << "the worker may still be running it";
+  ASSERT_TRUE(restarted.expire_jobs().ok());
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kInProgress);
+
+  clock_ += 24LL * 3600 * 1000;  // custom actions: 24 hours (reference §15)
+  ASSERT_TRUE(restarted.expire_jobs().ok());
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kFailed);
+  EXPECT_EQ(store_->get_job(claimed->at(0).id)->status, model::JobStatus::kTimedOut);
+  auto ship = store_->list_action_executions(id)->at(1);
+  EXPECT_NE(ship.error_message.find("timed out"), std::string::npos);
+}
+
+class DenyDeploys : public Authorizer {
+ public:
+  Status authorize(const AuthorizationRequest& r) override {
+    asked.push_back(r);
+    if (r.action_name != "Make") return Status();
+    return Status(StatusCode::kFailedPrecondition,
+                  r.role_arn + " may not run Commands actions in " + r.pipeline_name);
+  }
+  std::vector<AuthorizationRequest> asked;
+};
+
+TEST_F(EngineTest, ADeniedPermissionFailsTheActionBeforeItRuns) {
+  DenyDeploys deny;
+  Engine engine(
+      *store_, runner_,
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}, &deny});
+  auto id =
+      engine.start_execution("app", {{"Ticket", "T"}}, model::TriggerType::kStartPipelineExecution);
+  ASSERT_TRUE(id.ok());
+  ActionOutcome done;
+  done.succeeded = true;
+  done.output_variables = {{"CommitId", "abc"}};
+  done.artifacts = {artifact(*id, "Code")};
+  ASSERT_TRUE(engine.action_finished(runner_.started[0].action_execution_id, done).ok());
+  EXPECT_EQ(runner_.started.size(), 1u) << "Make must not start";
+  auto make = store_->list_action_executions(*id)->at(1);
+  EXPECT_EQ(make.error_code, "PermissionError");
+  EXPECT_EQ(make.error_message,
+            "arn:aws:iam::123456789012:role/R may not run Commands actions in app");
+  ASSERT_EQ(deny.asked.size(), 2u);
+  EXPECT_EQ(deny.asked[1].input_artifacts, std::vector<std::string>{"Code"});
+  EXPECT_EQ(deny.asked[1].artifact_bucket, "bucket");
+}
+
+TEST_F(EngineTest, SourceRevisionsPinASourceActionAndAreReplacedByWhatItUsed) {
+  add_custom_pipeline(*store_);
+  auto bad = engine_->start_execution("custom", {}, model::TriggerType::kStartPipelineExecution, "",
+                                      "", {{"Ship", "COMMIT_ID", "abc"}});
+  EXPECT_EQ(api_error(bad.status()).type, "ValidationException");
+  EXPECT_NE(bad.status().message().find("'Ship' is not a source action"), std::string::npos);
+  auto wrong_type =
+      engine_->start_execution("custom", {}, model::TriggerType::kStartPipelineExecution, "", "",
+                               {{"Src", "S3_OBJECT_KEY", "k"}});
+  EXPECT_NE(wrong_type.status().message().find("S3_OBJECT_KEY cannot be used with the CodeCommit"),
+            std::string::npos)
+      << wrong_type.status().message();
+
+  auto id = engine_->start_execution("custom", {}, model::TriggerType::kStartPipelineExecution, "",
+                                     "", {{"Src", "COMMIT_ID", "0123abc"}});
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  const ActionStart& src = runner_.started.at(0);
+  EXPECT_EQ(src.revision_type, "COMMIT_ID");
+  EXPECT_EQ(src.revision_value, "0123abc");
+  ActionOutcome done;
+  done.succeeded = true;
+  done.revisions = {{"Src", "0123abcdef", "Fix it", "", ""}};
+  ASSERT_TRUE(engine_->action_finished(src.action_execution_id, done).ok());
+  auto exec = store_->get_pipeline_execution(*id);
+  ASSERT_EQ(exec->source_revisions.size(), 1u);
+  EXPECT_EQ(exec->source_revisions[0].revision_id, "0123abcdef");
+  EXPECT_EQ(exec->source_revisions[0].revision_summary, "Fix it");
+}
+
+TEST_F(EngineTest, ADisabledTransitionIsStoredWithItsReasonAndHoldsAfterARestart) {
+  ASSERT_TRUE(engine_->set_transition("app", "Build", false, "freeze", "alice").ok());
+  EXPECT_EQ(api_error(engine_->set_transition("app", "Nope", false, "x", "a")).type,
+            "StageNotFoundException");
+  auto transitions = store_->list_transitions("app");
+  ASSERT_EQ(transitions->size(), 1u);
+  EXPECT_EQ(transitions->at(0).disabled_reason, "freeze");
+  EXPECT_EQ(transitions->at(0).last_changed_by, "alice");
+
+  RecordingRunner runner;
+  Engine restarted(
+      *store_, runner,
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}});
+  auto id = restarted.start_execution("app", {{"Ticket", "T"}},
+                                      model::TriggerType::kStartPipelineExecution);
+  ASSERT_TRUE(id.ok());
+  ActionOutcome done;
+  done.succeeded = true;
+  done.output_variables = {{"CommitId", "abc"}};
+  done.artifacts = {artifact(*id, "Code")};
+  ASSERT_TRUE(restarted.action_finished(runner.started[0].action_execution_id, done).ok());
+  EXPECT_EQ(runner.started.size(), 1u) << "the execution waits at Build's disabled transition";
+  ASSERT_TRUE(restarted.set_transition("app", "Build", true, "", "bob").ok());
+  ASSERT_EQ(runner.started.size(), 2u);
+  EXPECT_EQ(runner.started[1].action.name, "Make");
+}
+
+TEST_F(EngineTest, StopAbandonEndsTheJobAndRetryAfterARestartRunsTheFailedActionAgain) {
+  auto id = engine_->start_execution("app", {{"Ticket", "T"}},
+                                     model::TriggerType::kStartPipelineExecution);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(api_error(engine_->stop_execution("app", "nope", false, "")).type,
+            "PipelineExecutionNotFoundException");
+  ASSERT_TRUE(engine_->stop_execution("app", *id, true, "bad commit").ok());
+  auto exec = store_->get_pipeline_execution(*id);
+  EXPECT_EQ(exec->status, PipelineExecutionStatus::kStopped);
+  EXPECT_EQ(exec->stop_reason, "bad commit");
+  const ActionStart& src = runner_.started.at(0);
+  EXPECT_EQ(store_->get_action_execution(src.action_execution_id)->status,
+            model::ActionExecutionStatus::kAbandoned);
+  EXPECT_NE(store_->get_job(src.job_id)->status, model::JobStatus::kInProgress);
+  EXPECT_EQ(api_error(engine_->stop_execution("app", *id, false, "")).type,
+            "PipelineExecutionNotStoppableException");
+
+  RecordingRunner runner;
+  Engine restarted(
+      *store_, runner,
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}});
+  ASSERT_TRUE(restarted.recover().ok());
+  EXPECT_EQ(api_error(restarted.stop_execution("app", *id, false, "")).type,
+            "PipelineExecutionNotStoppableException");
+  Status retried =
+      restarted.retry_stage("app", "Source", *id, model::StageRetryMode::kFailedActions);
+  ASSERT_TRUE(retried.ok()) << retried.message();
+  ASSERT_EQ(runner.started.size(), 1u);
+  EXPECT_EQ(runner.started[0].action.name, "Src");
+  EXPECT_EQ(runner.started[0].attempt, 2);
+  EXPECT_EQ(store_->get_pipeline_execution(*id)->status, PipelineExecutionStatus::kInProgress);
+  auto stages = store_->list_stage_executions(*id);
+  EXPECT_EQ(stages->at(0).attempt, 2);
+}
+
+TEST_F(EngineTest, UpdatingThePipelineStoresANewVersionAndCancelsWaitingExecutions) {
+  auto first = engine_->start_execution("app", {{"Ticket", "T"}},
+                                        model::TriggerType::kStartPipelineExecution);
+  auto second = engine_->start_execution("app", {{"Ticket", "T"}},
+                                         model::TriggerType::kStartPipelineExecution);
+  ASSERT_TRUE(first.ok() && second.ok());
+  auto decl = store_->get_pipeline("app")->declaration;
+  decl.stages[1].actions[0].commands = std::vector<std::string>{"true"};
+  auto updated = engine_->update_pipeline(decl);
+  ASSERT_TRUE(updated.ok()) << updated.status().message();
+  EXPECT_EQ(updated->declaration.version, 2);
+  EXPECT_EQ(store_->get_pipeline_execution(*second)->status, PipelineExecutionStatus::kCancelled);
+  EXPECT_EQ(store_->get_pipeline_execution(*first)->status, PipelineExecutionStatus::kInProgress)
+      << "an active one ends when its in-flight action does";
+  ActionOutcome done;
+  done.succeeded = true;
+  ASSERT_TRUE(engine_->action_finished(runner_.started[0].action_execution_id, done).ok());
+  EXPECT_EQ(store_->get_pipeline_execution(*first)->status, PipelineExecutionStatus::kCancelled);
+
+  ASSERT_TRUE(engine_->delete_pipeline("app").ok());
+  EXPECT_EQ(
+      api_error(
+          engine_->start_execution("app", {}, model::TriggerType::kStartPipelineExecution).status())
+          .type,
+      "PipelineNotFoundException");
+}
+
+}  // namespace
+}  // namespace stageline::engine
