@@ -44,6 +44,20 @@ enum class JobStatus {
   kFailed
 };
 enum class ExecutionType { kStandard, kRollback };
+// Stage conditions (reference §7). The API's ConditionType has BEFORE_ENTRY
+// and ON_SUCCESS only (OverrideStageCondition); ON_FAILURE is ours, for the
+// onFailure conditions GetPipelineState shows as onFailureConditionState.
+enum class ConditionType { kBeforeEntry, kOnSuccess, kOnFailure };
+enum class ConditionExecutionStatus {
+  kInProgress,
+  kFailed,
+  kErrored,
+  kSucceeded,
+  kCancelled,
+  kAbandoned,
+  kOverridden
+};
+enum class RuleExecutionStatus { kInProgress, kAbandoned, kSucceeded, kFailed };
 // Why a job failed (PutJobFailureResult's failureDetails.type).
 enum class FailureType {
   kJobFailed,
@@ -101,6 +115,22 @@ STAGELINE_ENUM_TRAITS(FailureType, "FailureType", {FailureType::kJobFailed, "Job
                       {FailureType::kRevisionOutOfSync, "RevisionOutOfSync"},
                       {FailureType::kRevisionUnavailable, "RevisionUnavailable"},
                       {FailureType::kSystemUnavailable, "SystemUnavailable"})
+STAGELINE_ENUM_TRAITS(ConditionType, "ConditionType", {ConditionType::kBeforeEntry, "BEFORE_ENTRY"},
+                      {ConditionType::kOnSuccess, "ON_SUCCESS"},
+                      {ConditionType::kOnFailure, "ON_FAILURE"})
+STAGELINE_ENUM_TRAITS(ConditionExecutionStatus, "ConditionExecutionStatus",
+                      {ConditionExecutionStatus::kInProgress, "InProgress"},
+                      {ConditionExecutionStatus::kFailed, "Failed"},
+                      {ConditionExecutionStatus::kErrored, "Errored"},
+                      {ConditionExecutionStatus::kSucceeded, "Succeeded"},
+                      {ConditionExecutionStatus::kCancelled, "Cancelled"},
+                      {ConditionExecutionStatus::kAbandoned, "Abandoned"},
+                      {ConditionExecutionStatus::kOverridden, "Overridden"})
+STAGELINE_ENUM_TRAITS(RuleExecutionStatus, "RuleExecutionStatus",
+                      {RuleExecutionStatus::kInProgress, "InProgress"},
+                      {RuleExecutionStatus::kAbandoned, "Abandoned"},
+                      {RuleExecutionStatus::kSucceeded, "Succeeded"},
+                      {RuleExecutionStatus::kFailed, "Failed"})
 STAGELINE_ENUM_TRAITS(TriggerType, "TriggerType", {TriggerType::kCreatePipeline, "CreatePipeline"},
                       {TriggerType::kStartPipelineExecution, "StartPipelineExecution"},
                       {TriggerType::kPollForSourceChanges, "PollForSourceChanges"},
@@ -227,6 +257,41 @@ struct JobRecord {
   TimestampMs created_ms = 0;
   TimestampMs updated_ms = 0;
   bool operator==(const JobRecord&) const = default;
+};
+
+// One evaluation of a stage's condition: one row per (execution, stage,
+// condition type, stage attempt); a retried stage evaluates it again.
+struct ConditionExecutionRecord {
+  std::string execution_id;
+  std::string stage_name;
+  ConditionType type = ConditionType::kBeforeEntry;
+  int stage_attempt = 1;
+  ConditionExecutionStatus status = ConditionExecutionStatus::kInProgress;
+  std::string summary;
+  TimestampMs started_ms = 0;
+  TimestampMs updated_ms = 0;
+  bool operator==(const ConditionExecutionRecord&) const = default;
+};
+
+// One evaluation of one rule of a condition (ListRuleExecutions).
+struct RuleExecutionRecord {
+  std::string id;  // ruleExecutionId, lower-case UUID
+  std::string execution_id;
+  std::string pipeline_name;
+  std::string stage_name;
+  ConditionType condition_type = ConditionType::kBeforeEntry;
+  int stage_attempt = 1;
+  std::string rule_name;
+  RuleTypeId rule_type_id;
+  RuleExecutionStatus status = RuleExecutionStatus::kInProgress;
+  std::string summary;
+  std::string external_execution_id;
+  StringMap resolved_configuration;
+  std::string error_code;
+  std::string error_message;
+  TimestampMs started_ms = 0;
+  TimestampMs updated_ms = 0;
+  bool operator==(const RuleExecutionRecord&) const = default;
 };
 
 struct TransitionRecord {
