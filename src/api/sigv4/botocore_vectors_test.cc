@@ -9,37 +9,13 @@
 #include <sstream>
 
 #include "api/sigv4/canonical.h"
+#include "api/sigv4/request_file.h"
 #include "api/sigv4/sigv4.h"
 
 namespace stageline::api::sigv4 {
 namespace {
 
 namespace json = boost::json;
-
-std::string base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    int v = value(c);
-    if (v < 0) continue;  // '=' padding
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 struct Vector {
   std::string name;
@@ -81,7 +57,7 @@ std::vector<Vector> load_vectors() {
     for (const json::value& h : o.at("headers").as_array())
       v.request.headers.emplace_back(std::string(h.as_array().at(0).as_string()),
                                      std::string(h.as_array().at(1).as_string()));
-    v.request.body = base64_decode(o.at("body_base64").as_string());
+    v.request.body = *base64_decode(o.at("body_base64").as_string());
     v.key =
         Key{str("access_key_id"), str("secret"), "arn:aws:iam::000000000000:user/botocore", true};
     v.region = str("region");
