@@ -61,14 +61,15 @@ bool is_access_key_id(std::string_view id);
 //   [default]
 //   aws_access_key_id = AKIA...
 //   aws_secret_access_key = ...
-// Other profiles of an existing file are kept, byte for byte; the section of
-// `profile` is replaced. The file is replaced atomically: a temporary file in
-// the same directory, created with mode 0600 whatever the umask, written,
-// fsync'ed, renamed over `path`, then the directory fsync'ed. So a reader sees
-// the old file or the new one, never a partial one, and the secret is never
-// readable by others, not even for an instant.
-// Errors: kInvalidArgument for a profile name or key that cannot be written in
-// the format (brackets, newlines, '='), kIo for any failed system call.
+// Other profiles and comments of an existing file are kept line for line;
+// the section of `profile` (up to the next section header) is replaced, or
+// appended when there is none. Missing directories are created with mode 0700
+// (so ~/.aws/credentials works on a fresh account). The file is replaced atomically: a temporary
+// file in the same directory, created with mode 0600 whatever the umask, written, fsync'ed, renamed
+// over `path`, then the directory fsync'ed. So a reader sees the old file or the new one, never a
+// partial one, and the secret is never readable by others, not even for an instant. Errors:
+// kInvalidArgument for a profile name or key that cannot be written in the format (brackets,
+// newlines, '='), kIo for any failed system call.
 Status write_credentials_file(const std::string& path, const Key& key,
                               std::string_view profile = "default");
 

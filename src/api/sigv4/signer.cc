@@ -61,13 +61,13 @@ Status sign(HttpRequest& request, const Key& key, std::string_view region, std::
   if (!target)
     return Status::invalid("sign request: target " + quote(request.target) + " is not a path");
 
+  bool has_host = std::any_of(request.headers.begin(), request.headers.end(),
+                              [](const Header& h) { return iequals(h.first, "host"); });
+  if (!has_host) return Status::invalid("sign request: the request has no Host header");
   std::erase_if(request.headers, [](const Header& h) {
     return iequals(h.first, "authorization") || iequals(h.first, "x-amz-date") ||
            iequals(h.first, "x-amz-content-sha256");
   });
-  bool has_host = std::any_of(request.headers.begin(), request.headers.end(),
-                              [](const Header& h) { return iequals(h.first, "host"); });
-  if (!has_host) return Status::invalid("sign request: the request has no Host header");
 
   const std::string amz_date = format_amz_date(std::chrono::floor<std::chrono::seconds>(now));
   const std::string payload_hash = sha256_hex(request.body);

@@ -97,7 +97,9 @@ TEST_F(SignerTest, SignedBodyChangedInTransitIsRejected) {
 TEST_F(SignerTest, SignRefusesARequestWithoutHostOrScope) {
   HttpRequest r = list_pipelines();
   r.headers.erase(r.headers.begin());
+  r.headers.emplace_back("Authorization", "old");
   EXPECT_EQ(sign(r, key_, "us-east-1", "codepipeline", now_).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.headers.back().second, "old");  // unchanged on failure
   r = list_pipelines();
   EXPECT_FALSE(sign(r, key_, "", "codepipeline", now_).ok());
   EXPECT_FALSE(sign(r, key_, "us-east-1", "code/pipeline", now_).ok());

@@ -211,8 +211,8 @@ class Verifier {
 // the hop-by-hop ones botocore skips (connection, expect, keep-alive, proxy-*,
 // te, trailer, transfer-encoding, upgrade, user-agent, x-amzn-trace-id) and
 // adds Authorization. Headers added afterwards are unsigned, which verify
-// allows. REQUIRES nothing; errors (kInvalidArgument): no Host header, a
-// target that is not a path, an empty region or service.
+// allows. Errors (kInvalidArgument), leaving `request` unchanged: no Host
+// header, a target that is not a path, an empty region or service.
 Status sign(HttpRequest& request, const Key& key, std::string_view region, std::string_view service,
             std::chrono::system_clock::time_point now);
 
