@@ -146,8 +146,53 @@ CREATE TABLE action_logs (
 ) WITHOUT ROWID;
 )sql";
 
+// Migration 2: stage conditions and their rules (reference section 7).
+// condition_types are the ConditionType strings (BEFORE_ENTRY, ON_SUCCESS,
+// ON_FAILURE); a retried stage evaluates its conditions again, so the stage
+// attempt is part of a condition execution's key.
+constexpr const char* kConditionsSchema = R"sql(
+CREATE TABLE condition_executions (
+  seq INTEGER PRIMARY KEY,
+  execution_id TEXT NOT NULL REFERENCES pipeline_executions (id) ON DELETE CASCADE,
+  stage_name TEXT NOT NULL,
+  condition_type TEXT NOT NULL,
+  stage_attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  UNIQUE (execution_id, stage_name, condition_type, stage_attempt)
+);
+
+CREATE TABLE rule_executions (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  execution_id TEXT NOT NULL REFERENCES pipeline_executions (id) ON DELETE CASCADE,
+  pipeline_name TEXT NOT NULL,
+  stage_name TEXT NOT NULL,
+  condition_type TEXT NOT NULL,
+  stage_attempt INTEGER NOT NULL,
+  rule_name TEXT NOT NULL,
+  rule_category TEXT NOT NULL,
+  rule_owner TEXT NOT NULL,
+  rule_provider TEXT NOT NULL,
+  rule_version TEXT NOT NULL,
+  status TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  external_execution_id TEXT NOT NULL,
+  resolved_configuration_json TEXT NOT NULL,
+  error_code TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  started_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+);
+CREATE INDEX rule_executions_by_execution ON rule_executions (execution_id);
+CREATE INDEX rule_executions_by_pipeline ON rule_executions (pipeline_name, started_at_ms);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
+    {2, "condition and rule executions", kConditionsSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

@@ -202,6 +202,28 @@ Result<Page<model::ActionExecutionRecord>> SqliteStore::list_action_executions_b
   });
 }
 
+Result<std::vector<model::ConditionExecutionRecord>> SqliteStore::list_condition_executions(
+    const std::string& execution_id) {
+  return read([&](SqliteWriter& w) { return w.list_condition_executions(execution_id); });
+}
+
+Result<model::RuleExecutionRecord> SqliteStore::get_rule_execution(
+    const std::string& rule_execution_id) {
+  return read([&](SqliteWriter& w) { return w.get_rule_execution(rule_execution_id); });
+}
+
+Result<std::vector<model::RuleExecutionRecord>> SqliteStore::list_rule_executions(
+    const std::string& execution_id) {
+  return read([&](SqliteWriter& w) { return w.list_rule_executions(execution_id); });
+}
+
+Result<Page<model::RuleExecutionRecord>> SqliteStore::list_rule_executions_by_pipeline(
+    const std::string& pipeline_name, int limit, const std::string& after_key) {
+  return read([&](SqliteWriter& w) {
+    return w.list_rule_executions_by_pipeline(pipeline_name, limit, after_key);
+  });
+}
+
 Result<model::JobRecord> SqliteStore::get_job(const std::string& job_id) {
   return read([&](SqliteWriter& w) { return w.get_job(job_id); });
 }
@@ -282,6 +304,26 @@ Status SqliteStore::insert_action_execution(const model::ActionExecutionRecord& 
 Status SqliteStore::update_action_execution(const model::ActionExecutionRecord& action) {
   return write_one([&] { return "update action execution " + action.id; },
                    [&](SqliteWriter& w) { return w.update_action_execution(action); });
+}
+
+Status SqliteStore::upsert_condition_execution(const model::ConditionExecutionRecord& condition) {
+  return write_one(
+      [&] {
+        return "store " + std::string(model::to_string(condition.type)) +
+               " condition execution of stage " + quote(condition.stage_name) +
+               " of pipeline execution " + condition.execution_id;
+      },
+      [&](SqliteWriter& w) { return w.upsert_condition_execution(condition); });
+}
+
+Status SqliteStore::insert_rule_execution(const model::RuleExecutionRecord& rule) {
+  return write_one([&] { return "insert rule execution " + rule.id; },
+                   [&](SqliteWriter& w) { return w.insert_rule_execution(rule); });
+}
+
+Status SqliteStore::update_rule_execution(const model::RuleExecutionRecord& rule) {
+  return write_one([&] { return "update rule execution " + rule.id; },
+                   [&](SqliteWriter& w) { return w.update_rule_execution(rule); });
 }
 
 Status SqliteStore::insert_job(const model::JobRecord& job) {

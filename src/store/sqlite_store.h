@@ -94,6 +94,14 @@ class SqliteStore final : public Store {
       const std::string& execution_id) override;
   Result<Page<model::ActionExecutionRecord>> list_action_executions_by_pipeline(
       const std::string& pipeline_name, int limit, const std::string& after_key) override;
+  Result<std::vector<model::ConditionExecutionRecord>> list_condition_executions(
+      const std::string& execution_id) override;
+  Result<model::RuleExecutionRecord> get_rule_execution(
+      const std::string& rule_execution_id) override;
+  Result<std::vector<model::RuleExecutionRecord>> list_rule_executions(
+      const std::string& execution_id) override;
+  Result<Page<model::RuleExecutionRecord>> list_rule_executions_by_pipeline(
+      const std::string& pipeline_name, int limit, const std::string& after_key) override;
   Result<model::JobRecord> get_job(const std::string& job_id) override;
   Result<std::vector<model::JobRecord>> list_jobs_by_status(
       const std::vector<model::JobStatus>& statuses) override;
@@ -117,6 +125,9 @@ class SqliteStore final : public Store {
   Status upsert_stage_execution(const model::StageExecutionRecord& stage) override;
   Status insert_action_execution(const model::ActionExecutionRecord& action) override;
   Status update_action_execution(const model::ActionExecutionRecord& action) override;
+  Status upsert_condition_execution(const model::ConditionExecutionRecord& condition) override;
+  Status insert_rule_execution(const model::RuleExecutionRecord& rule) override;
+  Status update_rule_execution(const model::RuleExecutionRecord& rule) override;
   Status insert_job(const model::JobRecord& job) override;
   Result<std::vector<model::JobRecord>> claim_jobs(
       const std::vector<model::ActionTypeId>& action_types, const std::string& claimed_by,

@@ -13,14 +13,19 @@
 #include <thread>
 #include <vector>
 
+#include "store/migrations.h"
+
 namespace stageline::store {
 namespace {
 
 using model::ActionCategory;
 using model::ActionExecutionStatus;
 using model::ActionOwner;
+using model::ConditionExecutionStatus;
+using model::ConditionType;
 using model::JobStatus;
 using model::PipelineExecutionStatus;
+using model::RuleExecutionStatus;
 
 // ---- Builders --------------------------------------------------------------------
 
@@ -84,6 +89,38 @@ model::ActionExecutionRecord action(const std::string& id, const std::string& ex
   a.started_ms = started_ms;
   a.updated_ms = started_ms;
   return a;
+}
+
+model::ConditionExecutionRecord condition(const std::string& execution_id,
+                                          const std::string& stage_name, ConditionType type,
+                                          int stage_attempt = 1,
+                                          model::TimestampMs started_ms = 3000) {
+  model::ConditionExecutionRecord c;
+  c.execution_id = execution_id;
+  c.stage_name = stage_name;
+  c.type = type;
+  c.stage_attempt = stage_attempt;
+  c.started_ms = started_ms;
+  c.updated_ms = started_ms;
+  return c;
+}
+
+// A VariableCheck rule of the beforeEntry condition of stage "Deploy".
+model::RuleExecutionRecord rule(const std::string& id, const std::string& execution_id,
+                                model::TimestampMs started_ms = 3000,
+                                const std::string& pipeline_name = "app") {
+  model::RuleExecutionRecord r;
+  r.id = id;
+  r.execution_id = execution_id;
+  r.pipeline_name = pipeline_name;
+  r.stage_name = "Deploy";
+  r.condition_type = ConditionType::kBeforeEntry;
+  r.rule_name = "BranchIsMain";
+  r.rule_type_id = {model::RuleCategory::kRule, model::RuleOwner::kAws, "VariableCheck",
+                    std::string("1")};
+  r.started_ms = started_ms;
+  r.updated_ms = started_ms;
+  return r;
 }
 
 const model::ActionTypeId kCustomBuild{ActionCategory::kBuild, ActionOwner::kCustom, "MyBuilder",
@@ -554,6 +591,228 @@ TEST_F(SqliteStoreTest, ActionExecutionsOfAPipelineListNewestFirstAcrossPages) {
   EXPECT_EQ(ids, (std::vector<std::string>{"b2", "b1", "a2", "a1"}));
 }
 
+// ---- Condition executions --------------------------------------------------------
+
+TEST_F(SqliteStoreTest, ConditionExecutionsRoundTripAndAnUpsertReplacesTheRowInPlace) {
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  auto entry = condition("e1", "Deploy", ConditionType::kBeforeEntry, 1, 100);
+  entry.status = ConditionExecutionStatus::kInProgress;
+  entry.summary = "waiting for \"BranchIsMain\"";
+  auto success = condition("e1", "Deploy", ConditionType::kOnSuccess, 1, 200);
+  auto failure = condition("e1", "Build", ConditionType::kOnFailure, 1, 300);
+  failure.status = ConditionExecutionStatus::kErrored;
+  // A retried stage evaluates its beforeEntry condition again: a new row.
+  auto retried_entry = condition("e1", "Deploy", ConditionType::kBeforeEntry, 2, 400);
+  retried_entry.status = ConditionExecutionStatus::kOverridden;
+  for (const auto& c : {entry, success, failure, retried_entry})
+    ASSERT_TRUE(store_->upsert_condition_execution(c).ok());
+
+  entry.status = ConditionExecutionStatus::kFailed;
+  entry.summary = "rule BranchIsMain failed";
+  entry.started_ms = 110;
+  entry.updated_ms = 150;
+  ASSERT_TRUE(store_->upsert_condition_execution(entry).ok());
+
+  auto listed = store_->list_condition_executions("e1");
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_EQ(*listed,
+            (std::vector<model::ConditionExecutionRecord>{entry, success, failure, retried_entry}));
+  auto other = store_->list_condition_executions("e2");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());
+}
+
+TEST_F(SqliteStoreTest, AConditionExecutionOfAMissingExecutionIsNotFound) {
+  auto stored =
+      store_->upsert_condition_execution(condition("ghost", "Deploy", ConditionType::kOnSuccess));
+  EXPECT_EQ(stored.code(), StatusCode::kNotFound);
+  EXPECT_EQ(stored.message(),
+            "store ON_SUCCESS condition execution of stage 'Deploy' (attempt 1) of pipeline "
+            "execution ghost: no pipeline execution has this id");
+}
+
+// ---- Rule executions -------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, RuleExecutionRoundTripsEveryFieldWithAndWithoutOwnerAndVersion) {
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  model::RuleExecutionRecord full;
+  full.id = "r1";
+  full.execution_id = "e1";
+  full.pipeline_name = "app";
+  full.stage_name = "Deploy";
+  full.condition_type = ConditionType::kOnFailure;
+  full.stage_attempt = 3;
+  full.rule_name = "NoAlarm";
+  full.rule_type_id = {model::RuleCategory::kRule, model::RuleOwner::kAws, "CloudWatchAlarm",
+                       std::string("1")};
+  full.status = RuleExecutionStatus::kFailed;
+  full.summary = "alarm \"HighErrors\" is in ALARM";
+  full.external_execution_id = "check-42";
+  full.resolved_configuration = {{"AlarmName", "HighErrors"}, {"WaitTime", "5"}};
+  full.error_code = "JobFailed";
+  full.error_message = "caf\xc3\xa9 \\ \n";
+  full.started_ms = 1700000000123;
+  full.updated_ms = 1700000000456;
+  // The declaration may leave owner and version out.
+  model::RuleExecutionRecord bare = rule("r2", "e1", 500);
+  bare.rule_type_id = {model::RuleCategory::kRule, std::nullopt, "DeploymentWindow", std::nullopt};
+  ASSERT_TRUE(store_->insert_rule_execution(full).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(bare).ok());
+
+  auto got = store_->get_rule_execution("r1");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_TRUE(*got == full);
+  auto got_bare = store_->get_rule_execution("r2");
+  ASSERT_TRUE(got_bare.ok()) << got_bare.status().message();
+  EXPECT_TRUE(*got_bare == bare);
+  EXPECT_FALSE(got_bare->rule_type_id.owner.has_value());
+  EXPECT_FALSE(got_bare->rule_type_id.version.has_value());
+}
+
+TEST_F(SqliteStoreTest, UpdatingARuleExecutionChangesOnlyItsRunTimeFields) {
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  auto r = rule("r1", "e1", 100);
+  ASSERT_TRUE(store_->insert_rule_execution(r).ok());
+
+  auto changed = r;
+  changed.status = RuleExecutionStatus::kSucceeded;
+  changed.summary = "main == main";
+  changed.external_execution_id = "x-1";
+  changed.resolved_configuration = {{"Variable", "main"}, {"Value", "main"}, {"Operator", "EQ"}};
+  changed.error_code = "none";
+  changed.error_message = "none either";
+  changed.updated_ms = 900;
+  // Fixed at insert: these are ignored.
+  changed.stage_name = "Elsewhere";
+  changed.condition_type = ConditionType::kOnSuccess;
+  changed.stage_attempt = 7;
+  changed.rule_name = "Renamed";
+  changed.rule_type_id.provider = "Commands";
+  changed.started_ms = 5;
+  ASSERT_TRUE(store_->update_rule_execution(changed).ok());
+
+  auto expected = r;
+  expected.status = changed.status;
+  expected.summary = changed.summary;
+  expected.external_execution_id = changed.external_execution_id;
+  expected.resolved_configuration = changed.resolved_configuration;
+  expected.error_code = changed.error_code;
+  expected.error_message = changed.error_message;
+  expected.updated_ms = changed.updated_ms;
+  auto got = store_->get_rule_execution("r1");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_TRUE(*got == expected);
+}
+
+TEST_F(SqliteStoreTest, ARuleExecutionNeedsItsPipelineExecutionAFreeIdAndTheRightPipeline) {
+  auto orphan = store_->insert_rule_execution(rule("r1", "ghost"));
+  EXPECT_EQ(orphan.code(), StatusCode::kNotFound);
+  EXPECT_EQ(orphan.message(),
+            "insert rule execution r1 (rule 'BranchIsMain' of stage 'Deploy' of pipeline "
+            "execution ghost): no pipeline execution has this id");
+
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r1", "e1")).ok());
+  auto taken = store_->insert_rule_execution(rule("r1", "e1"));
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(),
+            "insert rule execution r1 (rule 'BranchIsMain' of stage 'Deploy' of pipeline "
+            "execution e1): UNIQUE constraint failed: rule_executions.id");
+
+  auto misfiled = store_->insert_rule_execution(rule("r2", "e1", 3000, "lib"));
+  EXPECT_EQ(misfiled.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(misfiled.message(),
+            "insert rule execution r2 (rule 'BranchIsMain' of stage 'Deploy' of pipeline "
+            "execution e1): the record names pipeline 'lib', but the execution is of pipeline "
+            "'app'");
+
+  auto missing = store_->get_rule_execution("r2");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "get rule execution r2: no rule execution has this id");
+  auto update = store_->update_rule_execution(rule("r2", "e1"));
+  EXPECT_EQ(update.code(), StatusCode::kNotFound);
+  EXPECT_EQ(update.message(), "update rule execution r2: no rule execution has this id");
+}
+
+TEST_F(SqliteStoreTest, RuleExecutionsOfAnExecutionListInInsertionOrder) {
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e2", "app")).ok());
+  // Insertion order, not start time: a clock that went back changes nothing.
+  ASSERT_TRUE(store_->insert_rule_execution(rule("late", "e1", 300)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("other", "e2", 200)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("early", "e1", 100)).ok());
+  auto retry = rule("retry", "e1", 200);
+  retry.stage_attempt = 2;
+  ASSERT_TRUE(store_->insert_rule_execution(retry).ok());
+
+  auto listed = store_->list_rule_executions("e1");
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  std::vector<std::string> ids;
+  for (const auto& r : *listed) ids.push_back(r.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"late", "early", "retry"}));
+  EXPECT_EQ((*listed)[2].stage_attempt, 2);
+  auto none = store_->list_rule_executions("ghost");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(SqliteStoreTest, RuleExecutionsOfAPipelineListNewestFirstAcrossPagesEvenWithEqualTimes) {
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app", 100)).ok());
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e2", "app", 200)).ok());
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("x1", "lib", 200)).ok());
+  // r3, r4 and r5 start in the same millisecond, so do r1 and r2: insertion
+  // order breaks the ties, also where a page ends between them.
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r1", "e1", 110)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r2", "e1", 110)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r3", "e2", 210)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("x", "x1", 210, "lib")).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r4", "e2", 210)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r5", "e2", 210)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r6", "e2", 250)).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r0", "e1", 50)).ok());
+
+  std::vector<std::string> ids;
+  std::vector<size_t> page_sizes;
+  std::string key;
+  do {
+    auto page = store_->list_rule_executions_by_pipeline("app", 2, key);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    page_sizes.push_back(page->items.size());
+    for (const auto& r : page->items) ids.push_back(r.id);
+    key = page->next_key;
+  } while (!key.empty());
+  EXPECT_EQ(ids, (std::vector<std::string>{"r6", "r5", "r4", "r3", "r2", "r1", "r0"}));
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{2, 2, 2, 1}));
+
+  auto lib = store_->list_rule_executions_by_pipeline("lib", 10, "");
+  ASSERT_TRUE(lib.ok());
+  ASSERT_EQ(lib->items.size(), 1u);
+  EXPECT_EQ(lib->items[0].id, "x");
+  EXPECT_EQ(lib->next_key, "");
+  auto bad_key = store_->list_rule_executions_by_pipeline("app", 2, "not-a-key");
+  EXPECT_EQ(bad_key.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad_key.status().message(),
+            "list rule executions of pipeline 'app': continuation key 'not-a-key' was not "
+            "issued by this store");
+}
+
+TEST_F(SqliteStoreTest, DeletingAPipelineKeepsItsConditionAndRuleExecutions) {
+  ASSERT_TRUE(store_->create_pipeline(pipeline("app")).ok());
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  ASSERT_TRUE(
+      store_->upsert_condition_execution(condition("e1", "Deploy", ConditionType::kBeforeEntry))
+          .ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("r1", "e1")).ok());
+
+  ASSERT_TRUE(store_->delete_pipeline("app").ok());
+  EXPECT_EQ(store_->list_condition_executions("e1")->size(), 1u);
+  EXPECT_TRUE(store_->get_rule_execution("r1").ok());
+  auto page = store_->list_rule_executions_by_pipeline("app", 10, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0].id, "r1");
+}
+
 // ---- Jobs ------------------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, JobRoundTripsEveryField) {
@@ -905,6 +1164,43 @@ TEST_F(SqliteStoreTest, AWriteThatFailsInsideATransactionUndoesTheEarlierOnes) {
   EXPECT_TRUE(store_->insert_pipeline_execution(execution("after", "app")).ok());
 }
 
+TEST_F(SqliteStoreTest, AFailedTransactionUndoesItsConditionAndRuleExecutions) {
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  ASSERT_TRUE(store_->insert_rule_execution(rule("taken", "e1", 100)).ok());
+  auto kept = condition("e1", "Deploy", ConditionType::kBeforeEntry, 1, 100);
+  ASSERT_TRUE(store_->upsert_condition_execution(kept).ok());
+
+  auto written = store_->write([](StoreWriter& w) {
+    auto replaced = condition("e1", "Deploy", ConditionType::kBeforeEntry, 1, 100);
+    replaced.status = ConditionExecutionStatus::kSucceeded;
+    auto stored = w.upsert_condition_execution(replaced);
+    if (!stored.ok()) return stored;
+    stored = w.upsert_condition_execution(condition("e1", "Deploy", ConditionType::kOnSuccess));
+    if (!stored.ok()) return stored;
+    auto finished = rule("taken", "e1", 100);
+    finished.status = RuleExecutionStatus::kSucceeded;
+    stored = w.update_rule_execution(finished);
+    if (!stored.ok()) return stored;
+    stored = w.insert_rule_execution(rule("new", "e1", 200));
+    if (!stored.ok()) return stored;
+    // Seen inside the transaction...
+    auto listed = w.list_rule_executions("e1");
+    if (!listed.ok()) return listed.status();
+    if (listed->size() != 2) return Status::internal("the transaction cannot see its own rule");
+    return w.insert_rule_execution(rule("taken", "e1", 300));
+  });
+  EXPECT_EQ(written.code(), StatusCode::kAlreadyExists);
+
+  // ...and gone after the rollback.
+  auto conditions = store_->list_condition_executions("e1");
+  ASSERT_TRUE(conditions.ok());
+  EXPECT_EQ(*conditions, std::vector<model::ConditionExecutionRecord>{kept});
+  auto rules = store_->list_rule_executions("e1");
+  ASSERT_TRUE(rules.ok());
+  ASSERT_EQ(rules->size(), 1u);
+  EXPECT_TRUE((*rules)[0] == rule("taken", "e1", 100));
+}
+
 TEST_F(SqliteStoreTest, ATransactionCommitsEveryWriteTogetherAndSeesItsOwnWrites) {
   auto written = store_->write([](StoreWriter& w) {
     auto inserted = w.insert_pipeline_execution(execution("e1", "app"));
@@ -951,6 +1247,74 @@ TEST(SqliteStoreFileTest, ReopeningAFileKeepsTheDataAndTheSchemaVersion) {
             std::to_string(SqliteStore::latest_schema_version()))
       << "a migration was applied twice";
   EXPECT_EQ(raw.query_text("PRAGMA journal_mode"), "wal");
+}
+
+TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
+  TempDatabase file;
+  {
+    // The file as a build that knew only migration 1 left it.
+    RawDatabase raw(file.path());
+    ASSERT_EQ(migrations()[0].version, 1);
+    raw.exec(migrations()[0].sql);
+    raw.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    raw.exec("INSERT INTO schema_version VALUES (1, 'initial schema', 0)");
+    raw.exec(
+        "INSERT INTO pipeline_executions (id, pipeline_name, pipeline_version, status,"
+        " status_summary, execution_mode, execution_type, trigger_type, trigger_detail,"
+        " client_request_token, variables_json, source_revisions_json,"
+        " rollback_target_execution_id, stop_reason, created_at_ms, updated_at_ms) VALUES"
+        " ('e1', 'app', 1, 'Succeeded', '', 'SUPERSEDED', 'STANDARD', 'StartPipelineExecution',"
+        " 'me', NULL, '[]', '[]', '', '', 100, 200)");
+    raw.exec(
+        "INSERT INTO action_executions (id, execution_id, pipeline_name, stage_name, action_name,"
+        " attempt, status, summary, external_execution_id, external_execution_url,"
+        " resolved_configuration_json, output_variables_json, error_code, error_message, job_id,"
+        " started_at_ms, updated_at_ms) VALUES ('a1', 'e1', 'app', 'Build', 'Build', 1,"
+        " 'Succeeded', '', '', '', '{}', '{}', '', '', '', 110, 190)");
+    EXPECT_EQ(raw.query_text("SELECT count(*) FROM sqlite_master WHERE name = 'rule_executions'"),
+              "0");
+  }
+
+  auto store = open_or_die(file.path());
+  EXPECT_EQ(*store->schema_version(), 2);
+  auto e1 = store->get_pipeline_execution("e1");
+  ASSERT_TRUE(e1.ok()) << e1.status().message();
+  EXPECT_EQ(e1->status, PipelineExecutionStatus::kSucceeded);
+  EXPECT_EQ(e1->trigger_detail, "me");
+  auto a1 = store->get_action_execution("a1");
+  ASSERT_TRUE(a1.ok()) << a1.status().message();
+  EXPECT_EQ(a1->updated_ms, 190);
+
+  // The new tables work, and their foreign keys reach the old rows.
+  auto c = condition("e1", "Deploy", ConditionType::kBeforeEntry);
+  ASSERT_TRUE(store->upsert_condition_execution(c).ok());
+  ASSERT_TRUE(store->insert_rule_execution(rule("r1", "e1")).ok());
+  EXPECT_EQ(*store->list_condition_executions("e1"),
+            std::vector<model::ConditionExecutionRecord>{c});
+  EXPECT_TRUE(*store->get_rule_execution("r1") == rule("r1", "e1"));
+  store.reset();
+
+  RawDatabase raw(file.path());
+  EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ')"
+                           " FROM (SELECT * FROM schema_version ORDER BY version)"),
+            "1:initial schema, 2:condition and rule executions");
+  EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
+}
+
+TEST(SqliteStoreFileTest, AStoredRuleOwnerThisBuildCannotReadIsInternal) {
+  TempDatabase file;
+  auto store = open_or_die(file.path());
+  ASSERT_TRUE(store->insert_pipeline_execution(execution("e1", "app")).ok());
+  ASSERT_TRUE(store->insert_rule_execution(rule("r1", "e1")).ok());
+  {
+    RawDatabase raw(file.path());
+    raw.exec("UPDATE rule_executions SET rule_owner = 'Someone' WHERE id = 'r1'");
+  }
+  auto got = store->get_rule_execution("r1");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(got.status().message(),
+            "read rule execution r1: stored value 'Someone' is not a RuleOwner");
 }
 
 TEST(SqliteStoreFileTest, ADatabaseFromANewerSchemaVersionIsRefused) {

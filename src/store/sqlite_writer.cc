@@ -1,6 +1,7 @@
 #include "store/sqlite_writer.h"
 
 #include <charconv>
+#include <limits>
 
 #include "base/strings.h"
 
@@ -29,6 +30,12 @@ Result<TimeSeqKey> decode_time_seq_key(const std::string& key) {
   if (!ok)
     return Status::invalid("continuation key " + quote(key) + " was not issued by this store");
   return out;
+}
+
+Result<TimeSeqKey> descending_start_key(const std::string& after_key) {
+  if (after_key.empty())
+    return TimeSeqKey{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
+  return decode_time_seq_key(after_key);
 }
 
 }  // namespace stageline::store

@@ -59,6 +59,19 @@ class SqliteWriter final : public StoreWriter {
       const std::string& execution_id) override;
   Status put_artifact(const model::ArtifactRecord& artifact) override;
 
+  // sqlite_writer_conditions.cc
+  Result<std::vector<model::ConditionExecutionRecord>> list_condition_executions(
+      const std::string& execution_id) override;
+  Status upsert_condition_execution(const model::ConditionExecutionRecord& condition) override;
+  Result<model::RuleExecutionRecord> get_rule_execution(
+      const std::string& rule_execution_id) override;
+  Result<std::vector<model::RuleExecutionRecord>> list_rule_executions(
+      const std::string& execution_id) override;
+  Result<Page<model::RuleExecutionRecord>> list_rule_executions_by_pipeline(
+      const std::string& pipeline_name, int limit, const std::string& after_key) override;
+  Status insert_rule_execution(const model::RuleExecutionRecord& rule) override;
+  Status update_rule_execution(const model::RuleExecutionRecord& rule) override;
+
   // sqlite_writer_jobs.cc
   Result<model::JobRecord> get_job(const std::string& job_id) override;
   Result<std::vector<model::JobRecord>> list_jobs_by_status(
@@ -132,5 +145,8 @@ struct TimeSeqKey {
 std::string encode_time_seq_key(const TimeSeqKey& key);
 // kInvalidArgument if `key` is not one encode_time_seq_key made.
 Result<TimeSeqKey> decode_time_seq_key(const std::string& key);
+// The key a newest-first listing continues after: `after_key` decoded, or,
+// for "" (the first page), a key past every row.
+Result<TimeSeqKey> descending_start_key(const std::string& after_key);
 
 }  // namespace stageline::store

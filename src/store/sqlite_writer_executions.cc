@@ -1,7 +1,5 @@
 // Pipeline executions, stage executions, action executions and artifacts.
 
-#include <limits>
-
 #include "base/strings.h"
 #include "store/record_json.h"
 #include "store/sqlite_writer.h"
@@ -140,13 +138,6 @@ Result<model::ArtifactRecord> read_artifact(sqlite::Statement& st) {
   return a;
 }
 
-// The first page starts after the largest possible key.
-Result<TimeSeqKey> start_key(const std::string& after_key) {
-  if (after_key.empty())
-    return TimeSeqKey{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
-  return decode_time_seq_key(after_key);
-}
-
 }  // namespace
 
 // ---- Pipeline executions -------------------------------------------------------
@@ -166,7 +157,7 @@ Result<Page<model::PipelineExecutionRecord>> SqliteWriter::list_pipeline_executi
     const std::string& pipeline_name, int limit, const std::string& after_key) {
   STAGELINE_CHECK(limit >= 1);
   const std::string context = "list executions of pipeline " + quote(pipeline_name);
-  auto after = start_key(after_key);
+  auto after = descending_start_key(after_key);
   if (!after.ok()) return after.status().with_context(context);
   auto st = db_.prepare("SELECT " EXECUTION_COLUMNS
                         " FROM pipeline_executions"
@@ -315,7 +306,7 @@ Result<Page<model::ActionExecutionRecord>> SqliteWriter::list_action_executions_
     const std::string& pipeline_name, int limit, const std::string& after_key) {
   STAGELINE_CHECK(limit >= 1);
   const std::string context = "list action executions of pipeline " + quote(pipeline_name);
-  auto after = start_key(after_key);
+  auto after = descending_start_key(after_key);
   if (!after.ok()) return after.status().with_context(context);
   auto st = db_.prepare("SELECT " ACTION_COLUMNS
                         " FROM action_executions"

@@ -1,8 +1,9 @@
 // store: the only place with SQL. It persists what CodePipeline declares and
-// records (pipelines with their version history, pipeline, stage and action
-// executions, jobs, artifacts, transitions, action logs) and nothing else: it
-// decides no state transition, reads no clock for records and spawns nothing.
-// The engine commits every state transition here before acting on it.
+// records (pipelines with their version history, pipeline, stage, action,
+// condition and rule executions, jobs, artifacts, transitions, action logs)
+// and nothing else: it decides no state transition, reads no clock for
+// records and spawns nothing. The engine commits every state transition here
+// before acting on it.
 //
 // This header is the interface; sqlite_store.h is the embedded
 // implementation, and a PostgreSQL one can implement the same classes later.
@@ -124,6 +125,31 @@ class StoreReader {
   virtual Result<Page<model::ActionExecutionRecord>> list_action_executions_by_pipeline(
       const std::string& pipeline_name, int limit, const std::string& after_key) = 0;
 
+  // ---- Condition and rule executions (reference section 7) ---------------
+
+  // The condition executions of one pipeline execution, every stage attempt,
+  // in the order their rows were first written. Empty if there are none (or
+  // no such execution).
+  virtual Result<std::vector<model::ConditionExecutionRecord>> list_condition_executions(
+      const std::string& execution_id) = 0;
+
+  // kNotFound if no rule execution has id `rule_execution_id`.
+  virtual Result<model::RuleExecutionRecord> get_rule_execution(
+      const std::string& rule_execution_id) = 0;
+
+  // Every rule execution of one pipeline execution, every stage attempt, in
+  // the order they were inserted.
+  virtual Result<std::vector<model::RuleExecutionRecord>> list_rule_executions(
+      const std::string& execution_id) = 0;
+
+  // The rule executions of every execution of `pipeline_name`, newest first
+  // (by started_ms, then insertion order), at most `limit`, after `after_key`
+  // (ListRuleExecutions). Those of a deleted pipeline stay listed under its
+  // name.
+  // REQUIRES: limit >= 1.
+  virtual Result<Page<model::RuleExecutionRecord>> list_rule_executions_by_pipeline(
+      const std::string& pipeline_name, int limit, const std::string& after_key) = 0;
+
   // ---- Jobs ---------------------------------------------------------------
 
   // kNotFound if no job has id `job_id`.
@@ -187,7 +213,8 @@ class StoreWriter : public StoreReader {
                                    const std::vector<model::Tag>& tags) = 0;
 
   // Deletes pipeline `name`, every version of it and its transitions. Its
-  // executions, action executions, jobs, artifacts and logs stay as history.
+  // executions, stage, action, condition and rule executions, jobs, artifacts
+  // and logs stay as history.
   // kNotFound if the pipeline does not exist.
   virtual Status delete_pipeline(const std::string& name) = 0;
 
@@ -218,6 +245,27 @@ class StoreWriter : public StoreReader {
   // stage_name, action_name, attempt, started_ms). kNotFound if the id is
   // absent.
   virtual Status update_action_execution(const model::ActionExecutionRecord& action) = 0;
+
+  // ---- Condition and rule executions (reference section 7) ---------------
+
+  // Inserts or replaces the row of (execution_id, stage_name, type,
+  // stage_attempt); a replaced row keeps its place in
+  // list_condition_executions(). kNotFound if the pipeline execution does not
+  // exist.
+  virtual Status upsert_condition_execution(const model::ConditionExecutionRecord& condition) = 0;
+
+  // Each evaluation of a rule is its own row with its own id. The rule type's
+  // absent owner or version reads back as nullopt (an empty one does too).
+  // kAlreadyExists if the id is taken; kNotFound if the pipeline execution
+  // does not exist; kInvalidArgument if rule.pipeline_name is not the
+  // execution's pipeline.
+  virtual Status insert_rule_execution(const model::RuleExecutionRecord& rule) = 0;
+
+  // Stores the fields of `rule` that change during an evaluation: status,
+  // summary, external_execution_id, resolved_configuration, error_code,
+  // error_message and updated_ms. The others are fixed at insert and ignored
+  // here. kNotFound if the id is absent.
+  virtual Status update_rule_execution(const model::RuleExecutionRecord& rule) = 0;
 
   // ---- Jobs (reference section 11) ----------------------------------------
 
