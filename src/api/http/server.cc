@@ -586,7 +586,7 @@ asio::awaitable<void> Server::Impl::watch_for_close(std::shared_ptr<Connection> 
     auto [ec, n] = co_await c->stream.socket().async_read_some(asio::buffer(sink), kTok);
     if (ec) break;
   }
-  if (!s->closed() || !s->aborted()) s->abort();
+  if (!s->aborted()) s->abort();
 }
 
 // ---------------------------------------------------------------------------

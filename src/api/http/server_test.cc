@@ -959,6 +959,19 @@ TEST_F(ServerTest, SaysWhichAddressIsInUse) {
   EXPECT_EQ(s.message(), "address 127.0.0.1:" + std::to_string(port_) + " is in use");
 }
 
+TEST(ServerListen, CanBeDestroyedAfterStartWithoutEverRunning) {
+  bool ran = false;
+  {
+    Server::Options o;
+    o.listen = "127.0.0.1:0";
+    Server s(o, [](const Request&) { return Response{}; });
+    ASSERT_TRUE(s.start().ok());
+    s.post([&] { ran = true; });
+    s.after(std::chrono::milliseconds(0), [&] { ran = true; });
+  }
+  EXPECT_FALSE(ran);
+}
+
 TEST(ServerListen, RejectsAMalformedListenAddress) {
   Server::Options o;
   o.listen = "nowhere";
