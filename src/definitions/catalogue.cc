@@ -184,16 +184,8 @@ Catalogue build() {
   }
 
   std::vector<RuleTypeInfo> r;
-  r.push_back({"VariableCheck",
-               {"Variable", "Value", "Operator"},
-               {},
-               true,
-               false,
-               true,
-               false,
-               planned("VariableCheck rules", kEngineIssue)});
-  r.push_back(
-      {"Commands", {}, {}, false, true, true, false, planned("Commands rules", kEngineIssue)});
+  r.push_back({"VariableCheck", {"Variable", "Value", "Operator"}, {}, true, false, true, true, ""});
+  r.push_back({"Commands", {}, {}, false, true, true, true, ""});
   r.push_back({"DeploymentWindow",
                {"Cron"},
                {"TimeZone"},
@@ -201,7 +193,8 @@ Catalogue build() {
                false,
                true,
                false,
-               planned("DeploymentWindow rules", kEngineIssue)});
+               planned("DeploymentWindow rules", kEngineIssue) +
+                   " (it needs time zones; VariableCheck and Commands rules are evaluated)"});
   r.push_back({"LambdaInvoke",
                {"FunctionName"},
                {"UserParameters"},

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <regex>
 
+#include "base/strings.h"
 #include "engine/timeouts.h"
 #include "engine/variables.h"
 
@@ -192,6 +194,47 @@ Result<std::string> Engine::start_execution(
   return exec.id;
 }
 
+Result<const VisibleVariables*> Engine::visible_for(store::StoreReader& reader,
+                                                    const model::PipelineDeclaration& decl,
+                                                    const model::PipelineExecutionRecord& exec) {
+  // What an action may see: reference §9.1. A rollback execution sees what
+  // its target execution's earlier stages produced.
+  auto cached = visible_.find(exec.id);
+  if (cached != visible_.end()) return &cached->second;
+  VisibleVariables built;
+  built["codepipeline"]["PipelineExecutionId"] = exec.id;
+  for (const auto& v : exec.variables) built["variables"][v.name] = v.resolved_value;
+  std::vector<std::string> sources;
+  if (!exec.rollback_target_execution_id.empty())
+    sources.push_back(exec.rollback_target_execution_id);
+  sources.push_back(exec.id);
+  for (const auto& source : sources) {
+    auto earlier = reader.list_action_executions(source);
+    if (!earlier.ok()) return earlier.status();
+    for (const auto& r : *earlier) {
+      if (r.status != ActionExecutionStatus::kSucceeded) continue;
+      for (const auto& s : decl.stages) {
+        if (s.name != r.stage_name) continue;
+        for (const auto& a : s.actions)
+          if (a.name == r.action_name && a.namespace_)
+            for (const auto& [k, v] : r.output_variables) built[*a.namespace_][k] = v;
+      }
+    }
+  }
+  return &visible_.emplace(exec.id, std::move(built)).first->second;
+}
+
+Result<model::ArtifactRecord> Engine::artifact_for(store::StoreReader& reader,
+                                                   const model::PipelineExecutionRecord& exec,
+                                                   const std::string& name) {
+  auto own = reader.get_artifact(exec.id, name);
+  if (own.ok() || own.status().code() != StatusCode::kNotFound ||
+      exec.rollback_target_execution_id.empty())
+    return own;
+  // A rollback execution runs on its target's artifacts (reference §6.3).
+  return reader.get_artifact(exec.rollback_target_execution_id, name);
+}
+
 Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::string& pipeline,
                                     const model::PipelineDeclaration& decl,
                                     const model::PipelineExecutionRecord& exec, const Effect& e,
@@ -214,26 +257,9 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
     start.artifact_bucket = decl.artifact_stores->begin()->second.location;
   }
 
-  // What this action may see: reference §9.1.
-  auto cached = visible_.find(exec.id);
-  if (cached == visible_.end()) {
-    VisibleVariables built;
-    built["codepipeline"]["PipelineExecutionId"] = exec.id;
-    for (const auto& v : exec.variables) built["variables"][v.name] = v.resolved_value;
-    auto earlier = reader.list_action_executions(exec.id);
-    if (!earlier.ok()) return earlier.status();
-    for (const auto& r : *earlier) {
-      if (r.status != ActionExecutionStatus::kSucceeded) continue;
-      for (const auto& s : decl.stages) {
-        if (s.name != r.stage_name) continue;
-        for (const auto& a : s.actions)
-          if (a.name == r.action_name && a.namespace_)
-            for (const auto& [k, v] : r.output_variables) built[*a.namespace_][k] = v;
-      }
-    }
-    cached = visible_.emplace(exec.id, std::move(built)).first;
-  }
-  const VisibleVariables& visible = cached->second;
+  auto seen = visible_for(reader, decl, exec);
+  if (!seen.ok()) return seen.status();
+  const VisibleVariables& visible = **seen;
   auto resolve = [&](std::string& text, const std::string& where) {
     if (!failure.message.empty()) return;
     auto r = resolve_variables(text, visible);
@@ -253,7 +279,7 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
 
   if (action->input_artifacts) {
     for (const auto& in : *action->input_artifacts) {
-      auto artifact = reader.get_artifact(exec.id, in.name);
+      auto artifact = artifact_for(reader, exec, in.name);
       if (artifact.ok()) {
         start.inputs.emplace_back(in.name, artifact->location);
         continue;
@@ -344,6 +370,76 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
       }
       case Effect::Kind::kWaiting:
         break;  // derived: the execution's last stage record says where it is
+      case Effect::Kind::kEvaluateCondition: {
+        model::ConditionExecutionRecord c;
+        c.execution_id = exec.id;
+        c.stage_name = decl.stages[e.stage].name;
+        c.type = e.condition;
+        c.stage_attempt = e.attempt;
+        c.status = model::ConditionExecutionStatus::kInProgress;
+        c.started_ms = c.updated_ms = now;
+        if (Status s = w.upsert_condition_execution(c); !s.ok()) return s;
+        Evaluation& ev =
+            evaluations_[exec.id] = {pipeline, exec.id, e.stage, e.condition, e.attempt, 0, ""};
+        auto decided = run_rules(w, ev, after);
+        if (!decided.ok()) return decided.status();
+        for (auto& n : *decided) queue.push_back(std::move(n));
+        break;
+      }
+      case Effect::Kind::kConditionStatus: {
+        const ExecutionState* state = p.machine->execution(exec.id);
+        model::ConditionExecutionRecord c;
+        c.execution_id = exec.id;
+        c.stage_name = decl.stages[e.stage].name;
+        c.type = e.condition;
+        c.stage_attempt = state ? state->stages[e.stage].attempt : 1;
+        c.status = e.condition_status;
+        c.summary = e.summary;
+        c.started_ms = c.updated_ms = now;
+        auto earlier = w.list_condition_executions(exec.id);
+        if (!earlier.ok()) return earlier.status();
+        for (const auto& x : *earlier)
+          if (x.stage_name == c.stage_name && x.type == c.type &&
+              x.stage_attempt == c.stage_attempt)
+            c.started_ms = x.started_ms;
+        if (Status s = w.upsert_condition_execution(c); !s.ok()) return s;
+        if (e.condition_status == model::ConditionExecutionStatus::kAbandoned ||
+            e.condition_status == model::ConditionExecutionStatus::kCancelled)
+          if (Status s = end_evaluation(w, exec.id, model::RuleExecutionStatus::kAbandoned);
+              !s.ok())
+            return s;
+        break;
+      }
+      case Effect::Kind::kStartRollback: {
+        const std::string& stage_name = decl.stages[e.stage].name;
+        auto target = rollback_target(w, pipeline, stage_name, exec.id);
+        if (!target.ok()) return target.status();
+        Effects next;
+        std::string why;
+        if (!target->has_value()) {
+          why = "no earlier execution succeeded in stage " + stage_name + " on pipeline version " +
+                std::to_string(exec.pipeline_version);
+        } else {
+          auto created = create_rollback(w, pipeline, stage_name, **target,
+                                         model::TriggerType::kAutomatedRollback, "", next);
+          if (created.ok()) {
+            exec.status_summary +=
+                " (rollback execution " + *created + " to " + (*target)->id + ")";
+          } else if (created.status().code() == StatusCode::kFailedPrecondition) {
+            why = api_error(created.status()).message;
+          } else {
+            return created.status();
+          }
+        }
+        if (!why.empty()) {
+          exec.status_summary += " (no automatic rollback: " + why + ")";
+          next = p.machine->admit_waiting(e.stage);
+        }
+        exec.updated_ms = now;
+        if (Status s = w.update_pipeline_execution(exec); !s.ok()) return s;
+        for (auto& n : next) queue.push_back(std::move(n));
+        break;
+      }
       case Effect::Kind::kActionStatus: {
         for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
           const InFlight& f = it->second;
@@ -443,13 +539,19 @@ namespace {
 ExecutionState rebuild_state(const model::PipelineExecutionRecord& exec,
                              const model::PipelineDeclaration& decl,
                              const std::vector<model::StageExecutionRecord>& stages,
-                             const std::vector<model::ActionExecutionRecord>& actions) {
+                             const std::vector<model::ActionExecutionRecord>& actions,
+                             const std::vector<model::ConditionExecutionRecord>& conditions) {
   ExecutionState state;
   state.id = exec.id;
   state.version = exec.pipeline_version;
   state.mode = exec.execution_mode;
   state.status = exec.status;
   state.stop_requested = exec.status == PipelineExecutionStatus::kStopping;
+  if (exec.execution_type == model::ExecutionType::kRollback) {
+    state.rollback = true;
+    for (size_t i = 0; i < decl.stages.size(); ++i)
+      if (decl.stages[i].name == exec.rollback_stage_name) state.last_stage = static_cast<int>(i);
+  }
   for (size_t i = 0; i < decl.stages.size(); ++i) {
     StageState st;
     for (const auto& a : decl.stages[i].actions)
@@ -473,6 +575,26 @@ ExecutionState rebuild_state(const model::PipelineExecutionRecord& exec,
         }
       if (i < state.stage) a.status = ActionExecutionStatus::kSucceeded;
     }
+  }
+  if (state.stage >= 0) {
+    // Where the current stage's conditions stood in its latest attempt.
+    StageState& st = state.stages[state.stage];
+    for (const auto& c : conditions) {
+      if (c.stage_name != decl.stages[state.stage].name || c.stage_attempt != st.attempt) continue;
+      using CS = model::ConditionExecutionStatus;
+      if (c.status == CS::kInProgress) st.evaluating = c.type;
+      if (c.type == model::ConditionType::kOnSuccess &&
+          (c.status == CS::kSucceeded || c.status == CS::kOverridden))
+        st.on_success_passed = true;
+      if (c.type == model::ConditionType::kOnFailure && c.status != CS::kInProgress)
+        st.on_failure_evaluated = true;
+      if (c.status == CS::kFailed && c.type != model::ConditionType::kOnFailure &&
+          st.status == model::StageExecutionStatus::kFailed)
+        st.failed_condition = c.type;
+    }
+    // At most one automatic retry per stage execution; a restart cannot tell
+    // an automatic retry from a manual one, so any retry counts.
+    st.automatic_retries = st.attempt > 1 ? 1 : 0;
   }
   return state;
 }
@@ -513,7 +635,9 @@ Result<std::vector<std::string>> Engine::recover() {
     if (!stages.ok()) return stages.status().with_context("recover execution " + exec.id);
     auto actions = store_.list_action_executions(exec.id);
     if (!actions.ok()) return actions.status().with_context("recover execution " + exec.id);
-    ExecutionState state = rebuild_state(exec, decl, *stages, *actions);
+    auto conditions = store_.list_condition_executions(exec.id);
+    if (!conditions.ok()) return conditions.status().with_context("recover execution " + exec.id);
+    ExecutionState state = rebuild_state(exec, decl, *stages, *actions, *conditions);
     if (state.stage >= 0) {
       for (auto& a : state.stages[state.stage].actions) {
         if (a.status != ActionExecutionStatus::kInProgress) continue;
@@ -564,6 +688,16 @@ Result<std::vector<std::string>> Engine::recover() {
         }
         interrupted.push_back(r);
       }
+      // Rules being evaluated when the process died are evaluated again.
+      auto rules = w.list_rule_executions(exec.id);
+      if (!rules.ok()) return rules.status();
+      for (auto r : *rules) {
+        if (r.status != model::RuleExecutionStatus::kInProgress) continue;
+        r.status = model::RuleExecutionStatus::kAbandoned;
+        r.summary = "interrupted: Stageline stopped while this rule was evaluated";
+        r.updated_ms = now;
+        if (Status s = w.update_rule_execution(r); !s.ok()) return s;
+      }
       return commit(w, exec.pipeline_name, std::move(effects), after);
     });
     if (!closed.ok()) return closed.with_context("recover execution " + exec.id);
@@ -583,6 +717,8 @@ Status Engine::action_finished(const std::string& action_execution_id,
 
 Status Engine::finish_action(const std::string& action_execution_id, const ActionOutcome& outcome,
                              model::JobStatus job_status) {
+  if (rules_in_flight_.count(action_execution_id))
+    return rule_finished(action_execution_id, outcome);
   auto it = in_flight_.find(action_execution_id);
   if (it == in_flight_.end()) return Status();  // late, duplicated or abandoned
   InFlight f = it->second;
@@ -834,40 +970,7 @@ Status Engine::retry_stage(const std::string& pipeline, const std::string& stage
   auto loaded = load(pipeline);
   if (!loaded.ok()) return loaded.status();
   Pipeline& p = **loaded;
-  if (p.machine->execution(execution_id) == nullptr) {
-    // An execution that ended before a restart: put it back so it can go on.
-    auto exec = store_.get_pipeline_execution(execution_id);
-    if (!exec.ok() || exec->pipeline_name != pipeline)
-      return api("PipelineExecutionNotFoundException",
-                 "Pipeline execution " + execution_id + " does not exist in pipeline " + pipeline);
-    if (!p.versions.count(exec->pipeline_version)) {
-      auto old = store_.get_pipeline_version(pipeline, exec->pipeline_version);
-      if (!old.ok()) return old.status();
-      p.versions[exec->pipeline_version] = old->declaration;
-      p.machine->add_version(old->declaration);
-    }
-    auto stages = store_.list_stage_executions(execution_id);
-    if (!stages.ok()) return stages.status();
-    auto actions = store_.list_action_executions(execution_id);
-    if (!actions.ok()) return actions.status();
-    // Only the newest execution to enter the stage may retry it.
-    auto newest = store_.list_pipeline_executions(pipeline, 50, "");
-    if (!newest.ok()) return newest.status();
-    for (const auto& other : newest->items) {
-      auto other_stages = store_.list_stage_executions(other.id);
-      if (!other_stages.ok()) return other_stages.status();
-      bool entered = std::any_of(other_stages->begin(), other_stages->end(),
-                                 [&](const auto& s) { return s.stage_name == stage; });
-      if (!entered) continue;
-      const auto& decl = p.machine->declaration();
-      for (size_t i = 0; i < decl.stages.size(); ++i)
-        if (decl.stages[i].name == stage) p.machine->set_latest_in_stage(int(i), other.id);
-      break;
-    }
-    executions_[execution_id] = *exec;
-    p.machine->restore_ended(
-        rebuild_state(*exec, p.versions.at(exec->pipeline_version), *stages, *actions));
-  }
+  if (Status s = ensure_known(p, pipeline, execution_id); !s.ok()) return s;
   return apply_api(pipeline, p.machine->retry(execution_id, stage, mode));
 }
 
@@ -886,6 +989,378 @@ Status Engine::set_transition(const std::string& pipeline, const std::string& st
     t.last_changed_ms = options_.now_ms();
     return w.set_transition(t);
   });
+}
+
+// ---- Stage conditions and rules (reference §7) ---------------------------------
+
+namespace {
+
+const model::Condition* condition_of(const model::StageDeclaration& s, model::ConditionType type) {
+  const std::vector<model::Condition>* list = nullptr;
+  if (type == model::ConditionType::kBeforeEntry && s.before_entry)
+    list = &s.before_entry->conditions;
+  if (type == model::ConditionType::kOnSuccess && s.on_success) list = &s.on_success->conditions;
+  if (type == model::ConditionType::kOnFailure && s.on_failure && s.on_failure->conditions)
+    list = &*s.on_failure->conditions;
+  return list && !list->empty() ? &list->front() : nullptr;
+}
+
+// A VariableCheck rule (reference §7.2): Variable (already resolved),
+// Operator EQ, NE, CONTAINS or MATCHES, Value.
+std::pair<bool, std::string> variable_check(const model::StringMap& config) {
+  auto get = [&](const char* k) {
+    auto it = config.find(k);
+    return it == config.end() ? std::string() : it->second;
+  };
+  std::string variable = get("Variable"), op = get("Operator"), value = get("Value");
+  bool passed = false;
+  if (op == "EQ") {
+    passed = variable == value;
+  } else if (op == "NE") {
+    passed = variable != value;
+  } else if (op == "CONTAINS") {
+    passed = variable.find(value) != std::string::npos;
+  } else if (op == "MATCHES") {
+    try {
+      passed = std::regex_search(variable, std::regex(value, std::regex::ECMAScript));
+    } catch (const std::regex_error& e) {
+      return {false, "Value " + quote(value) + " is not a regular expression: " + e.what()};
+    }
+  } else {
+    return {false, "Operator " + quote(op) + " is not one of EQ, NE, CONTAINS, MATCHES"};
+  }
+  std::string verdict =
+      quote(variable) + " " + op + " " + quote(value) + (passed ? " is true" : " is false");
+  return {passed, verdict};
+}
+
+}  // namespace
+
+Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCommit& after) {
+  Pipeline& p = pipelines_.at(ev.pipeline);
+  model::PipelineExecutionRecord& exec = executions_.at(ev.execution_id);
+  const model::PipelineDeclaration& decl = p.versions.at(exec.pipeline_version);
+  const model::StageDeclaration& sd = decl.stages[ev.stage];
+  const model::Condition* c = condition_of(sd, ev.condition);
+  const std::vector<model::RuleDeclaration> none;
+  const auto& rules = c && c->rules ? *c->rules : none;
+  model::TimestampMs now = options_.now_ms();
+  auto decide = [&](bool met, const std::string& summary) {
+    evaluations_.erase(ev.execution_id);  // `ev` dies here
+    return p.machine->condition_finished(exec.id, ev.stage, ev.condition, met, summary);
+  };
+  while (ev.next_rule < rules.size()) {
+    const model::RuleDeclaration& rule = rules[ev.next_rule];
+    model::RuleExecutionRecord r;
+    r.id = options_.new_id();
+    r.execution_id = exec.id;
+    r.pipeline_name = ev.pipeline;
+    r.stage_name = sd.name;
+    r.condition_type = ev.condition;
+    r.stage_attempt = ev.attempt;
+    r.rule_name = rule.name;
+    r.rule_type_id = rule.rule_type_id;
+    r.started_ms = r.updated_ms = now;
+    // Variables resolve as for an action of this stage.
+    auto seen = visible_for(w, decl, exec);
+    if (!seen.ok()) return seen.status();
+    std::string unresolved;
+    auto resolve = [&](std::string& text, const std::string& where) {
+      if (!unresolved.empty()) return;
+      auto resolved = resolve_variables(text, **seen);
+      if (resolved.ok()) {
+        text = std::move(*resolved);
+      } else {
+        unresolved = where + ": " + resolved.status().message();
+      }
+    };
+    model::RuleDeclaration resolved_rule = rule;
+    if (resolved_rule.configuration)
+      for (auto& [k, v] : *resolved_rule.configuration) resolve(v, "configuration " + k);
+    if (resolved_rule.commands)
+      for (auto& cmd : *resolved_rule.commands) resolve(cmd, "command");
+    r.resolved_configuration = resolved_rule.configuration.value_or(model::StringMap{});
+    const std::string& provider = rule.rule_type_id.provider;
+    std::optional<std::pair<bool, std::string>> verdict;
+    if (!unresolved.empty()) {
+      verdict = {false, unresolved};
+      r.error_code = "ConfigurationError";
+    } else if (provider == "VariableCheck") {
+      verdict = variable_check(r.resolved_configuration);
+    } else if (provider != "Commands") {
+      verdict = {false, "rule type " + provider +
+                            " cannot be evaluated by Stageline (it evaluates VariableCheck and "
+                            "Commands rules)"};
+      r.error_code = "ConfigurationError";
+    }
+    if (verdict) {
+      r.status = verdict->first ? model::RuleExecutionStatus::kSucceeded
+                                : model::RuleExecutionStatus::kFailed;
+      r.summary = verdict->second;
+      if (!verdict->first) r.error_message = verdict->second;
+      if (Status s = w.insert_rule_execution(r); !s.ok()) return s;
+      if (!verdict->first)
+        return decide(false, "Rule " + rule.name + " failed: " + verdict->second);
+      ++ev.next_rule;
+      continue;
+    }
+    // A Commands rule runs like a Commands action, on the in-process runner.
+    if (Status s = w.insert_rule_execution(r); !s.ok()) return s;
+    ActionStart start;
+    start.pipeline_name = ev.pipeline;
+    start.execution_id = exec.id;
+    start.action_execution_id = r.id;
+    start.stage_name = sd.name;
+    start.attempt = ev.attempt;
+    start.action.name = rule.name;
+    start.action.action_type_id = {model::ActionCategory::kCompute, model::ActionOwner::kAws,
+                                   "Commands", "1"};
+    start.action.commands = resolved_rule.commands;
+    start.action.configuration = resolved_rule.configuration;
+    start.action.input_artifacts = rule.input_artifacts;
+    start.timeout = std::chrono::minutes(rule.timeout_in_minutes.value_or(55));
+    if (decl.artifact_store) start.artifact_bucket = decl.artifact_store->location;
+    if (rule.input_artifacts) {
+      for (const auto& in : *rule.input_artifacts) {
+        auto artifact = artifact_for(w, exec, in.name);
+        if (!artifact.ok()) {
+          if (artifact.status().code() != StatusCode::kNotFound) return artifact.status();
+          r.status = model::RuleExecutionStatus::kFailed;
+          r.error_code = "ConfigurationError";
+          r.summary = r.error_message =
+              "input artifact '" + in.name + "' does not exist in this execution";
+          if (Status s = w.update_rule_execution(r); !s.ok()) return s;
+          return decide(false, "Rule " + rule.name + " failed: " + r.summary);
+        }
+        start.inputs.emplace_back(in.name, artifact->location);
+      }
+    }
+    ev.rule_in_flight = r.id;
+    rules_in_flight_[r.id] = exec.id;
+    after.starts.push_back(std::move(start));
+    return Effects{};
+  }
+  return decide(true, rules.size() == 1 ? "The rule succeeded" : "All rules succeeded");
+}
+
+Status Engine::rule_finished(const std::string& rule_execution_id, const ActionOutcome& outcome) {
+  std::string execution_id = rules_in_flight_.at(rule_execution_id);
+  rules_in_flight_.erase(rule_execution_id);
+  auto it = evaluations_.find(execution_id);
+  if (it == evaluations_.end() || it->second.rule_in_flight != rule_execution_id)
+    return Status();  // abandoned meanwhile
+  Evaluation& ev = it->second;
+  ev.rule_in_flight.clear();
+  std::string pipeline = ev.pipeline;
+  AfterCommit after;
+  Status committed = store_.write([&](store::StoreWriter& w) -> Status {
+    auto r = w.get_rule_execution(rule_execution_id);
+    if (!r.ok()) return r.status();
+    r->status = outcome.succeeded ? model::RuleExecutionStatus::kSucceeded
+                                  : model::RuleExecutionStatus::kFailed;
+    r->summary = outcome.succeeded
+                     ? "The commands succeeded"
+                     : (outcome.summary.empty() ? outcome.error_message : outcome.summary);
+    r->error_code = outcome.succeeded ? "" : outcome.error_code;
+    r->error_message = outcome.error_message;
+    r->updated_ms = options_.now_ms();
+    if (Status s = w.update_rule_execution(*r); !s.ok()) return s;
+    Effects effects;
+    if (outcome.succeeded) {
+      ++ev.next_rule;
+      auto decided = run_rules(w, ev, after);
+      if (!decided.ok()) return decided.status();
+      effects = std::move(*decided);
+    } else {
+      int stage = ev.stage;
+      model::ConditionType condition = ev.condition;
+      evaluations_.erase(it);
+      effects = pipelines_.at(pipeline).machine->condition_finished(
+          execution_id, stage, condition, false, "Rule " + r->rule_name + " failed: " + r->summary);
+    }
+    return commit(w, pipeline, std::move(effects), after);
+  });
+  if (!committed.ok())
+    return committed.with_context("record result of rule execution " + rule_execution_id);
+  dispatch(after);
+  return Status();
+}
+
+Status Engine::end_evaluation(store::StoreWriter& w, const std::string& execution_id,
+                              model::RuleExecutionStatus status) {
+  auto it = evaluations_.find(execution_id);
+  if (it == evaluations_.end()) return Status();
+  std::string running = it->second.rule_in_flight;
+  evaluations_.erase(it);
+  if (running.empty()) return Status();
+  rules_in_flight_.erase(running);
+  auto r = w.get_rule_execution(running);
+  if (!r.ok()) return r.status();
+  r->status = status;
+  r->summary = "Abandoned: the execution was stopped or cancelled";
+  r->updated_ms = options_.now_ms();
+  return w.update_rule_execution(*r);
+}
+
+// ---- Rollback (reference §6.3) ---------------------------------------------------
+
+Result<std::optional<model::PipelineExecutionRecord>> Engine::rollback_target(
+    store::StoreReader& reader, const std::string& pipeline, const std::string& stage,
+    const std::string& exclude) {
+  int current = pipelines_.at(pipeline).machine->declaration().version.value_or(1);
+  std::string after_key;
+  for (int scanned = 0; scanned < 1000;) {
+    auto page = reader.list_pipeline_executions(pipeline, 100, after_key);
+    if (!page.ok()) return page.status();
+    for (const auto& e : page->items) {
+      ++scanned;
+      if (e.id == exclude || e.pipeline_version != current ||
+          e.execution_type == model::ExecutionType::kRollback)
+        continue;
+      auto stages = reader.list_stage_executions(e.id);
+      if (!stages.ok()) return stages.status();
+      for (const auto& st : *stages)
+        if (st.stage_name == stage && st.status == model::StageExecutionStatus::kSucceeded)
+          return std::optional<model::PipelineExecutionRecord>(e);
+    }
+    if (page->next_key.empty()) break;
+    after_key = page->next_key;
+  }
+  return std::optional<model::PipelineExecutionRecord>();
+}
+
+Result<std::string> Engine::create_rollback(store::StoreWriter& w, const std::string& pipeline,
+                                            const std::string& stage,
+                                            const model::PipelineExecutionRecord& target,
+                                            model::TriggerType trigger, const std::string& by,
+                                            Effects& effects) {
+  Pipeline& p = pipelines_.at(pipeline);
+  model::PipelineExecutionRecord exec;
+  exec.id = options_.new_id();
+  auto started = p.machine->start_rollback(exec.id, stage);
+  if (auto* failure = std::get_if<MachineFailure>(&started)) return api(*failure);
+  const model::PipelineDeclaration& decl = p.machine->declaration();
+  exec.pipeline_name = pipeline;
+  exec.pipeline_version = decl.version.value_or(1);
+  exec.execution_mode = decl.effective_mode();
+  exec.execution_type = model::ExecutionType::kRollback;
+  exec.trigger_type = trigger;
+  exec.trigger_detail = by;
+  exec.variables = target.variables;
+  exec.source_revisions = target.source_revisions;
+  exec.rollback_target_execution_id = target.id;
+  exec.rollback_stage_name = stage;
+  exec.created_ms = exec.updated_ms = options_.now_ms();
+  executions_[exec.id] = exec;
+  if (Status s = w.insert_pipeline_execution(exec); !s.ok()) return s;
+  for (auto& e : std::get<Effects>(started)) effects.push_back(std::move(e));
+  return exec.id;
+}
+
+Result<std::string> Engine::rollback_stage(const std::string& pipeline, const std::string& stage,
+                                           const std::string& target_execution_id,
+                                           const std::string& requested_by) {
+  auto loaded = load(pipeline);
+  if (!loaded.ok()) return loaded.status();
+  const model::PipelineDeclaration& decl = (*loaded)->machine->declaration();
+  const model::StageDeclaration* sd = nullptr;
+  for (const auto& s : decl.stages)
+    if (s.name == stage) sd = &s;
+  if (sd == nullptr)
+    return api("StageNotFoundException", "Stage " + stage + " does not exist in " + pipeline);
+  for (const auto& a : sd->actions)
+    if (a.action_type_id.category == model::ActionCategory::kSource)
+      return api("UnableToRollbackStageException",
+                 "Stage " + stage + " has source actions; a source stage cannot be rolled back");
+  auto target = store_.get_pipeline_execution(target_execution_id);
+  if (!target.ok() || target->pipeline_name != pipeline)
+    return api("PipelineExecutionNotFoundException",
+               "Pipeline execution " + target_execution_id + " does not exist in " + pipeline);
+  if (target->execution_type == model::ExecutionType::kRollback)
+    return api("UnableToRollbackStageException",
+               "Pipeline execution " + target_execution_id +
+                   " is a rollback execution; choose the execution it rolled back to");
+  if (target->pipeline_version != decl.version.value_or(1))
+    return api("PipelineExecutionOutdatedException",
+               "Pipeline execution " + target_execution_id + " ran on pipeline version " +
+                   std::to_string(target->pipeline_version) + "; the pipeline is at version " +
+                   std::to_string(decl.version.value_or(1)));
+  auto stages = store_.list_stage_executions(target_execution_id);
+  if (!stages.ok()) return stages.status();
+  bool succeeded = std::any_of(stages->begin(), stages->end(), [&](const auto& s) {
+    return s.stage_name == stage && s.status == model::StageExecutionStatus::kSucceeded;
+  });
+  if (!succeeded)
+    return api("UnableToRollbackStageException",
+               "Pipeline execution " + target_execution_id + " did not succeed in stage " + stage);
+  std::string id;
+  AfterCommit after;
+  Status committed = store_.write([&](store::StoreWriter& w) -> Status {
+    Effects effects;
+    auto created = create_rollback(w, pipeline, stage, *target, model::TriggerType::kManualRollback,
+                                   requested_by, effects);
+    if (!created.ok()) return created.status();
+    id = *created;
+    return commit(w, pipeline, std::move(effects), after);
+  });
+  if (!committed.ok()) {
+    if (committed.message().find("Exception: ") != std::string::npos) return committed;
+    return committed.with_context("roll back stage " + stage + " of " + pipeline);
+  }
+  dispatch(after);
+  return id;
+}
+
+Status Engine::override_condition(const std::string& pipeline, const std::string& stage,
+                                  const std::string& execution_id, model::ConditionType condition) {
+  auto loaded = load(pipeline);
+  if (!loaded.ok()) return loaded.status();
+  Pipeline& p = **loaded;
+  if (Status s = ensure_known(p, pipeline, execution_id); !s.ok()) return s;
+  return apply_api(pipeline, p.machine->override_condition(execution_id, stage, condition));
+}
+
+Status Engine::ensure_known(Pipeline& p, const std::string& pipeline,
+                            const std::string& execution_id) {
+  if (p.machine->execution(execution_id) != nullptr) return Status();
+  // An execution that ended before a restart: put it back so it can go on.
+  auto exec = store_.get_pipeline_execution(execution_id);
+  if (!exec.ok() || exec->pipeline_name != pipeline)
+    return api("PipelineExecutionNotFoundException",
+               "Pipeline execution " + execution_id + " does not exist in pipeline " + pipeline);
+  if (!p.versions.count(exec->pipeline_version)) {
+    auto old = store_.get_pipeline_version(pipeline, exec->pipeline_version);
+    if (!old.ok()) return old.status();
+    p.versions[exec->pipeline_version] = old->declaration;
+    p.machine->add_version(old->declaration);
+  }
+  auto stages = store_.list_stage_executions(execution_id);
+  if (!stages.ok()) return stages.status();
+  auto actions = store_.list_action_executions(execution_id);
+  if (!actions.ok()) return actions.status();
+  auto conditions = store_.list_condition_executions(execution_id);
+  if (!conditions.ok()) return conditions.status();
+  // Which execution entered each stage last: only that one may retry it.
+  const auto& decl = p.machine->declaration();
+  std::vector<bool> found(decl.stages.size(), false);
+  auto newest = store_.list_pipeline_executions(pipeline, 50, "");
+  if (!newest.ok()) return newest.status();
+  for (const auto& other : newest->items) {
+    auto other_stages = store_.list_stage_executions(other.id);
+    if (!other_stages.ok()) return other_stages.status();
+    for (size_t i = 0; i < decl.stages.size(); ++i) {
+      if (found[i]) continue;
+      for (const auto& s : *other_stages)
+        if (s.stage_name == decl.stages[i].name) {
+          found[i] = true;
+          p.machine->set_latest_in_stage(static_cast<int>(i), other.id);
+        }
+    }
+  }
+  executions_[execution_id] = *exec;
+  p.machine->restore_ended(
+      rebuild_state(*exec, p.versions.at(exec->pipeline_version), *stages, *actions, *conditions));
+  return Status();
 }
 
 }  // namespace stageline::engine

@@ -145,6 +145,17 @@ class Engine {
   Status set_transition(const std::string& pipeline, const std::string& stage, bool enabled,
                         const std::string& reason, const std::string& changed_by);
 
+  // RollbackStage (reference §6.3): a new ROLLBACK execution that runs
+  // `stage` again on the artifacts, variables and source revisions of
+  // `target_execution_id`, which must have succeeded in that stage on the
+  // current pipeline version and not be a rollback itself. Returns its id.
+  Result<std::string> rollback_stage(const std::string& pipeline, const std::string& stage,
+                                     const std::string& target_execution_id,
+                                     const std::string& requested_by);
+  // OverrideStageCondition (reference §6.4).
+  Status override_condition(const std::string& pipeline, const std::string& stage,
+                            const std::string& execution_id, model::ConditionType condition);
+
   // A job worker's result. JobNotFoundException for an unknown job,
   // InvalidJobStateException unless the job is InProgress (acknowledged).
   // Repeating the result a job already has is accepted and changes nothing.
@@ -209,6 +220,43 @@ class Engine {
                               const model::PipelineDeclaration& decl,
                               const model::PipelineExecutionRecord& execution, const Effect& e,
                               Failure& failure);
+  // One condition's rules being evaluated, in order, for one execution.
+  struct Evaluation {
+    std::string pipeline;
+    std::string execution_id;
+    int stage = 0;
+    model::ConditionType condition = model::ConditionType::kBeforeEntry;
+    int attempt = 1;
+    size_t next_rule = 0;
+    std::string rule_in_flight;  // a Commands rule the runner is running
+  };
+  // Evaluates rules from ev.next_rule on until one has to wait for the
+  // runner or the condition is decided; returns the machine's effects then.
+  Result<Effects> run_rules(store::StoreWriter& w, Evaluation& ev, AfterCommit& after);
+  Status rule_finished(const std::string& rule_execution_id, const ActionOutcome& outcome);
+  Status end_evaluation(store::StoreWriter& w, const std::string& execution_id,
+                        model::RuleExecutionStatus status);
+  // Creates a ROLLBACK execution of `stage` on `target` (in `w`); its first
+  // effects go to `effects`.
+  Result<std::string> create_rollback(store::StoreWriter& w, const std::string& pipeline,
+                                      const std::string& stage,
+                                      const model::PipelineExecutionRecord& target,
+                                      model::TriggerType trigger, const std::string& by,
+                                      Effects& effects);
+  // The newest standard execution on the current version, other than
+  // `exclude`, that succeeded in `stage`.
+  Result<std::optional<model::PipelineExecutionRecord>> rollback_target(store::StoreReader& reader,
+                                                                        const std::string& pipeline,
+                                                                        const std::string& stage,
+                                                                        const std::string& exclude);
+  // Makes the machine know an execution that ended before a restart.
+  Status ensure_known(Pipeline& p, const std::string& pipeline, const std::string& execution_id);
+  Result<const VisibleVariables*> visible_for(store::StoreReader& reader,
+                                              const model::PipelineDeclaration& decl,
+                                              const model::PipelineExecutionRecord& execution);
+  Result<model::ArtifactRecord> artifact_for(store::StoreReader& reader,
+                                             const model::PipelineExecutionRecord& execution,
+                                             const std::string& name);
   // Applies `effects` to machine state changed by an API call and commits.
   Status apply_api(const std::string& pipeline, std::variant<Effects, MachineFailure> result,
                    const std::function<Status(store::StoreWriter&)>& also = {});
@@ -225,6 +273,8 @@ class Engine {
   // actions succeed so starting an action does not re-read the execution's
   // history (built from the store on first use, e.g. after recover()).
   std::map<std::string, VisibleVariables> visible_;
+  std::map<std::string, Evaluation> evaluations_;       // by execution id
+  std::map<std::string, std::string> rules_in_flight_;  // rule execution id -> execution id
 };
 
 }  // namespace stageline::engine

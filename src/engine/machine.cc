@@ -25,6 +25,12 @@ std::string_view to_string(MachineError e) {
       return "StageNotRetryableException";
     case MachineError::kNotLatestPipelineExecution:
       return "NotLatestPipelineExecutionException";
+    case MachineError::kConditionNotOverridable:
+      return "ConditionNotOverridableException";
+    case MachineError::kConflict:
+      return "ConflictException";
+    case MachineError::kUnableToRollbackStage:
+      return "UnableToRollbackStageException";
   }
   return "?";
 }
@@ -52,6 +58,33 @@ Effect stage_effect(const std::string& id, int stage, StageExecutionStatus s, in
   e.stage_status = s;
   e.attempt = attempt;
   return e;
+}
+
+Effect condition_effect(const std::string& id, int stage, model::ConditionType c,
+                        model::ConditionExecutionStatus status, std::string summary = "") {
+  Effect e = make_effect(Effect::Kind::kConditionStatus, id);
+  e.stage = stage;
+  e.condition = c;
+  e.condition_status = status;
+  e.summary = std::move(summary);
+  return e;
+}
+
+const model::Condition* first_condition(const model::StageDeclaration& s,
+                                        model::ConditionType type) {
+  const std::vector<model::Condition>* list = nullptr;
+  switch (type) {
+    case model::ConditionType::kBeforeEntry:
+      if (s.before_entry) list = &s.before_entry->conditions;
+      break;
+    case model::ConditionType::kOnSuccess:
+      if (s.on_success) list = &s.on_success->conditions;
+      break;
+    case model::ConditionType::kOnFailure:
+      if (s.on_failure && s.on_failure->conditions) list = &*s.on_failure->conditions;
+      break;
+  }
+  return list && !list->empty() ? &list->front() : nullptr;
 }
 
 }  // namespace
@@ -123,7 +156,8 @@ std::variant<Effects, MachineFailure> PipelineMachine::start(const std::string& 
   e.order = next_order_++;
   for (const auto& s : current_->stages) {
     StageState st;
-    for (const auto& a : s.actions) st.actions.push_back({a.name, a.effective_run_order(), 0, {}});
+    for (const auto& a : s.actions)
+      st.actions.push_back({a.name, a.effective_run_order(), 0, {}, false});
     e.stages.push_back(std::move(st));
   }
   auto& stored = executions_[id] = std::move(e);
@@ -181,10 +215,30 @@ void PipelineMachine::enter(ExecutionState& e, int stage, Effects& out) {
   auto& st = e.stages[stage];
   st.status = StageExecutionStatus::kInProgress;
   st.attempt = 1;
+  st.failed_condition.reset();
+  st.on_success_passed = st.on_failure_evaluated = false;
   for (auto& a : st.actions) a.status.reset();
   out.push_back(stage_effect(e.id, stage, StageExecutionStatus::kInProgress, st.attempt));
+  if (first_condition(decl_of(e).stages[stage], model::ConditionType::kBeforeEntry)) {
+    evaluate(e, model::ConditionType::kBeforeEntry, out);
+    return;
+  }
   start_ready(e, out);
   settle(e, out);
+}
+
+void PipelineMachine::evaluate(ExecutionState& e, model::ConditionType condition, Effects& out) {
+  auto& st = e.stages[e.stage];
+  st.evaluating = condition;
+  Effect ev = make_effect(Effect::Kind::kEvaluateCondition, e.id);
+  ev.stage = e.stage;
+  ev.condition = condition;
+  ev.attempt = st.attempt;
+  out.push_back(ev);
+}
+
+int PipelineMachine::last_stage(const ExecutionState& e) const {
+  return e.last_stage >= 0 ? e.last_stage : static_cast<int>(e.stages.size()) - 1;
 }
 
 // Starts the actions of the lowest unfinished runOrder group that are not
@@ -225,7 +279,7 @@ void PipelineMachine::settle(ExecutionState& e, Effects& out) {
   if (st.status != StageExecutionStatus::kInProgress &&
       st.status != StageExecutionStatus::kStopping)
     return;
-  if (in_flight(e, e.stage) > 0) return;
+  if (in_flight(e, e.stage) > 0 || st.evaluating) return;
   if (e.cancel_requested) {
     finish(e, PipelineExecutionStatus::kCancelled, StageExecutionStatus::kCancelled,
            "The pipeline was updated; this execution was cancelled", out);
@@ -240,22 +294,51 @@ void PipelineMachine::settle(ExecutionState& e, Effects& out) {
     failed = failed || a.status == ActionExecutionStatus::kFailed;
     pending = pending || a.status != ActionExecutionStatus::kSucceeded;
   }
+  const model::StageDeclaration& sd = decl_of(e).stages[e.stage];
   if (failed) {
     std::string which;
     for (const auto& a : st.actions)
       if (a.status == ActionExecutionStatus::kFailed) which += (which.empty() ? "" : ", ") + a.name;
-    finish(e, PipelineExecutionStatus::kFailed, StageExecutionStatus::kFailed,
-           "Stage " + decl_of(e).stages[e.stage].name + " failed: action(s) " + which + " failed",
-           out);
+    std::string summary = "Stage " + sd.name + " failed: action(s) " + which + " failed";
+    if (sd.on_failure) {
+      const model::FailureConditions& of = *sd.on_failure;
+      if (first_condition(sd, model::ConditionType::kOnFailure)) {
+        if (!st.on_failure_evaluated) {
+          evaluate(e, model::ConditionType::kOnFailure, out);
+          return;
+        }
+      } else if (of.result == model::ConditionResult::kRetry && st.automatic_retries < 1) {
+        // One automatic retry per stage execution (reference §6.2).
+        ++st.automatic_retries;
+        auto mode = of.retry_configuration && of.retry_configuration->retry_mode
+                        ? *of.retry_configuration->retry_mode
+                        : model::StageRetryMode::kFailedActions;
+        rerun(e, e.stage, mode, out);
+        return;
+      } else if (of.result == model::ConditionResult::kRollback) {
+        fail_stage(e, summary, true, out);
+        return;
+      }
+    }
+    fail_stage(e, summary, false, out);
     return;
   }
   if (pending) return;  // the next group has started (or waits for the PARALLEL cap)
-  st.status = StageExecutionStatus::kSucceeded;
-  out.push_back(stage_effect(e.id, e.stage, StageExecutionStatus::kSucceeded, st.attempt));
+  if (!st.on_success_passed && first_condition(sd, model::ConditionType::kOnSuccess)) {
+    evaluate(e, model::ConditionType::kOnSuccess, out);
+    return;
+  }
+  pass_stage(e, StageExecutionStatus::kSucceeded, out);
+}
+
+void PipelineMachine::pass_stage(ExecutionState& e, StageExecutionStatus status, Effects& out) {
+  auto& st = e.stages[e.stage];
+  st.status = status;
+  out.push_back(stage_effect(e.id, e.stage, status, st.attempt));
   int done = e.stage;
   bool current = on_current(e);
   release(e, done, out);
-  if (done + 1 < static_cast<int>(e.stages.size())) {
+  if (done < last_stage(e)) {
     try_enter(e, done + 1, out);
   } else {
     e.status = PipelineExecutionStatus::kSucceeded;
@@ -264,9 +347,24 @@ void PipelineMachine::settle(ExecutionState& e, Effects& out) {
   if (current) admit(done, out);
 }
 
+void PipelineMachine::fail_stage(ExecutionState& e, const std::string& summary, bool rollback,
+                                 Effects& out) {
+  // A rollback execution is never rolled back, and PARALLEL pipelines have
+  // no rollback (reference §6.3).
+  bool can = rollback && !e.rollback && e.mode != ExecutionMode::kParallel && on_current(e);
+  int stage = e.stage;
+  finish(e, PipelineExecutionStatus::kFailed, StageExecutionStatus::kFailed,
+         summary + (can ? "; rolling back" : ""), out, !can);
+  if (can) {
+    Effect r = make_effect(Effect::Kind::kStartRollback, e.id);
+    r.stage = stage;
+    out.push_back(r);
+  }
+}
+
 void PipelineMachine::finish(ExecutionState& e, PipelineExecutionStatus status,
                              StageExecutionStatus stage_status, const std::string& summary,
-                             Effects& out) {
+                             Effects& out, bool admit_next) {
   int stage = e.stage;
   if (stage >= 0 && e.waiting_at < 0) {
     e.stages[stage].status = stage_status;
@@ -277,7 +375,7 @@ void PipelineMachine::finish(ExecutionState& e, PipelineExecutionStatus status,
   out.push_back(execution_effect(e.id, status, summary));
   if (stage >= 0 && on_current(e) && locks_[stage] == e.id) {
     release(e, stage, out);
-    admit(stage, out);
+    if (admit_next) admit(stage, out);
   }
 }
 
@@ -347,6 +445,12 @@ std::variant<Effects, MachineFailure> PipelineMachine::stop(const std::string& i
     return out;
   }
   auto& st = e->stages[e->stage];
+  if (st.evaluating) {
+    out.push_back(condition_effect(id, e->stage, *st.evaluating,
+                                   model::ConditionExecutionStatus::kAbandoned,
+                                   "Abandoned by StopPipelineExecution"));
+    st.evaluating.reset();
+  }
   if (abandon) {
     for (auto& a : st.actions)
       if (a.status == ActionExecutionStatus::kInProgress) {
@@ -398,19 +502,171 @@ std::variant<Effects, MachineFailure> PipelineMachine::retry(const std::string& 
     return MachineFailure{MachineError::kNotLatestPipelineExecution,
                           "Execution " + locks_[stage] + " holds stage " + stage_name};
   Effects out;
-  auto& st = e->stages[stage];
-  for (auto& a : st.actions) {
-    bool rerun =
-        mode == model::StageRetryMode::kAllActions || a.status != ActionExecutionStatus::kSucceeded;
-    if (rerun) a.status.reset();
-  }
   e->status = PipelineExecutionStatus::kInProgress;
   e->stop_requested = e->abandon_requested = false;
-  st.status = StageExecutionStatus::kInProgress;
-  ++st.attempt;
   if (e->mode != ExecutionMode::kParallel) locks_[stage] = id;
   out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
+  rerun(*e, stage, mode, out);
+  return out;
+}
+
+// Runs a stage again as its next attempt: the failed actions, or all.
+void PipelineMachine::rerun(ExecutionState& e, int stage, model::StageRetryMode mode,
+                            Effects& out) {
+  auto& st = e.stages[stage];
+  for (auto& a : st.actions) {
+    bool again =
+        mode == model::StageRetryMode::kAllActions || a.status != ActionExecutionStatus::kSucceeded;
+    if (again) a.status.reset();
+  }
+  st.status = StageExecutionStatus::kInProgress;
+  st.failed_condition.reset();
+  st.on_success_passed = st.on_failure_evaluated = false;
+  ++st.attempt;
+  out.push_back(stage_effect(e.id, stage, StageExecutionStatus::kInProgress, st.attempt));
+  start_ready(e, out);
+  settle(e, out);
+}
+
+std::variant<Effects, MachineFailure> PipelineMachine::start_rollback(
+    const std::string& id, const std::string& stage_name) {
+  int stage = stage_index(stage_name);
+  if (stage < 0)
+    return MachineFailure{MachineError::kStageNotFound, "Stage " + stage_name + " does not exist"};
+  ExecutionMode mode = current_->effective_mode();
+  if (mode == ExecutionMode::kParallel)
+    return MachineFailure{MachineError::kUnableToRollbackStage,
+                          "Rollback is not available for pipelines in PARALLEL execution mode"};
+  if (!locks_[stage].empty())
+    return MachineFailure{MachineError::kUnableToRollbackStage,
+                          "Stage " + stage_name + " is in progress in execution " + locks_[stage] +
+                              "; it cannot be rolled back while it runs"};
+  int active_count = 0;
+  for (const auto& [_, other] : executions_) active_count += active(other);
+  if (mode == ExecutionMode::kQueued && active_count >= kMaxActiveExecutions)
+    return MachineFailure{MachineError::kConcurrentPipelineExecutionsLimitExceeded,
+                          "The pipeline has " + std::to_string(active_count) +
+                              " executions in progress; the limit is " +
+                              std::to_string(kMaxActiveExecutions)};
+  ExecutionState e;
+  e.id = id;
+  e.version = current_->version.value_or(1);
+  e.mode = mode;
+  e.order = next_order_++;
+  e.rollback = true;
+  e.last_stage = stage;
+  for (const auto& s : current_->stages) {
+    StageState st;
+    for (const auto& a : s.actions)
+      st.actions.push_back({a.name, a.effective_run_order(), 0, {}, false});
+    e.stages.push_back(std::move(st));
+  }
+  auto& stored = executions_[id] = std::move(e);
+  Effects out;
+  out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
+  try_enter(stored, stage, out);
+  return out;
+}
+
+Effects PipelineMachine::admit_waiting(int stage) {
+  Effects out;
+  if (stage >= 0 && stage < static_cast<int>(waiting_.size())) admit(stage, out);
+  return out;
+}
+
+Effects PipelineMachine::condition_finished(const std::string& id, int stage,
+                                            model::ConditionType condition, bool met,
+                                            const std::string& summary) {
+  Effects out;
+  ExecutionState* e = find(id);
+  if (!e || !active(*e) || stage != e->stage || e->waiting_at >= 0) return out;
+  auto& st = e->stages[stage];
+  if (st.evaluating != condition) return out;
+  st.evaluating.reset();
+  out.push_back(condition_effect(
+      id, stage, condition,
+      met ? model::ConditionExecutionStatus::kSucceeded : model::ConditionExecutionStatus::kFailed,
+      summary));
+  if (e->stop_requested || e->cancel_requested) {
+    settle(*e, out);
+    return out;
+  }
+  const model::StageDeclaration& sd = decl_of(*e).stages[stage];
+  const model::Condition* c = first_condition(sd, condition);
+  auto result = c && c->result ? *c->result : model::ConditionResult::kFail;
+  std::string why = summary.empty() ? "" : ": " + summary;
+  switch (condition) {
+    case model::ConditionType::kBeforeEntry:
+      if (met) {
+        start_ready(*e, out);
+        settle(*e, out);
+      } else if (result == model::ConditionResult::kSkip) {
+        pass_stage(*e, StageExecutionStatus::kSkipped, out);
+      } else {
+        st.failed_condition = condition;
+        fail_stage(*e, "Stage " + sd.name + " was not entered: its entry condition failed" + why,
+                   false, out);
+      }
+      break;
+    case model::ConditionType::kOnSuccess:
+      if (met) {
+        st.on_success_passed = true;
+        settle(*e, out);
+      } else {
+        st.failed_condition = condition;
+        fail_stage(*e, "Stage " + sd.name + " failed its on-success condition" + why,
+                   result == model::ConditionResult::kRollback, out);
+      }
+      break;
+    case model::ConditionType::kOnFailure: {
+      // The rules check whether the failure calls for the condition's result
+      // (a rollback): met means roll back (reference §7.1).
+      st.on_failure_evaluated = true;
+      std::string which;
+      for (const auto& a : st.actions)
+        if (a.status == ActionExecutionStatus::kFailed)
+          which += (which.empty() ? "" : ", ") + a.name;
+      fail_stage(*e, "Stage " + sd.name + " failed: action(s) " + which + " failed",
+                 met && result == model::ConditionResult::kRollback, out);
+      break;
+    }
+  }
+  return out;
+}
+
+std::variant<Effects, MachineFailure> PipelineMachine::override_condition(
+    const std::string& id, const std::string& stage_name, model::ConditionType condition) {
+  ExecutionState* e = find(id);
+  if (!e)
+    return MachineFailure{MachineError::kPipelineExecutionNotFound,
+                          "Pipeline execution " + id + " does not exist"};
+  int stage = stage_index(stage_name);
+  if (stage < 0)
+    return MachineFailure{MachineError::kStageNotFound, "Stage " + stage_name + " does not exist"};
+  auto& st = e->stages[stage];
+  if (e->status != PipelineExecutionStatus::kFailed || e->stage != stage ||
+      st.status != StageExecutionStatus::kFailed || st.failed_condition != condition ||
+      condition == model::ConditionType::kOnFailure || !on_current(*e))
+    return MachineFailure{MachineError::kConditionNotOverridable,
+                          "The " + std::string(model::to_string(condition)) +
+                              " condition of stage " + stage_name + " in execution " + id +
+                              " has not failed the stage, so there is nothing to override"};
+  if (latest_in_stage_[stage] != id)
+    return MachineFailure{MachineError::kNotLatestPipelineExecution,
+                          "A later execution has entered stage " + stage_name};
+  if (e->mode != ExecutionMode::kParallel && !locks_[stage].empty() && locks_[stage] != id)
+    return MachineFailure{MachineError::kConflict,
+                          "Stage " + stage_name + " is in use by execution " + locks_[stage]};
+  Effects out;
+  e->status = PipelineExecutionStatus::kInProgress;
+  if (e->mode != ExecutionMode::kParallel) locks_[stage] = id;
+  st.failed_condition.reset();
+  st.status = StageExecutionStatus::kInProgress;
+  out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
+  out.push_back(condition_effect(id, stage, condition, model::ConditionExecutionStatus::kOverridden,
+                                 "Overridden by OverrideStageCondition"));
   out.push_back(stage_effect(id, stage, StageExecutionStatus::kInProgress, st.attempt));
+  if (condition == model::ConditionType::kOnSuccess) st.on_success_passed = true;
   start_ready(*e, out);
   settle(*e, out);
   return out;
@@ -447,6 +703,12 @@ Effects PipelineMachine::update(model::PipelineDeclaration declaration) {
     std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->order < b->order; });
     for (ExecutionState* e : order) {
       e->cancel_requested = true;
+      if (e->stage >= 0 && e->waiting_at < 0 && e->stages[e->stage].evaluating) {
+        out.push_back(condition_effect(e->id, e->stage, *e->stages[e->stage].evaluating,
+                                       model::ConditionExecutionStatus::kCancelled,
+                                       "The pipeline was updated"));
+        e->stages[e->stage].evaluating.reset();
+      }
       if (e->waiting_at >= 0 || e->stage < 0 || in_flight(*e, e->stage) == 0) {
         e->stop_requested = false;
         remove_waiting(*e);
@@ -507,14 +769,15 @@ Effects PipelineMachine::resume(const std::string& id) {
   ExecutionState* e = find(id);
   if (!e || !active(*e)) return out;
   if (e->stage < 0) {
-    try_enter(*e, 0, out);
+    try_enter(*e, e->rollback && e->last_stage >= 0 ? e->last_stage : 0, out);
     return out;
   }
   auto& st = e->stages[e->stage];
-  if (st.status == StageExecutionStatus::kSucceeded) {
-    // The stage's success was committed; what follows it was not.
+  if (st.status == StageExecutionStatus::kSucceeded ||
+      st.status == StageExecutionStatus::kSkipped) {
+    // The stage's end was committed; what follows it was not.
     int done = e->stage;
-    if (done + 1 < static_cast<int>(e->stages.size())) {
+    if (done < last_stage(*e)) {
       try_enter(*e, done + 1, out);
     } else {
       e->status = PipelineExecutionStatus::kSucceeded;
@@ -528,6 +791,11 @@ Effects PipelineMachine::resume(const std::string& id) {
       if (a.status == ActionExecutionStatus::kInProgress && !a.external)
         a.status = ActionExecutionStatus::kAbandoned;
     settle(*e, out);
+    return out;
+  }
+  if (st.evaluating) {
+    // The rules were being evaluated when the process died: again.
+    evaluate(*e, *st.evaluating, out);
     return out;
   }
   for (auto& a : st.actions) {

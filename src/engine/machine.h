@@ -11,7 +11,10 @@
 // inside a stage runOrder groups ascending, each group in parallel; a failed
 // action fails the stage once its in-flight peers end; stage locks and the
 // execution modes SUPERSEDED, QUEUED and PARALLEL; inbound transitions; stop
-// (wait or abandon); retry (failed or all actions); update (Cancelled).
+// (wait or abandon); retry (failed or all actions); update (Cancelled);
+// stage conditions (§7: beforeEntry FAIL/SKIP, onSuccess FAIL/ROLLBACK,
+// onFailure RETRY/ROLLBACK, with or without rules), their override, and
+// rollback executions of one stage (§6.3).
 //
 // Depends on base and model only. Not thread-safe: the engine thread only.
 #pragma once
@@ -40,6 +43,9 @@ enum class MachineError {
   kStageNotFound,
   kStageNotRetryable,
   kNotLatestPipelineExecution,
+  kConditionNotOverridable,
+  kConflict,
+  kUnableToRollbackStage,
 };
 std::string_view to_string(MachineError e);
 
@@ -56,6 +62,14 @@ struct Effect {
     kStartAction,      // stage, action, attempt: create the action execution and dispatch it
     kActionStatus,     // stage, action, action_status: only kAbandoned comes from the machine
     kWaiting,          // the execution waits to enter `stage` (inbound execution)
+    // Evaluate the rules of `stage`'s `condition` (attempt: the stage's) and
+    // report with condition_finished().
+    kEvaluateCondition,
+    kConditionStatus,  // stage, condition, condition_status (+ summary)
+    // `stage` failed and asks for an automatic rollback: the driver finds the
+    // newest execution that succeeded in it and calls start_rollback(), or
+    // admit() when there is none.
+    kStartRollback,
   };
   Kind kind = Kind::kExecutionStatus;
   std::string execution_id;
@@ -65,6 +79,8 @@ struct Effect {
   model::PipelineExecutionStatus execution_status = model::PipelineExecutionStatus::kInProgress;
   model::StageExecutionStatus stage_status = model::StageExecutionStatus::kInProgress;
   model::ActionExecutionStatus action_status = model::ActionExecutionStatus::kInProgress;
+  model::ConditionType condition = model::ConditionType::kBeforeEntry;
+  model::ConditionExecutionStatus condition_status = model::ConditionExecutionStatus::kInProgress;
   std::string summary;
 };
 using Effects = std::vector<Effect>;
@@ -84,6 +100,13 @@ struct StageState {
   std::optional<model::StageExecutionStatus> status;  // absent: not entered
   int attempt = 0;
   std::vector<ActionState> actions;
+  // A condition whose rules are being evaluated: nothing else moves.
+  std::optional<model::ConditionType> evaluating;
+  // The condition that failed the stage (for OverrideStageCondition).
+  std::optional<model::ConditionType> failed_condition;
+  bool on_success_passed = false;     // in this attempt
+  bool on_failure_evaluated = false;  // in this attempt
+  int automatic_retries = 0;          // onFailure RETRY: one per stage execution
 };
 
 struct ExecutionState {
@@ -97,6 +120,9 @@ struct ExecutionState {
   bool abandon_requested = false;
   bool cancel_requested = false;  // the pipeline was updated: end as Cancelled
   int64_t order = 0;              // start order, for "latest" and FIFO
+  // A ROLLBACK execution runs one stage (reference §6.3); -1: to the end.
+  int last_stage = -1;
+  bool rollback = false;
   std::vector<StageState> stages;
 };
 
@@ -126,6 +152,30 @@ class PipelineMachine {
   // Enables or disables the inbound transition of a stage. Enabling admits
   // the execution(s) waiting there.
   std::variant<Effects, MachineFailure> set_transition(const std::string& stage_name, bool enabled);
+
+  // A ROLLBACK execution `execution_id` that runs stage `stage_name` only
+  // (RollbackStage, or an automatic rollback). The driver chose the target
+  // execution and provides its artifacts and variables. Not in PARALLEL
+  // mode; not while an execution is in that stage.
+  std::variant<Effects, MachineFailure> start_rollback(const std::string& execution_id,
+                                                       const std::string& stage_name);
+
+  // The rules of a condition asked for by kEvaluateCondition have run:
+  // `met` when every rule succeeded. Ignored unless that evaluation is
+  // still awaited (a stop or an update may have ended the execution).
+  Effects condition_finished(const std::string& execution_id, int stage,
+                             model::ConditionType condition, bool met, const std::string& summary);
+
+  // OverrideStageCondition (reference §6.4): a stage failed by its
+  // BEFORE_ENTRY (result FAIL) or ON_SUCCESS (result FAIL) condition goes on
+  // as if the condition had been met.
+  std::variant<Effects, MachineFailure> override_condition(const std::string& execution_id,
+                                                           const std::string& stage_name,
+                                                           model::ConditionType condition);
+
+  // Lets the executions waiting at `stage` in (after a kStartRollback for
+  // which there was nothing to roll back to).
+  Effects admit_waiting(int stage);
 
   // A new version of the declaration (reference §5.6).
   Effects update(model::PipelineDeclaration declaration);
@@ -182,7 +232,16 @@ class PipelineMachine {
   void start_ready(ExecutionState& e, Effects& out);
   void settle(ExecutionState& e, Effects& out);
   void finish(ExecutionState& e, model::PipelineExecutionStatus status,
-              model::StageExecutionStatus stage_status, const std::string& summary, Effects& out);
+              model::StageExecutionStatus stage_status, const std::string& summary, Effects& out,
+              bool admit_next = true);
+  // The stage ended well (Succeeded, or Skipped by its entry condition):
+  // on to the next stage, or the end of the execution.
+  void pass_stage(ExecutionState& e, model::StageExecutionStatus status, Effects& out);
+  // The stage failed; with `rollback`, an automatic rollback is asked for.
+  void fail_stage(ExecutionState& e, const std::string& summary, bool rollback, Effects& out);
+  void evaluate(ExecutionState& e, model::ConditionType condition, Effects& out);
+  void rerun(ExecutionState& e, int stage, model::StageRetryMode mode, Effects& out);
+  int last_stage(const ExecutionState& e) const;
   void release(ExecutionState& e, int stage, Effects& out);
   void admit(int stage, Effects& out);
   void remove_waiting(ExecutionState& e);

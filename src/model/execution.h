@@ -186,6 +186,7 @@ struct PipelineExecutionRecord {
   std::vector<ResolvedVariable> variables;
   std::vector<SourceRevision> source_revisions;
   std::string rollback_target_execution_id;
+  std::string rollback_stage_name;  // the one stage a ROLLBACK execution runs
   std::string stop_reason;
   TimestampMs created_ms = 0;
   TimestampMs updated_ms = 0;

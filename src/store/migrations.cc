@@ -190,9 +190,16 @@ CREATE INDEX rule_executions_by_execution ON rule_executions (execution_id);
 CREATE INDEX rule_executions_by_pipeline ON rule_executions (pipeline_name, started_at_ms);
 )sql";
 
+// Migration 3: the one stage a ROLLBACK execution runs, so that one that
+// was waiting to enter it when the process died goes back to wait there.
+constexpr const char* kRollbackStageSchema = R"sql(
+ALTER TABLE pipeline_executions ADD COLUMN rollback_stage_name TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "condition and rule executions", kConditionsSchema},
+    {3, "rollback stage of an execution", kRollbackStageSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

@@ -375,6 +375,7 @@ TEST_F(SqliteStoreTest, PipelineExecutionRoundTripsEveryField) {
   e.variables = {{"Env", "prod"}, {"Note", "caf\xc3\xa9 \\ \n"}};
   e.source_revisions = {{"Checkout", "abc123", "Fix the build", "https://git/abc123", "COMMIT_ID"}};
   e.rollback_target_execution_id = "4f2a0000-0000-4000-8000-000000000000";
+  e.rollback_stage_name = "Deploy";
   e.stop_reason = "bad deploy";
   e.created_ms = 1700000000123;
   e.updated_ms = 1700000000456;
@@ -1276,7 +1277,7 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   }
 
   auto store = open_or_die(file.path());
-  EXPECT_EQ(*store->schema_version(), 2);
+  EXPECT_EQ(*store->schema_version(), SqliteStore::latest_schema_version());
   auto e1 = store->get_pipeline_execution("e1");
   ASSERT_TRUE(e1.ok()) << e1.status().message();
   EXPECT_EQ(e1->status, PipelineExecutionStatus::kSucceeded);
@@ -1284,6 +1285,7 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   auto a1 = store->get_action_execution("a1");
   ASSERT_TRUE(a1.ok()) << a1.status().message();
   EXPECT_EQ(a1->updated_ms, 190);
+  EXPECT_EQ(e1->rollback_stage_name, "") << "migration 3 fills the new column";
 
   // The new tables work, and their foreign keys reach the old rows.
   auto c = condition("e1", "Deploy", ConditionType::kBeforeEntry);
@@ -1297,7 +1299,8 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   RawDatabase raw(file.path());
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ')"
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
-            "1:initial schema, 2:condition and rule executions");
+            "1:initial schema, 2:condition and rule executions, "
+            "3:rollback stage of an execution");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
 }
 

@@ -13,11 +13,12 @@ Status execution_not_found() { return Status::not_found("no pipeline execution h
 
 // ---- Pipeline executions -------------------------------------------------------
 
-// Columns 0-15 are the record's; 16 is seq, for continuation keys.
+// Columns 0-15 and 17 are the record's; 16 is seq, for continuation keys.
 #define EXECUTION_COLUMNS                                                                         \
   "id, pipeline_name, pipeline_version, status, status_summary, execution_mode, execution_type, " \
   "trigger_type, trigger_detail, client_request_token, variables_json, source_revisions_json, "   \
-  "rollback_target_execution_id, stop_reason, created_at_ms, updated_at_ms, seq"
+  "rollback_target_execution_id, stop_reason, created_at_ms, updated_at_ms, seq, "                \
+  "rollback_stage_name"
 
 Result<model::PipelineExecutionRecord> read_execution(sqlite::Statement& st) {
   model::PipelineExecutionRecord e;
@@ -50,6 +51,7 @@ Result<model::PipelineExecutionRecord> read_execution(sqlite::Statement& st) {
   e.stop_reason = st.column_text(13);
   e.created_ms = st.column_int64(14);
   e.updated_ms = st.column_int64(15);
+  e.rollback_stage_name = st.column_text(17);
   if (!st.column_status().ok()) return st.column_status().with_context(context());
   return e;
 }
@@ -211,15 +213,16 @@ Status SqliteWriter::insert_pipeline_execution(const model::PipelineExecutionRec
       "INSERT INTO pipeline_executions (id, pipeline_name, pipeline_version, status,"
       " status_summary, execution_mode, execution_type, trigger_type, trigger_detail,"
       " client_request_token, variables_json, source_revisions_json,"
-      " rollback_target_execution_id, stop_reason, created_at_ms, updated_at_ms)"
-      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      " rollback_target_execution_id, stop_reason, created_at_ms, updated_at_ms,"
+      " rollback_stage_name)"
+      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.status().with_context(context);
   st->bind_all(e.id, e.pipeline_name, int64_t{e.pipeline_version}, model::to_string(e.status),
                e.status_summary, model::to_string(e.execution_mode),
                model::to_string(e.execution_type), model::to_string(e.trigger_type),
                e.trigger_detail, e.client_request_token, encode_variables_json(e.variables),
                encode_source_revisions_json(e.source_revisions), e.rollback_target_execution_id,
-               e.stop_reason, e.created_ms, e.updated_ms);
+               e.stop_reason, e.created_ms, e.updated_ms, e.rollback_stage_name);
   // NULL, not "", when there is no token: the unique index skips NULLs.
   st->bind_or_null(10, e.client_request_token);
   auto inserted = st->run();
