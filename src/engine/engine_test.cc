@@ -535,3 +535,215 @@ TEST_F(EngineTest, UpdatingThePipelineStoresANewVersionAndCancelsWaitingExecutio
 
 }  // namespace
 }  // namespace stageline::engine
+
+namespace stageline::engine {
+namespace {
+
+model::RuleDeclaration variable_check(std::string name, std::string variable, std::string op,
+                                      std::string value) {
+  model::RuleDeclaration r;
+  r.name = std::move(name);
+  r.rule_type_id.provider = "VariableCheck";
+  r.configuration = model::StringMap{
+      {"Variable", std::move(variable)}, {"Operator", std::move(op)}, {"Value", std::move(value)}};
+  return r;
+}
+
+// Source -> Deploy, with conditions set by each test on Deploy.
+class ConditionsEngineTest : public EngineTest {
+ protected:
+  void make(std::function<void(model::StageDeclaration&)> configure,
+            model::ExecutionMode mode = model::ExecutionMode::kSuperseded) {
+    model::PipelineDeclaration p;
+    p.name = "cond";
+    p.role_arn = "arn:aws:iam::123456789012:role/R";
+    p.artifact_store = model::ArtifactStore{model::ArtifactStoreType::kS3, "bucket", {}};
+    p.pipeline_type = model::PipelineType::kV2;
+    p.execution_mode = mode;
+    p.variables = std::vector<model::PipelineVariableDeclaration>{{"Env", "dev", {}}};
+    model::ActionDeclaration src = action("Src", "CodeCommit", {}, {"Code"});
+    src.action_type_id.category = model::ActionCategory::kSource;
+    model::StageDeclaration deploy{"Deploy", {}, {action("Ship", "Commands", {"Code"}, {})},
+                                   {},       {}, {}};
+    configure(deploy);
+    p.stages = {{"Source", {}, {src}, {}, {}, {}}, deploy};
+    ASSERT_TRUE(store_->create_pipeline({p, {}, 1, 1}).ok());
+  }
+
+  // Starts an execution and lets its source succeed.
+  std::string start(std::vector<std::pair<std::string, std::string>> vars = {}) {
+    size_t before = runner_.started.size();
+    auto id = engine_->start_execution("cond", vars, model::TriggerType::kStartPipelineExecution);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    EXPECT_EQ(runner_.started.size(), before + 1);
+    succeed(runner_.started.back(), *id);
+    return *id;
+  }
+
+  void succeed(const ActionStart& s, const std::string& exec) {
+    ActionOutcome done;
+    done.succeeded = true;
+    if (s.action.name == "Src") done.artifacts = {artifact(exec, "Code")};
+    ASSERT_TRUE(engine_->action_finished(s.action_execution_id, done).ok());
+  }
+  void fail(const ActionStart& s) {
+    ActionOutcome failed;
+    failed.summary = "broken";
+    ASSERT_TRUE(engine_->action_finished(s.action_execution_id, failed).ok());
+  }
+  model::StageExecutionStatus deploy_status(const std::string& exec) {
+    for (const auto& s : *store_->list_stage_executions(exec))
+      if (s.stage_name == "Deploy") return s.status;
+    return model::StageExecutionStatus::kCancelled;
+  }
+};
+
+TEST_F(ConditionsEngineTest, AVariableCheckEntryConditionSkipsTheStageAndIsRecorded) {
+  make([](model::StageDeclaration& s) {
+    s.before_entry = model::BeforeEntryConditions{
+        {{model::ConditionResult::kSkip,
+          std::vector{variable_check("OnlyProd", "#{variables.Env}", "EQ", "prod")}}}};
+  });
+  std::string dev = start();
+  EXPECT_EQ(runner_.started.size(), 1u) << "Ship must not run";
+  EXPECT_EQ(deploy_status(dev), model::StageExecutionStatus::kSkipped);
+  EXPECT_EQ(store_->get_pipeline_execution(dev)->status, PipelineExecutionStatus::kSucceeded);
+  auto rules = store_->list_rule_executions(dev);
+  ASSERT_EQ(rules->size(), 1u);
+  EXPECT_EQ(rules->at(0).status, model::RuleExecutionStatus::kFailed);
+  EXPECT_EQ(rules->at(0).resolved_configuration.at("Variable"), "dev");
+  EXPECT_EQ(rules->at(0).summary, "'dev' EQ 'prod' is false");
+  auto conditions = store_->list_condition_executions(dev);
+  ASSERT_EQ(conditions->size(), 1u);
+  EXPECT_EQ(conditions->at(0).status, model::ConditionExecutionStatus::kFailed);
+
+  std::string prod = start({{"Env", "prod"}});
+  ASSERT_EQ(runner_.started.size(), 3u);
+  EXPECT_EQ(runner_.started.back().action.name, "Ship");
+  EXPECT_EQ(store_->list_condition_executions(prod)->at(0).status,
+            model::ConditionExecutionStatus::kSucceeded);
+}
+
+TEST_F(ConditionsEngineTest, ACommandsRuleRunsOnTheRunnerAndItsFailureFailsTheStage) {
+  model::RuleDeclaration smoke;
+  smoke.name = "Smoke";
+  smoke.rule_type_id.provider = "Commands";
+  smoke.commands = std::vector<std::string>{"test -f ready-#{variables.Env}"};
+  smoke.input_artifacts = std::vector<model::InputArtifact>{{"Code"}};
+  make([&](model::StageDeclaration& s) {
+    s.on_success = model::SuccessConditions{{{model::ConditionResult::kFail, std::vector{smoke}}}};
+  });
+  std::string id = start();
+  succeed(runner_.started.at(1), id);  // Ship
+  ASSERT_EQ(runner_.started.size(), 3u) << "the rule runs like a Commands action";
+  const ActionStart& rule = runner_.started[2];
+  EXPECT_EQ(rule.action.name, "Smoke");
+  EXPECT_EQ((*rule.action.commands)[0], "test -f ready-dev");
+  ASSERT_EQ(rule.inputs.size(), 1u);
+  EXPECT_EQ(rule.timeout, std::chrono::minutes(55));
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kInProgress);
+  fail(rule);
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kFailed);
+  EXPECT_EQ(store_->list_rule_executions(id)->at(0).status, model::RuleExecutionStatus::kFailed);
+
+  ASSERT_TRUE(
+      engine_->override_condition("cond", "Deploy", id, model::ConditionType::kOnSuccess).ok());
+  EXPECT_EQ(store_->get_pipeline_execution(id)->status, PipelineExecutionStatus::kSucceeded);
+  EXPECT_EQ(store_->list_condition_executions(id)->at(0).status,
+            model::ConditionExecutionStatus::kOverridden);
+  EXPECT_EQ(
+      api_error(engine_->override_condition("cond", "Deploy", id, model::ConditionType::kOnSuccess))
+          .type,
+      "ConditionNotOverridableException");
+}
+
+TEST_F(ConditionsEngineTest, AFailedStageRollsBackToTheLastExecutionThatSucceededInIt) {
+  make([](model::StageDeclaration& s) {
+    s.on_failure = model::FailureConditions{model::ConditionResult::kRollback, {}, {}};
+  });
+  std::string good = start({{"Env", "good"}});
+  succeed(runner_.started.at(1), good);
+  std::string bad = start({{"Env", "bad"}});
+  fail(runner_.started.at(3));
+  auto failed = store_->get_pipeline_execution(bad);
+  EXPECT_EQ(failed->status, PipelineExecutionStatus::kFailed);
+  ASSERT_EQ(runner_.started.size(), 5u) << "the rollback runs Ship again";
+  const ActionStart& again = runner_.started[4];
+  EXPECT_EQ(again.action.name, "Ship");
+  ASSERT_EQ(again.inputs.size(), 1u) << "on the target's artifacts";
+  auto rollback = store_->get_pipeline_execution(again.execution_id);
+  EXPECT_EQ(rollback->execution_type, model::ExecutionType::kRollback);
+  EXPECT_EQ(rollback->trigger_type, model::TriggerType::kAutomatedRollback);
+  EXPECT_EQ(rollback->rollback_target_execution_id, good);
+  EXPECT_EQ(rollback->rollback_stage_name, "Deploy");
+  EXPECT_EQ(rollback->variables.at(0).resolved_value, "good");
+  EXPECT_NE(failed->status_summary.find("rollback execution " + rollback->id), std::string::npos)
+      << failed->status_summary;
+  succeed(again, rollback->id);
+  EXPECT_EQ(store_->get_pipeline_execution(rollback->id)->status,
+            PipelineExecutionStatus::kSucceeded);
+  EXPECT_EQ(store_->list_stage_executions(rollback->id)->size(), 1u) << "only Deploy runs";
+}
+
+TEST_F(ConditionsEngineTest, RollbackStageChecksItsTargetAndStartsARollbackExecution) {
+  make([](model::StageDeclaration&) {});
+  std::string good = start();
+  succeed(runner_.started.at(1), good);
+  std::string bad = start();
+  fail(runner_.started.at(3));
+  EXPECT_EQ(api_error(engine_->rollback_stage("cond", "Source", good, "me").status()).type,
+            "UnableToRollbackStageException");
+  EXPECT_EQ(api_error(engine_->rollback_stage("cond", "Deploy", bad, "me").status()).type,
+            "UnableToRollbackStageException");
+  EXPECT_EQ(api_error(engine_->rollback_stage("cond", "Nope", good, "me").status()).type,
+            "StageNotFoundException");
+  EXPECT_EQ(api_error(engine_->rollback_stage("cond", "Deploy", "zzz", "me").status()).type,
+            "PipelineExecutionNotFoundException");
+  auto id = engine_->rollback_stage("cond", "Deploy", good, "arn:aws:iam::1:user/me");
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto r = store_->get_pipeline_execution(*id);
+  EXPECT_EQ(r->trigger_type, model::TriggerType::kManualRollback);
+  EXPECT_EQ(r->trigger_detail, "arn:aws:iam::1:user/me");
+  EXPECT_EQ(runner_.started.back().execution_id, *id);
+  EXPECT_EQ(api_error(engine_->rollback_stage("cond", "Deploy", *id, "me").status()).type,
+            "UnableToRollbackStageException")
+      << "not to a rollback execution, and not while the stage runs";
+
+  auto decl = store_->get_pipeline("cond")->declaration;
+  ASSERT_TRUE(engine_->update_pipeline(decl).ok());
+  EXPECT_EQ(api_error(engine_->rollback_stage("cond", "Deploy", good, "me").status()).type,
+            "PipelineExecutionOutdatedException");
+}
+
+TEST_F(ConditionsEngineTest, ARuleUnderEvaluationWhenTheProcessDiesIsEvaluatedAgain) {
+  model::RuleDeclaration smoke;
+  smoke.name = "Smoke";
+  smoke.rule_type_id.provider = "Commands";
+  smoke.commands = std::vector<std::string>{"true"};
+  make([&](model::StageDeclaration& s) {
+    s.before_entry =
+        model::BeforeEntryConditions{{{model::ConditionResult::kFail, std::vector{smoke}}}};
+  });
+  std::string id = start();
+  ASSERT_EQ(runner_.started.size(), 2u);
+  EXPECT_EQ(runner_.started[1].action.name, "Smoke");
+
+  RecordingRunner runner;
+  Engine restarted(
+      *store_, runner,
+      {[this] { return ++clock_; }, [this] { return "id-" + std::to_string(++ids_); }, {}});
+  ASSERT_TRUE(restarted.recover().ok());
+  ASSERT_EQ(runner.started.size(), 1u);
+  EXPECT_EQ(runner.started[0].action.name, "Smoke");
+  auto rules = store_->list_rule_executions(id);
+  ASSERT_EQ(rules->size(), 2u);
+  EXPECT_EQ(rules->at(0).status, model::RuleExecutionStatus::kAbandoned);
+  ActionOutcome passed;
+  passed.succeeded = true;
+  ASSERT_TRUE(restarted.action_finished(runner.started[0].action_execution_id, passed).ok());
+  ASSERT_EQ(runner.started.size(), 2u);
+  EXPECT_EQ(runner.started[1].action.name, "Ship");
+}
+
+}  // namespace
+}  // namespace stageline::engine
