@@ -335,8 +335,19 @@ Status Engine::apply(const std::string& pipeline, Effects effects) {
 }
 
 void Engine::dispatch(AfterCommit& after) {
-  if (options_.on_action)
-    for (const auto& r : after.changed) options_.on_action(r);
+  if (EngineEvents* events = options_.events) {
+    for (const auto& changed : after.changed) {
+      struct Tell {
+        EngineEvents* events;
+        void operator()(const model::PipelineExecutionRecord& r) { events->execution_changed(r); }
+        void operator()(const model::StageExecutionRecord& r) { events->stage_changed(r); }
+        void operator()(const model::ActionExecutionRecord& r) { events->action_changed(r); }
+        void operator()(const model::ConditionExecutionRecord& r) { events->condition_changed(r); }
+        void operator()(const model::RuleExecutionRecord& r) { events->rule_changed(r); }
+      };
+      std::visit(Tell{events}, changed);
+    }
+  }
   for (const ActionStart& s : after.starts) runner_.start(s);
 }
 
@@ -360,12 +371,14 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
         if (!e.summary.empty()) exec.status_summary = e.summary;
         exec.updated_ms = now;
         if (Status s = w.update_pipeline_execution(exec); !s.ok()) return s;
+        after.changed.push_back(exec);
         break;
       }
       case Effect::Kind::kStageStatus: {
         model::StageExecutionRecord st{
             exec.id, decl.stages[e.stage].name, e.stage_status, e.attempt, now, now};
         if (Status s = w.upsert_stage_execution(st); !s.ok()) return s;
+        after.changed.push_back(st);
         break;
       }
       case Effect::Kind::kWaiting:
@@ -379,6 +392,7 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
         c.status = model::ConditionExecutionStatus::kInProgress;
         c.started_ms = c.updated_ms = now;
         if (Status s = w.upsert_condition_execution(c); !s.ok()) return s;
+        after.changed.push_back(c);
         Evaluation& ev =
             evaluations_[exec.id] = {pipeline, exec.id, e.stage, e.condition, e.attempt, 0, ""};
         auto decided = run_rules(w, ev, after);
@@ -403,6 +417,7 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
               x.stage_attempt == c.stage_attempt)
             c.started_ms = x.started_ms;
         if (Status s = w.upsert_condition_execution(c); !s.ok()) return s;
+        after.changed.push_back(c);
         if (e.condition_status == model::ConditionExecutionStatus::kAbandoned ||
             e.condition_status == model::ConditionExecutionStatus::kCancelled)
           if (Status s = end_evaluation(w, exec.id, model::RuleExecutionStatus::kAbandoned);
@@ -432,6 +447,9 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
           }
         }
         if (!why.empty()) {
+          const std::string asked = "; rolling back";
+          if (exec.status_summary.ends_with(asked))
+            exec.status_summary.resize(exec.status_summary.size() - asked.size());
           exec.status_summary += " (no automatic rollback: " + why + ")";
           next = p.machine->admit_waiting(e.stage);
         }
@@ -666,7 +684,6 @@ Result<std::vector<std::string>> Engine::recover() {
   // Close the attempts that died with the process, then let each execution go on.
   model::TimestampMs now = options_.now_ms();
   for (const auto& exec : execs) {
-    std::vector<model::ActionExecutionRecord> interrupted;
     Effects effects = pipelines_.at(exec.pipeline_name).machine->resume(exec.id);
     AfterCommit after;
     Status closed = store_.write([&](store::StoreWriter& w) -> Status {
@@ -686,7 +703,7 @@ Result<std::vector<std::string>> Engine::recover() {
           if (!ended.ok() && ended.status().code() != StatusCode::kFailedPrecondition)
             return ended.status();
         }
-        interrupted.push_back(r);
+        after.changed.push_back(r);
       }
       // Rules being evaluated when the process died are evaluated again.
       auto rules = w.list_rule_executions(exec.id);
@@ -701,8 +718,6 @@ Result<std::vector<std::string>> Engine::recover() {
       return commit(w, exec.pipeline_name, std::move(effects), after);
     });
     if (!closed.ok()) return closed.with_context("recover execution " + exec.id);
-    if (options_.on_action)
-      for (const auto& r : interrupted) options_.on_action(r);
     dispatch(after);
   }
   return resumed;
@@ -736,7 +751,6 @@ Status Engine::finish_action(const std::string& action_execution_id, const Actio
   }
   Effects effects =
       pipelines_.at(f.pipeline).machine->action_finished(f.execution_id, f.stage, f.action, status);
-  model::ActionExecutionRecord updated;
   AfterCommit after;
   model::TimestampMs now = options_.now_ms();
   Status recorded = store_.write([&](store::StoreWriter& w) -> Status {
@@ -754,7 +768,7 @@ Status Engine::finish_action(const std::string& action_execution_id, const Actio
       record->external_execution_url = outcome.external_execution_url;
     record->updated_ms = now;
     if (Status s = w.update_action_execution(*record); !s.ok()) return s;
-    updated = *record;
+    after.changed.push_back(*record);
     for (const auto& a : outcome.artifacts)
       if (Status s = w.put_artifact(a); !s.ok()) return s;
     if (!f.job_id.empty()) {
@@ -777,7 +791,6 @@ Status Engine::finish_action(const std::string& action_execution_id, const Actio
   });
   if (!recorded.ok())
     return recorded.with_context("record result of action execution " + action_execution_id);
-  if (options_.on_action) options_.on_action(updated);
   dispatch(after);
   return Status();
 }
@@ -1099,6 +1112,7 @@ Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCo
       r.summary = verdict->second;
       if (!verdict->first) r.error_message = verdict->second;
       if (Status s = w.insert_rule_execution(r); !s.ok()) return s;
+      after.changed.push_back(r);
       if (!verdict->first)
         return decide(false, "Rule " + rule.name + " failed: " + verdict->second);
       ++ev.next_rule;
@@ -1106,6 +1120,7 @@ Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCo
     }
     // A Commands rule runs like a Commands action, on the in-process runner.
     if (Status s = w.insert_rule_execution(r); !s.ok()) return s;
+    after.changed.push_back(r);
     ActionStart start;
     start.pipeline_name = ev.pipeline;
     start.execution_id = exec.id;
@@ -1130,6 +1145,7 @@ Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCo
           r.summary = r.error_message =
               "input artifact '" + in.name + "' does not exist in this execution";
           if (Status s = w.update_rule_execution(r); !s.ok()) return s;
+          after.changed.push_back(r);
           return decide(false, "Rule " + rule.name + " failed: " + r.summary);
         }
         start.inputs.emplace_back(in.name, artifact->location);
@@ -1165,6 +1181,7 @@ Status Engine::rule_finished(const std::string& rule_execution_id, const ActionO
     r->error_message = outcome.error_message;
     r->updated_ms = options_.now_ms();
     if (Status s = w.update_rule_execution(*r); !s.ok()) return s;
+    after.changed.push_back(*r);
     Effects effects;
     if (outcome.succeeded) {
       ++ev.next_rule;

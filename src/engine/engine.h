@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "base/status.h"
@@ -99,14 +100,26 @@ class ActionRunner {
   virtual void start(const ActionStart& start) = 0;
 };
 
+// What the engine tells the rest of the server (the console's live events,
+// `stageline run`'s progress) after each committed change, on the control
+// thread. Every method has an empty default.
+class EngineEvents {
+ public:
+  virtual ~EngineEvents() = default;
+  virtual void execution_changed(const model::PipelineExecutionRecord&) {}
+  virtual void stage_changed(const model::StageExecutionRecord&) {}
+  virtual void action_changed(const model::ActionExecutionRecord&) {}
+  virtual void condition_changed(const model::ConditionExecutionRecord&) {}
+  virtual void rule_changed(const model::RuleExecutionRecord&) {}
+};
+
 class Engine {
  public:
   struct Options {
     std::function<model::TimestampMs()> now_ms;
     std::function<std::string()> new_id;  // lower-case UUIDs
-    // Called on the control thread after each committed change of an action
-    // execution (started, finished, abandoned, interrupted). May be empty.
-    std::function<void(const model::ActionExecutionRecord&)> on_action;
+    // Told about every committed change; may be nullptr.
+    EngineEvents* events = nullptr;
     // Asked before each action is dispatched; nullptr allows everything.
     Authorizer* authorizer = nullptr;
     std::string account_id = "111122223333";  // in AWS's messages
@@ -193,7 +206,11 @@ class Engine {
   // What a committed batch leaves to do once the transaction is over.
   struct AfterCommit {
     std::vector<ActionStart> starts;
-    std::vector<model::ActionExecutionRecord> changed;
+    // The records changed, in the order they changed, for EngineEvents.
+    std::vector<std::variant<model::PipelineExecutionRecord, model::StageExecutionRecord,
+                             model::ActionExecutionRecord, model::ConditionExecutionRecord,
+                             model::RuleExecutionRecord>>
+        changed;
   };
   struct Pipeline {
     std::unique_ptr<PipelineMachine> machine;

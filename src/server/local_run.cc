@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -69,6 +70,31 @@ class Progress {
     out_.flush();
   }
 
+  // A stage skipped by its entry condition, a condition's result, a rule's.
+  void print(const model::StageExecutionRecord& st) {
+    if (st.status != model::StageExecutionStatus::kSkipped) return;
+    std::lock_guard lock(mu_);
+    out_ << stamp() << st.stage_name << " Skipped: its entry condition was not met\n";
+    out_.flush();
+  }
+  void print(const model::ConditionExecutionRecord& c) {
+    if (c.status == model::ConditionExecutionStatus::kInProgress) return;
+    std::lock_guard lock(mu_);
+    static constexpr const char* kNames[] = {"entry", "on-success", "on-failure"};
+    out_ << stamp() << c.stage_name << " " << kNames[static_cast<int>(c.type)] << " condition "
+         << model::to_string(c.status) << (c.summary.empty() ? "" : ": " + c.summary) << "\n";
+    out_.flush();
+  }
+  void print(const model::RuleExecutionRecord& r) {
+    std::lock_guard lock(mu_);
+    std::string key = r.id + std::string(model::to_string(r.status));
+    if (!seen_.insert(key).second) return;
+    out_ << stamp() << r.stage_name << "/rule " << r.rule_name << " (" << r.rule_type_id.provider
+         << ") " << model::to_string(r.status) << (r.summary.empty() ? "" : ": " + r.summary)
+         << "\n";
+    out_.flush();
+  }
+
   void output(const engine::ActionStart& start, std::string_view chunk) {
     std::lock_guard lock(mu_);
     std::string& pending = partial_[start.action_execution_id];
@@ -78,6 +104,12 @@ class Progress {
       out_ << "  " << start.action.name << " | " << pending.substr(0, nl) << "\n";
       pending.erase(0, nl + 1);
     }
+    out_.flush();
+  }
+
+  void note(const std::string& line) {
+    std::lock_guard lock(mu_);
+    out_ << stamp() << line << "\n";
     out_.flush();
   }
 
@@ -96,6 +128,39 @@ class Progress {
   std::mutex mu_;
   std::set<std::string> seen_;
   std::map<std::string, std::string> partial_;
+};
+
+// The engine's events, shown by Progress once it exists; a rollback
+// execution the engine starts is followed like the ones the run started.
+class RunEvents : public engine::EngineEvents {
+ public:
+  RunEvents(std::unique_ptr<Progress>& progress, std::vector<std::string>& ids)
+      : progress_(progress), ids_(ids) {}
+  void execution_changed(const model::PipelineExecutionRecord& e) override {
+    if (e.execution_type == model::ExecutionType::kRollback &&
+        std::find(ids_.begin(), ids_.end(), e.id) == ids_.end()) {
+      ids_.push_back(e.id);
+      if (progress_)
+        progress_->note("Rollback execution " + e.id + " of stage " + e.rollback_stage_name +
+                        " to execution " + e.rollback_target_execution_id + " started");
+    }
+  }
+  void stage_changed(const model::StageExecutionRecord& s) override {
+    if (progress_) progress_->print(s);
+  }
+  void action_changed(const model::ActionExecutionRecord& a) override {
+    if (progress_) progress_->print(a);
+  }
+  void condition_changed(const model::ConditionExecutionRecord& c) override {
+    if (progress_) progress_->print(c);
+  }
+  void rule_changed(const model::RuleExecutionRecord& r) override {
+    if (progress_) progress_->print(r);
+  }
+
+ private:
+  std::unique_ptr<Progress>& progress_;
+  std::vector<std::string>& ids_;
 };
 
 // SIGINT and SIGTERM only set this flag (signal handlers only wake the loop);
@@ -212,11 +277,14 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
       }
     }
     // The definition becomes version 1, or the next version of the pipeline
-    // stored in this data directory.
+    // stored in this data directory when it differs from the stored one.
     auto existing = (*store)->get_pipeline(decl.name);
+    model::PipelineDeclaration unchanged = decl;
+    if (existing.ok()) unchanged.version = existing->declaration.version;
     Result<model::PipelineRecord> stored =
-        existing.ok() ? (*store)->update_pipeline(decl, now_ms())
-                      : (*store)->create_pipeline({decl, tags, now_ms(), now_ms()});
+        !existing.ok() ? (*store)->create_pipeline({decl, tags, now_ms(), now_ms()})
+        : existing->declaration == unchanged ? std::move(existing)
+                                             : (*store)->update_pipeline(decl, now_ms());
     if (!stored.ok()) {
       err << "stageline run: store pipeline " << decl.name << ": " << stored.status().message()
           << "\n";
@@ -250,10 +318,9 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
     if (progress) progress->output(s, chunk);
   };
   jobs::LocalRunner runner(artifact_store, runner_options);
-  engine::Engine engine(**store, runner,
-                        {now_ms, new_uuid, [&progress](const model::ActionExecutionRecord& r) {
-                           if (progress) progress->print(r);
-                         }});
+  std::vector<std::string> ids;
+  RunEvents events(progress, ids);
+  engine::Engine engine(**store, runner, {now_ms, new_uuid, &events});
 
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
@@ -261,7 +328,6 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::vector<std::string> ids;
   if (args.resume) {
     auto resumed = engine.recover();
     if (!resumed.ok()) {
@@ -286,6 +352,8 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
         << ") started\n";
   }
   progress = std::make_unique<Progress>(out, **store, ids, t0);
+  for (size_t i = 1; i < ids.size(); ++i)
+    progress->note("Rollback execution " + ids[i] + " started");
   progress->report();  // what happened before the progress display existed
   while (true) {
     bool all_done = runner.outstanding() == 0, all_succeeded = true;

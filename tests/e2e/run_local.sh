@@ -17,9 +17,13 @@ grep -q "Succeeded in" "$TMP/out" && grep -q "Smoke | hello from the pipeline" "
   grep -q "tested version 1.0.2" "$TMP/out" && ok || bad "example run output"
 [ -f "$TMP/data/stageline.db" ] && ok || bad "--data-dir keeps the store"
 
-# 2. Running again on the same data directory stores version 2 of the pipeline.
+# 2. Running again on the same data directory keeps version 1; a changed
+#    definition is stored as version 2.
 "$BIN" run examples/run-locally.yaml --source App=examples/hello --data-dir "$TMP/data" >"$TMP/out" 2>&1
-grep -q "(version 2) started" "$TMP/out" && ok || bad "second run is version 2"
+grep -q "(version 1) started" "$TMP/out" && ok || bad "the same definition stays version 1"
+sed 's/defaultValue: hello/defaultValue: hi/' examples/run-locally.yaml >"$TMP/changed.yaml"
+"$BIN" run "$TMP/changed.yaml" --source App=examples/hello --data-dir "$TMP/data" >"$TMP/out" 2>&1
+grep -q "(version 2) started" "$TMP/out" && ok || bad "a changed definition is version 2"
 
 # 3. A failing command fails the run with exit 1 and names the command.
 sed 's/test -x out\/hello/test -x out\/missing/' examples/run-locally.yaml >"$TMP/failing.yaml"
@@ -92,6 +96,24 @@ rc=$?
 [ "$rc" -eq 130 ] && grep -q "interrupted" "$TMP/out" && ok || bad "SIGINT ends the run with 130 (got $rc)"
 for _ in $(seq 1 100); do pgrep -f "sleep 31.7" >/dev/null || break; sleep 0.1; done
 pgrep -f "sleep 31.7" >/dev/null && bad "an action's process outlived the run" || ok
+
+# 9. Stage conditions: an on-success Commands rule, an entry VariableCheck
+#    that skips Deploy, and an automatic rollback to the last good execution.
+"$BIN" run examples/conditions.yaml --source App=examples/hello --data-dir "$TMP/cond" >"$TMP/out" 2>&1
+[ $? -eq 0 ] && grep -q "Build/rule RunsAndGreets (Commands) Succeeded" "$TMP/out" &&
+  grep -q "Deploy Skipped: its entry condition was not met" "$TMP/out" &&
+  ! grep -q "Ship | shipping" "$TMP/out" && ok || bad "entry condition skips Deploy"
+"$BIN" run examples/conditions.yaml --source App=examples/hello --data-dir "$TMP/cond" \
+  --variable Env=prod >"$TMP/out" 2>&1
+[ $? -eq 0 ] && grep -q "Ship | shipping v1" "$TMP/out" && ok || bad "prod enters Deploy"
+"$BIN" run examples/conditions.yaml --source App=examples/hello --data-dir "$TMP/cond" \
+  --variable Env=prod --variable Release=broken >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q "Ship | shipping broken" "$TMP/out" &&
+  grep -q "Rollback execution .* of stage Deploy to execution" "$TMP/out" &&
+  grep -q "Ship | shipping v1" "$TMP/out" && ok || bad "a failed Deploy rolls back to v1"
+rollback=$(sqlite3 "$TMP/cond/stageline.db" \
+  "SELECT status || ' ' || trigger_type FROM pipeline_executions WHERE execution_type = 'ROLLBACK'")
+[ "$rollback" = "Succeeded AutomatedRollback" ] && ok || bad "the rollback is recorded ($rollback)"
 
 echo "run e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
