@@ -1,5 +1,6 @@
 #include "api/wire/embedded.h"
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
