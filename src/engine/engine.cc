@@ -1127,6 +1127,7 @@ Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCo
     start.action_execution_id = r.id;
     start.stage_name = sd.name;
     start.attempt = ev.attempt;
+    start.rule = true;
     start.action.name = rule.name;
     start.action.action_type_id = {model::ActionCategory::kCompute, model::ActionOwner::kAws,
                                    "Commands", "1"};

@@ -48,6 +48,7 @@ struct ActionStart {
   std::vector<std::pair<std::string, model::ArtifactLocation>> inputs;
   std::string artifact_bucket;
   std::string job_id;  // the job the runner claimed
+  bool rule = false;   // a Commands rule of a stage condition, not an action
   // A revision StartPipelineExecution asked this source action to use
   // (sourceRevisions): type (COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID,
   // S3_OBJECT_KEY) and value; empty when the provider picks the latest.

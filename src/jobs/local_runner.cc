@@ -270,6 +270,14 @@ ActionOutcome LocalRunner::run_commands(
   fs::create_directories(job.workspace, ec);
   if (ec) return failure("JobFailed", "create " + job.workspace.string() + ": " + ec.message());
   job.inputs = inputs;
+  if (start.rule && inputs.empty()) {
+    // A Commands rule may have no input artifact: it runs in an empty
+    // directory (a Commands action always has one).
+    fs::path empty = workspace / "src";
+    fs::create_directories(empty, ec);
+    if (ec) return failure("JobFailed", "create " + empty.string() + ": " + ec.message());
+    job.inputs.emplace_back("", empty);
+  }
   job.commands = start.action.commands.value_or(std::vector<std::string>{});
   if (start.action.environment_variables)
     for (const auto& v : *start.action.environment_variables) {

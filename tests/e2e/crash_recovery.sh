@@ -5,7 +5,10 @@
 #   - the execution ends Succeeded (or never started, when killed that early);
 #   - every action has exactly one Succeeded attempt, and every earlier
 #     attempt is recorded as interrupted;
-#   - an action whose success was committed before the kill did not run again.
+#   - an action whose success was committed before the kill did not run again;
+#   - the entry condition of stage Sequence ends Succeeded, each of its rules
+#     has exactly one Succeeded evaluation, every other one is recorded as
+#     interrupted, and a rule whose success was committed did not run again.
 # usage: tests/e2e/crash_recovery.sh path/to/stageline [kills]
 set -uo pipefail
 BIN=$(realpath "$1")
@@ -28,7 +31,7 @@ for i in $(seq 1 "$KILLS"); do
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
   # Which actions had a committed success before the kill.
-  before=$(sql "$data" "SELECT action_name FROM action_executions WHERE status='Succeeded' ORDER BY 1" 2>/dev/null | tr '\n' ' ')
+  before=$(sql "$data" "SELECT action_name FROM action_executions WHERE status='Succeeded' UNION ALL SELECT rule_name FROM rule_executions WHERE status='Succeeded' ORDER BY 1" 2>/dev/null | tr '\n' ' ')
   "$BIN" run --resume --data-dir "$data" --source "Src=$TMP/src" >>"$TMP/out$i" 2>&1
   rc=$?
   restarts=$((restarts + 1))
@@ -47,8 +50,14 @@ for i in $(seq 1 "$KILLS"); do
   [ "$n" -eq 6 ] || problem="$problem; $n actions recorded, want 6"
   stray=$(sql "$data" "SELECT action_name || ' ' || attempt || ' ' || status FROM action_executions WHERE status <> 'Succeeded' AND summary NOT LIKE 'interrupted%'")
   [ -z "$stray" ] || problem="$problem; failed attempts that were not interrupted: $stray"
+  cond=$(sql "$data" "SELECT group_concat(condition_type || ' ' || status) FROM condition_executions")
+  [ "$cond" = "BEFORE_ENTRY Succeeded" ] || problem="$problem; entry condition: $cond"
+  bad=$(sql "$data" "SELECT rule_name FROM rule_executions GROUP BY rule_name HAVING sum(status='Succeeded') <> 1")
+  [ -z "$bad" ] || problem="$problem; rules without exactly one success: $bad"
+  stray=$(sql "$data" "SELECT rule_name || ' ' || status FROM rule_executions WHERE status <> 'Succeeded' AND summary NOT LIKE 'interrupted%'")
+  [ -z "$stray" ] || problem="$problem; rule evaluations that were not interrupted: $stray"
   for a in $before; do
-    [ "$a" = "Src" ] && continue
+    [ "$a" = "Src" ] || [ "$a" = "Mode" ] && continue  # they leave no mark
     runs=$(grep -c "^$a\$" "$marks")
     [ "$runs" -eq 1 ] || problem="$problem; $a had succeeded before the kill but ran $runs times"
   done
