@@ -109,6 +109,8 @@ std::map<std::string, std::string> child_environment(const CommandsJob& job) {
 // is non-zero. After the last command the shell writes the output variables,
 // NUL-terminated, "S<value>" when set and "U" when unset; that file existing is
 // also the proof that every command ran (a command may `exit 0` early).
+constexpr size_t kInlineScriptLimit = 64 * 1024;
+
 std::string make_script(const CommandsJob& job, const fs::path& workspace) {
   const std::string current = sh_quote((workspace / kCurrentCommandFile).string());
   const std::string outputs = sh_quote((workspace / kOutputVariablesFile).string());
@@ -233,12 +235,18 @@ Result<CommandsResult> run_commands_action(const CommandsJob& job) {
   if (ec)
     return Status::io("run Commands action: workspace " + job.workspace.string() + ": " +
                       ec.message());
-  const fs::path script_path = workspace / kScriptFile;
-  if (Status s = write_file(script_path, make_script(job, workspace)); !s.ok())
-    return s.with_context("run Commands action");
-
+  // A script that fits in one argument (Linux allows 128 KiB) goes to `sh -c`:
+  // one file fewer to create and delete per action. A longer one is a file.
+  std::string script = make_script(job, workspace);
   jobs::ProcessSpec spec;
-  spec.argv = {"/bin/sh", script_path.string()};
+  if (script.size() <= kInlineScriptLimit) {
+    spec.argv = {"/bin/sh", "-c", std::move(script), "sh"};
+  } else {
+    const fs::path script_path = workspace / kScriptFile;
+    if (Status s = write_file(script_path, script); !s.ok())
+      return s.with_context("run Commands action");
+    spec.argv = {"/bin/sh", script_path.string()};
+  }
   spec.env = child_environment(job);
   spec.cwd = fs::absolute(job.inputs[0].second).string();
   auto spawned = jobs::spawn(spec);

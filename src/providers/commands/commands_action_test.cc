@@ -295,7 +295,16 @@ TEST_F(CommandsActionTest, WorkspaceFilesDoNotAppearInThePrimaryInputDirectory) 
   ASSERT_TRUE(result.succeeded) << result.summary;
   EXPECT_EQ(output_, "made\n");
   EXPECT_EQ(entries(source()), std::set<std::string>{"made"});
+  EXPECT_FALSE(fs::exists(workspace() / "commands.sh")) << "a short script goes to sh -c";
+}
+
+TEST_F(CommandsActionTest, AScriptTooLongForOneArgumentRunsFromAFileInTheWorkspace) {
+  job_.commands = {"x=" + std::string(70 * 1024, 'a'), "echo ${#x}"};
+  CommandsResult result = run();
+  ASSERT_TRUE(result.succeeded) << result.summary;
+  EXPECT_EQ(output_, "71680\n");
   EXPECT_TRUE(fs::exists(workspace() / "commands.sh"));
+  EXPECT_EQ(entries(source()), std::set<std::string>{});
 }
 
 }  // namespace
