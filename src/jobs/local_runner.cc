@@ -111,6 +111,7 @@ void LocalRunner::work() {
       done_.push_back({start.action_execution_id, std::move(outcome)});
     }
     cv_.notify_all();
+    if (options_.on_completion) options_.on_completion();
     // After the outcome is queued: the engine need not wait for the removal.
     std::error_code ec;
     fs::remove_all(workspace, ec);  // best effort: the outcome is what matters

@@ -54,6 +54,10 @@ class LocalRunner : public engine::ActionRunner {
     // says how to answer it.
     enum class Approval { kAsk, kApprove, kReject };
     Approval approval = Approval::kAsk;
+    // Called on a worker thread each time an outcome is queued, so an event
+    // loop can wake up and drain next() on the control thread. Thread-safe
+    // callers only (e.g. http::Server::post). May be empty.
+    std::function<void()> on_completion;
     std::string approver;  // recorded in the approval's summary
   };
 
