@@ -196,10 +196,25 @@ constexpr const char* kRollbackStageSchema = R"sql(
 ALTER TABLE pipeline_executions ADD COLUMN rollback_stage_name TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Migration 4: access keys (reference section 2). The secret is in clear
+// because verifying a SigV4 signature needs it; the file is 0600. The rowid
+// breaks ties in creation order.
+constexpr const char* kAccessKeysSchema = R"sql(
+CREATE TABLE access_keys (
+  access_key_id TEXT PRIMARY KEY,
+  secret TEXT NOT NULL,
+  principal TEXT NOT NULL,
+  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  created_at_ms INTEGER NOT NULL,
+  last_used_at_ms INTEGER
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "condition and rule executions", kConditionsSchema},
     {3, "rollback stage of an execution", kRollbackStageSchema},
+    {4, "access keys", kAccessKeysSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

@@ -1,7 +1,13 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 
 #include "base/strings.h"
 #include "store/migrations.h"
@@ -55,6 +61,28 @@ Status configure(sqlite::Connection& connection, const SqliteStore::Options& opt
   return {};
 }
 
+// Creates the database file with mode 0600 if it does not exist yet. SQLite
+// would create it 0644 (less the umask), and the file holds the secrets of
+// the access keys. SQLite gives the -wal and -shm files the mode of the
+// database file, so they are 0600 too. An existing file keeps its mode: the
+// operator may have chosen it.
+Status create_private_file(const std::string& path) {
+  if (path.empty() || path == ":memory:") return {};
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return {};
+    return Status::io(std::string("create the database file: ") + std::strerror(errno));
+  }
+  // open() applied the umask; 0600 is wanted whatever it is.
+  const int chmod_errno = ::fchmod(fd, 0600) == 0 ? 0 : errno;
+  const int close_errno = ::close(fd) == 0 ? 0 : errno;
+  if (chmod_errno != 0)
+    return Status::io(std::string("make the database file private: ") + std::strerror(chmod_errno));
+  if (close_errno != 0)
+    return Status::io(std::string("create the database file: ") + std::strerror(close_errno));
+  return {};
+}
+
 const Status& status_of(const Status& status) { return status; }
 template <typename T>
 const Status& status_of(const Result<T>& result) {
@@ -88,6 +116,8 @@ class SqliteStore::Lock {
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
                                                        const Options& options) {
   const std::string context = "open store " + quote(path);
+  auto created = create_private_file(path);
+  if (!created.ok()) return created.with_context(context);
   auto connection = sqlite::Connection::open(path);
   if (!connection.ok()) return connection.status().with_context(context);
   auto configured = configure(**connection, options, path == ":memory:");
@@ -253,6 +283,14 @@ Result<std::vector<model::LogLine>> SqliteStore::read_logs(const std::string& ac
   return read([&](SqliteWriter& w) { return w.read_logs(action_execution_id, from_seq, limit); });
 }
 
+Result<AccessKeyRecord> SqliteStore::get_access_key(const std::string& access_key_id) {
+  return read([&](SqliteWriter& w) { return w.get_access_key(access_key_id); });
+}
+
+Result<std::vector<AccessKeyRecord>> SqliteStore::list_access_keys() {
+  return read([](SqliteWriter& w) { return w.list_access_keys(); });
+}
+
 // ---- Writes, each in its own transaction ---------------------------------------
 
 Result<model::PipelineRecord> SqliteStore::create_pipeline(const model::PipelineRecord& pipeline) {
@@ -374,6 +412,29 @@ Result<int64_t> SqliteStore::append_logs(const std::string& action_execution_id,
                                          const std::vector<model::LogLine>& lines) {
   return write_one([&] { return "append log lines to action execution " + action_execution_id; },
                    [&](SqliteWriter& w) { return w.append_logs(action_execution_id, lines); });
+}
+
+Status SqliteStore::insert_access_key(const AccessKeyRecord& key) {
+  return write_one([&] { return "insert access key " + quote(key.access_key_id); },
+                   [&](SqliteWriter& w) { return w.insert_access_key(key); });
+}
+
+Status SqliteStore::set_access_key_enabled(const std::string& access_key_id, bool enabled) {
+  return write_one(
+      [&] {
+        return std::string(enabled ? "enable" : "disable") + " access key " + quote(access_key_id);
+      },
+      [&](SqliteWriter& w) { return w.set_access_key_enabled(access_key_id, enabled); });
+}
+
+Status SqliteStore::delete_access_key(const std::string& access_key_id) {
+  return write_one([&] { return "delete access key " + quote(access_key_id); },
+                   [&](SqliteWriter& w) { return w.delete_access_key(access_key_id); });
+}
+
+Status SqliteStore::touch_access_key(const std::string& access_key_id, TimestampMs now_ms) {
+  return write_one([&] { return "record the use of access key " + quote(access_key_id); },
+                   [&](SqliteWriter& w) { return w.touch_access_key(access_key_id, now_ms); });
 }
 
 }  // namespace stageline::store

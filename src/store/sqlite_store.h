@@ -49,12 +49,15 @@ class SqliteStore final : public Store {
   };
 
   // Opens the database at `path`, creating it if absent, or a private
-  // in-memory database for ":memory:" (tests). Sets WAL mode (not for
-  // :memory:), `options.synchronous`, foreign keys on and the busy timeout,
-  // then applies every migration the database lacks, each in its own
-  // transaction. Errors, each prefixed with "open store <path>":
-  //   kIo                 SQLite cannot open or read the file ("file is not a
-  //                       database", "unable to open database file")
+  // in-memory database for ":memory:" (tests). A new file is created with
+  // mode 0600 whatever the umask (it holds access key secrets; the -wal and
+  // -shm files get the same mode); an existing file keeps its mode. Sets
+  // WAL mode (not for :memory:), `options.synchronous`, foreign keys on and
+  // the busy timeout, then applies every migration the database lacks, each
+  // in its own transaction. Errors, each prefixed with "open store <path>":
+  //   kIo                 the file cannot be created ("create the database
+  //                       file: No such file or directory"), or SQLite
+  //                       cannot open or read it ("file is not a database")
   //   kFailedPrecondition the file is another application's SQLite
   //                       database, or its schema version is newer than
   //                       this build's (nothing is changed then)
@@ -113,6 +116,8 @@ class SqliteStore final : public Store {
       const std::string& pipeline_name) override;
   Result<std::vector<model::LogLine>> read_logs(const std::string& action_execution_id,
                                                 int64_t from_seq, int limit) override;
+  Result<AccessKeyRecord> get_access_key(const std::string& access_key_id) override;
+  Result<std::vector<AccessKeyRecord>> list_access_keys() override;
 
   // StoreWriter: each call is its own transaction.
   Result<model::PipelineRecord> create_pipeline(const model::PipelineRecord& pipeline) override;
@@ -140,6 +145,10 @@ class SqliteStore final : public Store {
   Status set_transition(const model::TransitionRecord& transition) override;
   Result<int64_t> append_logs(const std::string& action_execution_id,
                               const std::vector<model::LogLine>& lines) override;
+  Status insert_access_key(const AccessKeyRecord& key) override;
+  Status set_access_key_enabled(const std::string& access_key_id, bool enabled) override;
+  Status delete_access_key(const std::string& access_key_id) override;
+  Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) override;
 
  private:
   class Lock;

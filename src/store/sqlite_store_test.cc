@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -1134,6 +1135,128 @@ TEST_F(SqliteStoreTest, AppendingLogsToAMissingActionExecutionIsNotFound) {
             "append 1 log lines to action execution ghost: no action execution has this id");
 }
 
+// ---- Access keys -----------------------------------------------------------------
+
+AccessKeyRecord access_key(const std::string& id, model::TimestampMs created_ms = 5000,
+                           const std::string& user = "admin") {
+  AccessKeyRecord k;
+  k.access_key_id = id;
+  k.secret = "secret/of+" + id;
+  k.principal = "arn:aws:iam::111122223333:user/" + user;
+  k.created_ms = created_ms;
+  return k;
+}
+
+TEST_F(SqliteStoreTest, AnAccessKeyReadsBackAsStoredSecretIncluded) {
+  AccessKeyRecord k = access_key("AKIAAAAAAAAAAAAAAAAA");
+  ASSERT_TRUE(store_->insert_access_key(k).ok());
+  auto got = store_->get_access_key(k.access_key_id);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, k);
+  EXPECT_EQ(got->secret, "secret/of+AKIAAAAAAAAAAAAAAAAA");
+  EXPECT_TRUE(got->enabled);
+  EXPECT_EQ(got->last_used_ms, std::nullopt);
+
+  AccessKeyRecord used = access_key("AKIABBBBBBBBBBBBBBBB");
+  used.enabled = false;
+  used.last_used_ms = 7000;
+  ASSERT_TRUE(store_->insert_access_key(used).ok());
+  EXPECT_EQ(*store_->get_access_key(used.access_key_id), used);
+}
+
+TEST_F(SqliteStoreTest, AccessKeysAreListedInCreationOrderThenInsertionOrder) {
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIAC", 300)).ok());
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIAB", 100)).ok());
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIAZ", 200)).ok());
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIAA", 200)).ok());
+  auto listed = store_->list_access_keys();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  std::vector<std::string> ids;
+  for (const auto& k : *listed) ids.push_back(k.access_key_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"AKIAB", "AKIAZ", "AKIAA", "AKIAC"}));
+}
+
+TEST_F(SqliteStoreTest, NoAccessKeysListAsEmpty) {
+  auto listed = store_->list_access_keys();
+  ASSERT_TRUE(listed.ok()) << listed.status().message();
+  EXPECT_TRUE(listed->empty());
+}
+
+TEST_F(SqliteStoreTest, InsertingATakenAccessKeyIdFailsWithAlreadyExistsAndKeepsTheFirst) {
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIAX")).ok());
+  AccessKeyRecord other = access_key("AKIAX", 9000, "mallory");
+  Status taken = store_->insert_access_key(other);
+  EXPECT_EQ(taken.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(taken.message(), "insert access key 'AKIAX': an access key with this id exists");
+  EXPECT_EQ(*store_->get_access_key("AKIAX"), access_key("AKIAX"));
+}
+
+TEST_F(SqliteStoreTest, AnUnknownAccessKeyIsNotFoundForEveryOperation) {
+  auto got = store_->get_access_key("AKIANOPE");
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(got.status().message(), "get access key 'AKIANOPE': no access key has this id");
+
+  Status disabled = store_->set_access_key_enabled("AKIANOPE", false);
+  EXPECT_EQ(disabled.code(), StatusCode::kNotFound);
+  EXPECT_EQ(disabled.message(), "disable access key 'AKIANOPE': no access key has this id");
+
+  Status deleted = store_->delete_access_key("AKIANOPE");
+  EXPECT_EQ(deleted.code(), StatusCode::kNotFound);
+  EXPECT_EQ(deleted.message(), "delete access key 'AKIANOPE': no access key has this id");
+
+  Status touched = store_->touch_access_key("AKIANOPE", 1);
+  EXPECT_EQ(touched.code(), StatusCode::kNotFound);
+  EXPECT_EQ(touched.message(),
+            "record the use of access key 'AKIANOPE': no access key has this id");
+}
+
+TEST_F(SqliteStoreTest, DisablingAndEnablingAnAccessKeyChangesOnlyThatKey) {
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIA1", 1)).ok());
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIA2", 2)).ok());
+  ASSERT_TRUE(store_->set_access_key_enabled("AKIA1", false).ok());
+  EXPECT_FALSE(store_->get_access_key("AKIA1")->enabled);
+  EXPECT_TRUE(store_->get_access_key("AKIA2")->enabled);
+  EXPECT_TRUE(store_->set_access_key_enabled("AKIA1", false).ok()) << "already disabled is ok";
+  ASSERT_TRUE(store_->set_access_key_enabled("AKIA1", true).ok());
+  EXPECT_EQ(*store_->get_access_key("AKIA1"), access_key("AKIA1", 1));
+}
+
+TEST_F(SqliteStoreTest, ADeletedAccessKeyIsGoneAndItsIdCanBeUsedAgain) {
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIA1", 1)).ok());
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIA2", 2)).ok());
+  ASSERT_TRUE(store_->delete_access_key("AKIA1").ok());
+  EXPECT_EQ(store_->get_access_key("AKIA1").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->list_access_keys()->size(), 1u);
+  EXPECT_EQ(store_->delete_access_key("AKIA1").code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store_->insert_access_key(access_key("AKIA1", 3)).ok());
+}
+
+TEST_F(SqliteStoreTest, TouchingAnAccessKeyRecordsTheLatestUseAndNeverGoesBack) {
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIA1")).ok());
+  ASSERT_TRUE(store_->touch_access_key("AKIA1", 8000).ok());
+  EXPECT_EQ(store_->get_access_key("AKIA1")->last_used_ms, 8000);
+  ASSERT_TRUE(store_->touch_access_key("AKIA1", 9000).ok());
+  EXPECT_EQ(store_->get_access_key("AKIA1")->last_used_ms, 9000);
+  ASSERT_TRUE(store_->touch_access_key("AKIA1", 8500).ok()) << "an older time is not an error";
+  EXPECT_EQ(store_->get_access_key("AKIA1")->last_used_ms, 9000);
+}
+
+TEST_F(SqliteStoreTest, AccessKeyWritesInsideAFailedTransactionAreRolledBack) {
+  ASSERT_TRUE(store_->insert_access_key(access_key("AKIA1")).ok());
+  Status failed = store_->write([](StoreWriter& w) {
+    auto inserted = w.insert_access_key(access_key("AKIA2"));
+    if (!inserted.ok()) return inserted;
+    auto deleted = w.delete_access_key("AKIA1");
+    if (!deleted.ok()) return deleted;
+    EXPECT_EQ(w.list_access_keys()->size(), 1u) << "the transaction sees its own writes";
+    return w.delete_access_key("AKIA1");  // gone already: kNotFound
+  });
+  EXPECT_EQ(failed.code(), StatusCode::kNotFound);
+  auto listed = store_->list_access_keys();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0], access_key("AKIA1"));
+}
+
 // ---- Transactions ----------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, AFailedTransactionLeavesNothing) {
@@ -1300,8 +1423,86 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ')"
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
             "1:initial schema, 2:condition and rule executions, "
-            "3:rollback stage of an execution");
+            "3:rollback stage of an execution, 4:access keys");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
+}
+
+TEST(SqliteStoreFileTest, AVersionThreeDatabaseWithDataIsUpgradedToAccessKeysInPlace) {
+  TempDatabase file;
+  {
+    // The file as a build that knew migrations 1 to 3 left it.
+    RawDatabase raw(file.path());
+    for (const Migration& m : migrations()) {
+      if (m.version > 3) break;
+      raw.exec(m.sql);
+      raw.exec("INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" +
+               m.description + "', 0)");
+    }
+    raw.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    raw.exec(
+        "INSERT INTO pipeline_executions (id, pipeline_name, pipeline_version, status,"
+        " status_summary, execution_mode, execution_type, trigger_type, trigger_detail,"
+        " client_request_token, variables_json, source_revisions_json,"
+        " rollback_target_execution_id, rollback_stage_name, stop_reason, created_at_ms,"
+        " updated_at_ms) VALUES ('e1', 'app', 1, 'Succeeded', '', 'SUPERSEDED', 'ROLLBACK',"
+        " 'AutomatedRollback', 'me', NULL, '[]', '[]', 'e0', 'Deploy', '', 100, 200)");
+    raw.exec(
+        "INSERT INTO condition_executions (execution_id, stage_name, condition_type,"
+        " stage_attempt, status, summary, started_at_ms, updated_at_ms) VALUES"
+        " ('e1', 'Deploy', 'BEFORE_ENTRY', 1, 'Succeeded', '', 110, 120)");
+    EXPECT_EQ(raw.query_text("SELECT count(*) FROM sqlite_master WHERE name = 'access_keys'"), "0");
+  }
+
+  auto store = open_or_die(file.path());
+  EXPECT_EQ(*store->schema_version(), SqliteStore::latest_schema_version());
+  auto e1 = store->get_pipeline_execution("e1");
+  ASSERT_TRUE(e1.ok()) << e1.status().message();
+  EXPECT_EQ(e1->status, PipelineExecutionStatus::kSucceeded);
+  EXPECT_EQ(e1->rollback_target_execution_id, "e0");
+  EXPECT_EQ(e1->rollback_stage_name, "Deploy");
+  auto conditions = store->list_condition_executions("e1");
+  ASSERT_TRUE(conditions.ok()) << conditions.status().message();
+  ASSERT_EQ(conditions->size(), 1u);
+  EXPECT_EQ((*conditions)[0].updated_ms, 120);
+
+  EXPECT_TRUE(store->list_access_keys()->empty());
+  AccessKeyRecord k = access_key("AKIA1");
+  ASSERT_TRUE(store->insert_access_key(k).ok());
+  ASSERT_TRUE(store->touch_access_key("AKIA1", 6000).ok());
+  store.reset();
+
+  auto reopened = open_or_die(file.path());
+  k.last_used_ms = 6000;
+  EXPECT_EQ(*reopened->get_access_key("AKIA1"), k);
+  reopened.reset();
+  RawDatabase raw(file.path());
+  EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
+                           " (SELECT * FROM schema_version WHERE version >= 3 ORDER BY version)"),
+            "3:rollback stage of an execution, 4:access keys");
+}
+
+TEST(SqliteStoreFileTest, ANewDatabaseFileAndItsWalAreOnlyReadableByTheOwnerWhateverTheUmask) {
+  TempDatabase file;
+  const mode_t old_umask = ::umask(0);
+  auto store = SqliteStore::open(file.path(), {});
+  ::umask(old_umask);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  ASSERT_TRUE((*store)->insert_access_key(access_key("AKIA1")).ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((file.path() + suffix).c_str(), &st), 0) << suffix;
+    EXPECT_EQ(st.st_mode & 07777, 0600u) << "file " << file.path() + suffix;
+  }
+}
+
+TEST(SqliteStoreFileTest, AnExistingDatabaseFileKeepsItsMode) {
+  TempDatabase file;
+  static_cast<void>(open_or_die(file.path()));
+  ASSERT_EQ(::chmod(file.path().c_str(), 0640), 0);
+  static_cast<void>(open_or_die(file.path()));
+  struct stat st {};
+  ASSERT_EQ(::stat(file.path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
 TEST(SqliteStoreFileTest, AStoredRuleOwnerThisBuildCannotReadIsInternal) {
@@ -1390,7 +1591,8 @@ TEST(SqliteStoreFileTest, APathThatCannotBeOpenedGivesAnIoStatus) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kIo);
   EXPECT_EQ(store.status().message(),
-            "open store '/nonexistent-directory/sub/stageline.db': unable to open database file");
+            "open store '/nonexistent-directory/sub/stageline.db': create the database file: "
+            "No such file or directory");
 }
 
 TEST(SqliteStoreFileTest, AWriteBlockedByAnotherWriterSaysWhatItWasDoing) {

@@ -91,6 +91,14 @@ class SqliteWriter final : public StoreWriter {
   Result<int64_t> append_logs(const std::string& action_execution_id,
                               const std::vector<model::LogLine>& lines) override;
 
+  // sqlite_writer_access_keys.cc
+  Result<AccessKeyRecord> get_access_key(const std::string& access_key_id) override;
+  Result<std::vector<AccessKeyRecord>> list_access_keys() override;
+  Status insert_access_key(const AccessKeyRecord& key) override;
+  Status set_access_key_enabled(const std::string& access_key_id, bool enabled) override;
+  Status delete_access_key(const std::string& access_key_id) override;
+  Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) override;
+
  private:
   // Whether the query `sql`, with `value` bound to its one parameter,
   // returns a row.

@@ -1,8 +1,8 @@
 // store: the only place with SQL. It persists what CodePipeline declares and
 // records (pipelines with their version history, pipeline, stage, action,
-// condition and rule executions, jobs, artifacts, transitions, action logs)
-// and nothing else: it decides no state transition, reads no clock for
-// records and spawns nothing. The engine commits every state transition here
+// condition and rule executions, jobs, artifacts, transitions, action logs),
+// plus the access keys requests are signed with, and nothing else: it decides no state transition,
+// reads no clock for records and spawns nothing. The engine commits every state transition here
 // before acting on it.
 //
 // This header is the interface; sqlite_store.h is the embedded
@@ -40,6 +40,22 @@
 namespace stageline::store {
 
 using model::TimestampMs;
+
+// An access key (reference section 2): what a SigV4 request is signed with,
+// and whom it authenticates. Stored in table access_keys
+// (docs/store-schema.md). The secret is stored as given, in clear: SigV4
+// verification needs it, not a hash of it; the database file is created
+// with mode 0600 for that reason (SqliteStore::open).
+struct AccessKeyRecord {
+  std::string access_key_id;  // "AKIA..." (api/sigv4 generate_key)
+  std::string secret;
+  std::string principal;  // an ARN, e.g. arn:aws:iam::111122223333:user/admin
+  bool enabled = true;    // a disabled key is kept, but every request signed with it is refused
+  TimestampMs created_ms = 0;
+  std::optional<TimestampMs> last_used_ms;  // nullopt: never used
+
+  bool operator==(const AccessKeyRecord&) const = default;
+};
 
 // One page of a listing. `next_key` is empty on the last page; otherwise pass
 // it back as `after_key` to get the next page. Keys are opaque strings that
@@ -184,6 +200,15 @@ class StoreReader {
   // REQUIRES: limit >= 1.
   virtual Result<std::vector<model::LogLine>> read_logs(const std::string& action_execution_id,
                                                         int64_t from_seq, int limit) = 0;
+
+  // ---- Access keys ----------------------------------------------------------
+
+  // The key with id `access_key_id`, secret included. kNotFound if absent.
+  virtual Result<AccessKeyRecord> get_access_key(const std::string& access_key_id) = 0;
+
+  // Every key, enabled or not, in creation order (created_ms, then insertion
+  // order). Few rows: there is no paging.
+  virtual Result<std::vector<AccessKeyRecord>> list_access_keys() = 0;
 };
 
 // The writes, plus every read. Inside Store::write() the reads see the
@@ -325,6 +350,26 @@ class StoreWriter : public StoreReader {
   // kNotFound if the action execution does not exist.
   virtual Result<int64_t> append_logs(const std::string& action_execution_id,
                                       const std::vector<model::LogLine>& lines) = 0;
+
+  // ---- Access keys ----------------------------------------------------------
+
+  // Stores `key` as given (the secret in clear, see AccessKeyRecord).
+  // kAlreadyExists if a key with the same id exists.
+  // REQUIRES: key.access_key_id is not empty.
+  virtual Status insert_access_key(const AccessKeyRecord& key) = 0;
+
+  // Enables or disables key `access_key_id`; setting the state it already
+  // has is ok. kNotFound if absent.
+  virtual Status set_access_key_enabled(const std::string& access_key_id, bool enabled) = 0;
+
+  // Deletes key `access_key_id`: requests signed with it are refused as
+  // signed with an unknown key from then on. kNotFound if absent.
+  virtual Status delete_access_key(const std::string& access_key_id) = 0;
+
+  // Records that key `access_key_id` signed a request at `now_ms`. The
+  // stored time never goes back: an earlier `now_ms` (another process's
+  // clock) leaves the later one. kNotFound if absent.
+  virtual Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) = 0;
 };
 
 // A store: everything above, plus transactions that group several writes.
