@@ -1,0 +1,144 @@
+// api/codepipeline: CodePipeline's operations (botocore model 2015-07-09) as
+// the aws CLI and the SDKs see them: one validated wire::Call in, the output
+// value or AWS's error out. Reads come from the store; every change goes
+// through the engine, except three the store owns alone: tags
+// (set_pipeline_tags), job claims (claim_jobs, acknowledge_job) and the
+// output artifacts a job worker reports (see jobs.cc). docs/api.md lists
+// each operation, what differs from AWS and the errors.
+//
+// Depends on engine, store, wire (errors, page tokens, timestamps),
+// definitions (validation, the action-type catalogue) and model. Never on
+// Asio/Beast, HTTP or SigV4: the server authenticates and routes, then calls
+// call() with the caller it authenticated.
+//
+// Not thread-safe: the engine is not, so the server calls it on the engine's
+// control thread only.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/wire/errors.h"
+#include "api/wire/model.h"
+#include "api/wire/pagination.h"
+#include "api/wire/wire.h"
+#include "definitions/catalogue.h"
+#include "engine/engine.h"
+#include "model/execution.h"
+#include "store/store.h"
+
+namespace stageline::api {
+
+// Who signed the request (SigV4 verified by the server).
+struct Caller {
+  std::string principal;      // an ARN: trigger detail, lastChangedBy, job claims
+  std::string access_key_id;  // handed to job workers as artifactCredentials.accessKeyId
+};
+
+struct ApiOptions {
+  std::string region = "us-east-1";
+  std::string account_id = "111122223333";
+  std::function<model::TimestampMs()> now_ms;
+  // HMAC key for nextToken values (wire::PageTokens). REQUIRES: 16 bytes or
+  // more; keep it across restarts so tokens stay valid.
+  std::string page_token_key;
+};
+
+// Owns the custom action types created through the API (in memory: see
+// docs/api.md) and the page-token key; borrows the engine and the store,
+// which must outlive it.
+class CodePipelineApi {
+ public:
+  // REQUIRES: options.now_ms is set; options.page_token_key has >= 16 bytes.
+  CodePipelineApi(engine::Engine& engine, store::Store& store, ApiOptions options);
+
+  // One validated call (the input already matches the operation's input
+  // shape). Returns the output value (an empty object for operations without
+  // output) or the error to answer with: a modeled exception with AWS's
+  // message, ValidationException naming what is not available yet, or
+  // InternalFailure (its cause in Error::detail, for the log) when the store
+  // fails. Never throws.
+  wire::Outcome<boost::json::value> call(const wire::Call& call, const Caller& caller);
+
+  // The pipeline ARN: arn:aws:codepipeline:<region>:<account>:<name>.
+  std::string pipeline_arn(const std::string& name) const;
+
+ private:
+  using Out = wire::Outcome<boost::json::value>;
+  using In = boost::json::object;
+
+  // pipelines.cc
+  Out create_pipeline(const In& in, const Caller& caller);
+  Out get_pipeline(const In& in);
+  Out update_pipeline(const In& in);
+  Out delete_pipeline(const In& in);
+  Out list_pipelines(const wire::Operation& op, const In& in);
+  Out tag_resource(const In& in);
+  Out untag_resource(const In& in);
+  Out list_tags_for_resource(const In& in);
+  // executions.cc
+  Out start_pipeline_execution(const In& in, const Caller& caller);
+  Out get_pipeline_execution(const In& in);
+  Out list_pipeline_executions(const wire::Operation& op, const In& in);
+  Out stop_pipeline_execution(const In& in);
+  Out retry_stage_execution(const In& in);
+  Out rollback_stage(const In& in, const Caller& caller);
+  Out override_stage_condition(const In& in);
+  Out set_stage_transition(const In& in, bool enabled, const Caller& caller);
+  Out list_action_executions(const wire::Operation& op, const In& in);
+  Out list_rule_executions(const wire::Operation& op, const In& in);
+  // state.cc
+  Out get_pipeline_state(const In& in);
+  // jobs.cc
+  Out poll_for_jobs(const In& in, const Caller& caller);
+  Out acknowledge_job(const In& in);
+  Out get_job_details(const In& in, const Caller& caller);
+  Out put_job_success_result(const In& in);
+  Out put_job_failure_result(const In& in);
+  Out create_custom_action_type(const In& in);
+  Out delete_custom_action_type(const In& in);
+  Out list_action_types(const In& in);
+  Out list_rule_types(const In& in);
+
+  // The JobData of `job` (PollForJobs, GetJobDetails).
+  wire::Outcome<boost::json::value> job_data(const model::JobRecord& job, const Caller& caller);
+  // The output locations a job worker uploads to: stable for an action
+  // execution, so PollForJobs, GetJobDetails and PutJobSuccessResult agree.
+  model::ArtifactLocation output_location(const std::string& bucket, const std::string& pipeline,
+                                          const std::string& artifact,
+                                          const std::string& action_execution_id) const;
+  // The stored pipeline, or PipelineNotFoundException.
+  wire::Outcome<model::PipelineRecord> pipeline(const std::string& name);
+  // An execution of `pipeline_name`, or PipelineExecutionNotFoundException.
+  wire::Outcome<model::PipelineExecutionRecord> execution(const std::string& pipeline_name,
+                                                          const std::string& id);
+  // Version `version` of a pipeline, cached for one call; nullptr if gone.
+  const model::PipelineDeclaration* declaration(const std::string& name, int version);
+
+  // Errors.
+  wire::Error error(std::string_view type, std::string message) const;
+  // An engine or store Status: the AWS exception it names, else
+  // InternalFailure with the message kept for the log only.
+  wire::Error from_status(const Status& status) const;
+  wire::Error not_available(std::string_view operation) const;
+
+  engine::Engine& engine_;
+  store::Store& store_;
+  ApiOptions options_;
+  const wire::ServiceModel& model_;
+  wire::PageTokens tokens_;
+  // Built-in action types plus the custom ones (rebuilt on each change).
+  definitions::Catalogue catalogue_;
+  struct CustomType {
+    definitions::ActionTypeInfo info;
+    boost::json::object action_type;  // the ActionType as CreateCustomActionType returned it
+  };
+  std::vector<CustomType> custom_types_;
+  std::map<std::pair<std::string, int>, std::optional<model::PipelineDeclaration>> versions_;
+};
+
+}  // namespace stageline::api

@@ -1,0 +1,424 @@
+// The job worker protocol (reference §11) and the action types: PollForJobs,
+// AcknowledgeJob, GetJobDetails, PutJobSuccessResult, PutJobFailureResult,
+// CreateCustomActionType, DeleteCustomActionType, ListActionTypes,
+// ListRuleTypes (docs/api.md).
+#include <algorithm>
+
+#include "api/codepipeline/codepipeline_api.h"
+#include "api/codepipeline/render.h"
+#include "model/pipeline_json.h"
+
+namespace stageline::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr size_t kMaxCustomTypes = 50;  // per region (reference §11.1)
+
+// FNV-1a: a hash that is the same in every build, so a key computed before a
+// restart is computed again after it.
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+json::object job_artifact(const std::string& name, const model::ArtifactLocation& loc) {
+  return {{"name", name},
+          {"location", json::object{{"type", "S3"},
+                                    {"s3Location", json::object{{"bucketName", loc.bucket},
+                                                                {"objectKey", loc.key}}}}}};
+}
+
+model::ActionTypeId type_of(const json::object& o) {
+  model::ActionTypeId id;
+  id.category = model::parse_enum<model::ActionCategory>(str(o, "category"))
+                    .value_or(model::ActionCategory::kBuild);
+  id.owner =
+      model::parse_enum<model::ActionOwner>(str(o, "owner")).value_or(model::ActionOwner::kCustom);
+  id.provider = str(o, "provider");
+  id.version = str(o, "version");
+  return id;
+}
+
+json::object action_type_json(const definitions::ActionTypeInfo& t) {
+  json::array properties;
+  for (const auto& k : t.required_config)
+    properties.push_back(json::object{
+        {"name", k},
+        {"required", true},
+        {"key", true},
+        {"secret",
+         std::find(t.secret_config.begin(), t.secret_config.end(), k) != t.secret_config.end()}});
+  for (const auto& k : t.optional_config)
+    properties.push_back(json::object{
+        {"name", k},
+        {"required", false},
+        {"key", false},
+        {"secret",
+         std::find(t.secret_config.begin(), t.secret_config.end(), k) != t.secret_config.end()}});
+  json::object o{{"id", encode_action_type_id({t.category, t.owner, t.provider, t.version})}};
+  if (!properties.empty()) o["actionConfigurationProperties"] = std::move(properties);
+  o["inputArtifactDetails"] =
+      json::object{{"minimumCount", t.input.min}, {"maximumCount", t.input.max}};
+  o["outputArtifactDetails"] =
+      json::object{{"minimumCount", t.output.min}, {"maximumCount", t.output.max}};
+  return o;
+}
+
+}  // namespace
+
+model::ArtifactLocation CodePipelineApi::output_location(
+    const std::string& bucket, const std::string& pipeline, const std::string& artifact,
+    const std::string& action_execution_id) const {
+  // <pipeline[:20]>/<artifact[:10]>/<7 alphanumerics> (reference §13), the
+  // 7 characters derived from the action execution, so every call that
+  // shows the job shows the same key.
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  uint64_t h = fnv1a(action_execution_id + "/" + artifact);
+  std::string suffix;
+  for (int i = 0; i < 7; ++i) {
+    suffix += kAlphabet[h % kAlphabet.size()];
+    h /= kAlphabet.size();
+  }
+  model::ArtifactLocation loc;
+  loc.bucket = bucket;
+  loc.key = pipeline.substr(0, 20) + "/" + artifact.substr(0, 10) + "/" + suffix;
+  return loc;
+}
+
+wire::Outcome<json::value> CodePipelineApi::job_data(const model::JobRecord& job,
+                                                     const Caller& caller) {
+  auto action = store_.get_action_execution(job.action_execution_id);
+  if (!action.ok()) return from_status(action.status());
+  auto exec = store_.get_pipeline_execution(job.execution_id);
+  if (!exec.ok()) return from_status(exec.status());
+  json::object data{
+      {"actionTypeId", encode_action_type_id(job.action_type_id)},
+      {"actionConfiguration",
+       json::object{{"configuration", encode_string_map(action->resolved_configuration)}}},
+      {"pipelineContext", json::object{{"pipelineName", job.pipeline_name},
+                                       {"stage", json::object{{"name", job.stage_name}}},
+                                       {"action", json::object{{"name", job.action_name},
+                                                               {"actionExecutionId", action->id}}},
+                                       {"pipelineArn", pipeline_arn(job.pipeline_name)},
+                                       {"pipelineExecutionId", job.execution_id}}}};
+  json::array inputs, outputs;
+  const model::PipelineDeclaration* decl = declaration(job.pipeline_name, exec->pipeline_version);
+  std::string bucket;
+  const model::ActionDeclaration* declared = nullptr;
+  if (decl != nullptr) {
+    if (decl->artifact_store)
+      bucket = decl->artifact_store->location;
+    else if (decl->artifact_stores && !decl->artifact_stores->empty())
+      bucket = decl->artifact_stores->begin()->second.location;
+    for (const auto& s : decl->stages)
+      if (s.name == job.stage_name)
+        for (const auto& a : s.actions)
+          if (a.name == job.action_name) declared = &a;
+    if (decl->artifact_store && decl->artifact_store->encryption_key)
+      data["encryptionKey"] =
+          json::object{{"id", decl->artifact_store->encryption_key->id},
+                       {"type", model::to_string(decl->artifact_store->encryption_key->type)}};
+  }
+  if (declared != nullptr) {
+    if (declared->input_artifacts)
+      for (const auto& in : *declared->input_artifacts) {
+        auto art = store_.get_artifact(exec->id, in.name);
+        if (!art.ok() && !exec->rollback_target_execution_id.empty())
+          art = store_.get_artifact(exec->rollback_target_execution_id, in.name);
+        if (!art.ok()) {
+          if (art.status().code() != StatusCode::kNotFound) return from_status(art.status());
+          continue;
+        }
+        inputs.push_back(job_artifact(in.name, art->location));
+      }
+    if (declared->output_artifacts)
+      for (const auto& out : *declared->output_artifacts)
+        outputs.push_back(job_artifact(
+            out.name, output_location(bucket, job.pipeline_name, out.name, action->id)));
+  }
+  data["inputArtifacts"] = std::move(inputs);
+  data["outputArtifacts"] = std::move(outputs);
+  // The worker signs its S3 calls with its own key: the server never sees
+  // its secret and hands out no other (docs/api.md).
+  data["artifactCredentials"] = json::object{
+      {"accessKeyId", caller.access_key_id}, {"secretAccessKey", ""}, {"sessionToken", ""}};
+  put_nonempty(data, "continuationToken", job.continuation_token);
+  return json::value(std::move(data));
+}
+
+CodePipelineApi::Out CodePipelineApi::poll_for_jobs(const In& in, const Caller& caller) {
+  const json::object* type_json = obj(in, "actionTypeId");
+  STAGELINE_CHECK(type_json != nullptr);  // required; the wire layer checked it
+  model::ActionTypeId type = type_of(*type_json);
+  const definitions::ActionTypeInfo* info = catalogue_.find(type);
+  if (type.owner != model::ActionOwner::kCustom || info == nullptr)
+    return error("ActionTypeNotFoundException",
+                 "ActionType (Category: '" + std::string(model::to_string(type.category)) +
+                     "', Provider: '" + type.provider + "', Owner: '" +
+                     std::string(model::to_string(type.owner)) + "', Version: '" + type.version +
+                     "') is not a custom action type of account '" + options_.account_id + "'");
+  int max = 1;
+  if (const json::value* v = in.if_contains("maxBatchSize"); v && v->is_int64())
+    max = static_cast<int>(std::clamp<int64_t>(v->as_int64(), 1, 100));
+  auto claimed = store_.claim_jobs({type}, caller.principal, max, options_.now_ms());
+  if (!claimed.ok()) return from_status(claimed.status());
+  json::array jobs;
+  for (const auto& job : *claimed) {
+    auto data = job_data(job, caller);
+    if (!data.ok()) return data.error();
+    jobs.push_back(json::object{{"id", job.id},
+                                {"data", std::move(*data)},
+                                {"nonce", job.nonce},
+                                {"accountId", options_.account_id}});
+  }
+  return json::value(json::object{{"jobs", std::move(jobs)}});
+}
+
+CodePipelineApi::Out CodePipelineApi::acknowledge_job(const In& in) {
+  const std::string id = str(in, "jobId");
+  auto job = store_.acknowledge_job(id, str(in, "nonce"), options_.now_ms());
+  if (job.ok()) return json::value(json::object{{"status", model::to_string(job->status)}});
+  switch (job.status().code()) {
+    case StatusCode::kNotFound:
+      return error("JobNotFoundException", "The job " + id + " was not found");
+    case StatusCode::kInvalidArgument:
+      return error("InvalidNonceException", "The nonce is not valid for job " + id);
+    case StatusCode::kFailedPrecondition: {
+      // A finished job: AcknowledgeJob reports its status. One never
+      // dispatched has no nonce a worker could know.
+      auto current = store_.get_job(id);
+      if (!current.ok()) return from_status(current.status());
+      if (current->status == model::JobStatus::kSucceeded ||
+          current->status == model::JobStatus::kFailed ||
+          current->status == model::JobStatus::kTimedOut)
+        return json::value(json::object{{"status", model::to_string(current->status)}});
+      return error("InvalidNonceException",
+                   "The nonce is not valid for job " + id + ": the job was not dispatched");
+    }
+    default:
+      return from_status(job.status());
+  }
+}
+
+CodePipelineApi::Out CodePipelineApi::get_job_details(const In& in, const Caller& caller) {
+  const std::string id = str(in, "jobId");
+  auto job = store_.get_job(id);
+  if (!job.ok()) {
+    if (job.status().code() == StatusCode::kNotFound)
+      return error("JobNotFoundException", "The job " + id + " was not found");
+    return from_status(job.status());
+  }
+  auto data = job_data(*job, caller);
+  if (!data.ok()) return data.error();
+  return json::value(
+      json::object{{"jobDetails", json::object{{"id", job->id},
+                                               {"data", std::move(*data)},
+                                               {"accountId", options_.account_id}}}});
+}
+
+CodePipelineApi::Out CodePipelineApi::put_job_success_result(const In& in) {
+  const std::string id = str(in, "jobId");
+  engine::JobSuccess result;
+  result.continuation_token = str(in, "continuationToken");
+  if (const json::object* d = obj(in, "executionDetails")) {
+    result.summary = str(*d, "summary");
+    result.external_execution_id = str(*d, "externalExecutionId");
+  }
+  if (const json::object* vars = obj(in, "outputVariables")) {
+    if (!result.continuation_token.empty())
+      return error("ValidationException",
+                   "outputVariables can only be sent with a result that has no continuationToken");
+    for (const auto& [k, v] : *vars)
+      if (v.is_string()) result.output_variables[std::string(k)] = std::string(v.as_string());
+  }
+  auto job = store_.get_job(id);
+  if (!job.ok()) {
+    if (job.status().code() == StatusCode::kNotFound)
+      return error("JobNotFoundException", "The job " + id + " was not found");
+    return from_status(job.status());
+  }
+  // The worker uploaded its outputs to the keys PollForJobs gave it. The
+  // engine's JobSuccess carries no artifacts, so they are recorded here,
+  // before the engine starts what reads them (docs/api.md; to move into the
+  // engine).
+  if (result.continuation_token.empty() && job->status == model::JobStatus::kInProgress) {
+    auto action = store_.get_action_execution(job->action_execution_id);
+    auto exec = store_.get_pipeline_execution(job->execution_id);
+    if (!action.ok()) return from_status(action.status());
+    if (!exec.ok()) return from_status(exec.status());
+    const model::PipelineDeclaration* decl =
+        declaration(job->pipeline_name, exec->pipeline_version);
+    if (decl != nullptr && action->status == model::ActionExecutionStatus::kInProgress) {
+      std::string bucket = decl->artifact_store ? decl->artifact_store->location : "";
+      if (bucket.empty() && decl->artifact_stores && !decl->artifact_stores->empty())
+        bucket = decl->artifact_stores->begin()->second.location;
+      for (const auto& s : decl->stages)
+        for (const auto& a : s.actions)
+          if (s.name == job->stage_name && a.name == job->action_name && a.output_artifacts)
+            for (const auto& out : *a.output_artifacts) {
+              model::ArtifactRecord art;
+              art.execution_id = job->execution_id;
+              art.name = out.name;
+              art.location = output_location(bucket, job->pipeline_name, out.name, action->id);
+              art.produced_by_stage = s.name;
+              art.produced_by_action = a.name;
+              art.created_ms = options_.now_ms();
+              if (Status st = store_.put_artifact(art); !st.ok()) return from_status(st);
+            }
+    }
+  }
+  if (Status s = engine_.job_succeeded(id, result); !s.ok()) return from_status(s);
+  return json::value(json::object());
+}
+
+CodePipelineApi::Out CodePipelineApi::put_job_failure_result(const In& in) {
+  const json::object* details = obj(in, "failureDetails");
+  STAGELINE_CHECK(details != nullptr);  // required
+  auto type = model::parse_enum<model::FailureType>(str(*details, "type"));
+  STAGELINE_CHECK(type.has_value());
+  Status s = engine_.job_failed(str(in, "jobId"), *type, str(*details, "message"),
+                                str(*details, "externalExecutionId"));
+  if (!s.ok()) return from_status(s);
+  return json::value(json::object());
+}
+
+// ---- Action types ---------------------------------------------------------------
+
+CodePipelineApi::Out CodePipelineApi::create_custom_action_type(const In& in) {
+  model::ActionTypeId id = type_of(in);
+  id.owner = model::ActionOwner::kCustom;
+  if (catalogue_.find(id) != nullptr)
+    return error("ValidationException", "Action type (Category: '" +
+                                            std::string(model::to_string(id.category)) +
+                                            "', Provider: '" + id.provider + "', Version: '" +
+                                            id.version + "') already exists");
+  if (custom_types_.size() >= kMaxCustomTypes)
+    return error("LimitExceededException",
+                 "The number of custom action types in this region has reached its limit (50)");
+  definitions::ActionTypeInfo info;
+  info.category = id.category;
+  info.owner = id.owner;
+  info.provider = id.provider;
+  info.version = id.version;
+  auto bounds = [&](std::string_view key) {
+    definitions::ArtifactBounds b;
+    if (const json::object* o = obj(in, key)) {
+      if (const auto* v = o->if_contains("minimumCount"); v && v->is_int64())
+        b.min = static_cast<int>(v->as_int64());
+      if (const auto* v = o->if_contains("maximumCount"); v && v->is_int64())
+        b.max = static_cast<int>(v->as_int64());
+    }
+    return b;
+  };
+  info.input = bounds("inputArtifactDetails");
+  info.output = bounds("outputArtifactDetails");
+  if (info.input.min > info.input.max || info.output.min > info.output.max)
+    return error("ValidationException",
+                 "minimumCount must not be greater than maximumCount in inputArtifactDetails and "
+                 "outputArtifactDetails");
+  json::object type{{"id", encode_action_type_id(id)}};
+  if (const json::object* settings = obj(in, "settings")) type["settings"] = *settings;
+  if (const json::value* props = in.if_contains("configurationProperties");
+      props && props->is_array()) {
+    int queryable = 0;
+    for (const auto& p : props->as_array()) {
+      if (!p.is_object()) continue;
+      const auto& o = p.as_object();
+      const std::string name = str(o, "name");
+      auto flag = [&](std::string_view k) {
+        const json::value* v = o.if_contains(k);
+        return v && v->is_bool() && v->as_bool();
+      };
+      (flag("required") ? info.required_config : info.optional_config).push_back(name);
+      if (flag("secret")) info.secret_config.push_back(name);
+      if (flag("queryable")) {
+        if (++queryable > 1 || !flag("required") || flag("secret"))
+          return error("ValidationException",
+                       "At most one configuration property may be queryable, and it must be "
+                       "required and not secret");
+      }
+    }
+    type["actionConfigurationProperties"] = *props;
+  }
+  info.runnable = true;  // by job workers
+  if (const json::object* o = obj(in, "inputArtifactDetails")) type["inputArtifactDetails"] = *o;
+  if (const json::object* o = obj(in, "outputArtifactDetails")) type["outputArtifactDetails"] = *o;
+  custom_types_.push_back({info, type});
+  std::vector<definitions::ActionTypeInfo> actions =
+      definitions::Catalogue::builtin().action_types();
+  for (const auto& c : custom_types_) actions.push_back(c.info);
+  catalogue_ =
+      definitions::Catalogue(std::move(actions), definitions::Catalogue::builtin().rule_types());
+  json::object out{{"actionType", std::move(type)}};
+  if (const json::value* tags = in.if_contains("tags")) out["tags"] = *tags;
+  return json::value(std::move(out));
+}
+
+CodePipelineApi::Out CodePipelineApi::delete_custom_action_type(const In& in) {
+  model::ActionTypeId id = type_of(in);
+  id.owner = model::ActionOwner::kCustom;
+  auto it = std::find_if(custom_types_.begin(), custom_types_.end(), [&](const auto& c) {
+    return c.info.category == id.category && c.info.provider == id.provider &&
+           c.info.version == id.version;
+  });
+  if (it == custom_types_.end())
+    return error("ValidationException", "Action type (Category: '" +
+                                            std::string(model::to_string(id.category)) +
+                                            "', Provider: '" + id.provider + "', Version: '" +
+                                            id.version + "') does not exist");
+  custom_types_.erase(it);
+  std::vector<definitions::ActionTypeInfo> actions =
+      definitions::Catalogue::builtin().action_types();
+  for (const auto& c : custom_types_) actions.push_back(c.info);
+  catalogue_ =
+      definitions::Catalogue(std::move(actions), definitions::Catalogue::builtin().rule_types());
+  return json::value(json::object());
+}
+
+CodePipelineApi::Out CodePipelineApi::list_action_types(const In& in) {
+  // One page holds every type: a nextToken was never issued.
+  if (auto token = opt_str(in, "nextToken")) {
+    auto position = tokens_.redeem("ListActionTypes", "", *token);
+    if (!position.ok()) return position.error();
+  }
+  std::optional<model::ActionOwner> owner;
+  if (auto f = opt_str(in, "actionOwnerFilter")) owner = model::parse_enum<model::ActionOwner>(*f);
+  json::array types;
+  for (const auto& t : definitions::Catalogue::builtin().action_types())
+    if (!owner || t.owner == *owner) types.push_back(action_type_json(t));
+  for (const auto& c : custom_types_)
+    if (!owner || *owner == model::ActionOwner::kCustom) types.push_back(c.action_type);
+  return json::value(json::object{{"actionTypes", std::move(types)}});
+}
+
+CodePipelineApi::Out CodePipelineApi::list_rule_types(const In&) {
+  json::array types;
+  for (const auto& r : definitions::Catalogue::builtin().rule_types()) {
+    if (!r.supported) continue;
+    json::array properties;
+    for (const auto& k : r.required_config)
+      properties.push_back(
+          json::object{{"name", k}, {"required", true}, {"key", true}, {"secret", false}});
+    for (const auto& k : r.optional_config)
+      properties.push_back(
+          json::object{{"name", k}, {"required", false}, {"key", false}, {"secret", false}});
+    json::object t{
+        {"id",
+         json::object{
+             {"category", "Rule"}, {"owner", "AWS"}, {"provider", r.provider}, {"version", "1"}}}};
+    if (!properties.empty()) t["ruleConfigurationProperties"] = std::move(properties);
+    t["inputArtifactDetails"] =
+        json::object{{"minimumCount", 0}, {"maximumCount", r.uses_commands ? 1 : 0}};
+    types.push_back(std::move(t));
+  }
+  return json::value(json::object{{"ruleTypes", std::move(types)}});
+}
+
+}  // namespace stageline::api

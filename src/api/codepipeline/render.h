@@ -1,0 +1,39 @@
+// api/codepipeline/render: small helpers shared by the operation files:
+// reading members of a validated input and writing AWS's output values.
+// Internal to this module.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "model/execution.h"
+#include "model/pipeline.h"
+
+namespace stageline::api {
+
+// A string member of a validated input, or "" when absent.
+std::string str(const boost::json::object& in, std::string_view key);
+std::optional<std::string> opt_str(const boost::json::object& in, std::string_view key);
+// An object member, or nullptr.
+const boost::json::object* obj(const boost::json::object& in, std::string_view key);
+
+// A timestamp member: epoch seconds with milliseconds (wire::epoch_seconds).
+boost::json::value ts(model::TimestampMs ms);
+
+// `s` cut to at most `max` code points at a UTF-8 boundary (output shapes
+// such as ExecutionSummary have a maximum length).
+std::string clip(std::string_view s, size_t max);
+
+// Sets out[key] = s only when s is not empty (absent optional members are
+// omitted, never null; most of these shapes have a minimum length of 1).
+void put_nonempty(boost::json::object& out, std::string_view key, std::string_view s,
+                  size_t max = 0);
+
+boost::json::object encode_action_type_id(const model::ActionTypeId& id);
+boost::json::object encode_string_map(const model::StringMap& m);
+boost::json::object error_details(const std::string& code, const std::string& message);
+
+}  // namespace stageline::api
