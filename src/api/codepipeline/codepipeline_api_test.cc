@@ -340,6 +340,13 @@ TEST_F(CodePipelineApiTest, TagsAreAddedReplacedAndRemovedAndBadArnsAreRefused) 
       fails("TagResource", R"({"resourceArn": "arn:aws:codepipeline:us-east-1:111122223333:nope",
       "tags": [{"key": "a", "value": "b"}]})"),
       "ResourceNotFoundException");
+  EXPECT_EQ(fails("ListTagsForResource",
+                  R"({"resourceArn": "arn:aws-cn:codepipeline:x:111122223333:app"})"),
+            "InvalidArnException")
+      << "another partition's ARN is no ARN of this server";
+  EXPECT_EQ(fails("ListTagsForResource",
+                  R"({"resourceArn": "arn:aws:codepipeline:eu-west-1:111122223333:app"})"),
+            "ResourceNotFoundException");
 }
 
 TEST_F(CodePipelineApiTest, ActionAndRuleTypesAreListedAndUnavailableOperationsSayWhy) {

@@ -233,11 +233,12 @@ std::string pipeline_of(std::string_view arn, std::string_view region, std::stri
 
 }  // namespace
 
-// One tagged resource: a pipeline of this account and region.
+// One tagged resource: a pipeline of this account and region. A store
+// failure is left in `failed` for from_status().
 static wire::Outcome<model::PipelineRecord> tagged(store::Store& store,
                                                    const wire::ServiceModel& model,
                                                    const std::string& arn,
-                                                   const ApiOptions& options) {
+                                                   const ApiOptions& options, Status& failed) {
   bool bad = false, elsewhere = false;
   std::string name = pipeline_of(arn, options.region, options.account_id, bad, elsewhere);
   if (bad)
@@ -245,8 +246,7 @@ static wire::Outcome<model::PipelineRecord> tagged(store::Store& store,
   if (!elsewhere) {
     auto record = store.get_pipeline(name);
     if (record.ok()) return std::move(*record);
-    if (record.status().code() != StatusCode::kNotFound)
-      return wire::modeled_error(model, "ResourceNotFoundException", record.status().message());
+    if (record.status().code() != StatusCode::kNotFound) failed = record.status();
   }
   return wire::modeled_error(model, "ResourceNotFoundException",
                              "The resource with the ARN " + arn + " was not found");
@@ -254,7 +254,9 @@ static wire::Outcome<model::PipelineRecord> tagged(store::Store& store,
 
 CodePipelineApi::Out CodePipelineApi::tag_resource(const In& in) {
   const std::string arn = str(in, "resourceArn");
-  auto record = tagged(store_, model_, arn, options_);
+  Status failed;
+  auto record = tagged(store_, model_, arn, options_, failed);
+  if (!failed.ok()) return from_status(failed);
   if (!record.ok()) return record.error();
   auto add = read_tags(in, model_);
   if (!add.ok()) return add.error();
@@ -279,7 +281,9 @@ CodePipelineApi::Out CodePipelineApi::tag_resource(const In& in) {
 
 CodePipelineApi::Out CodePipelineApi::untag_resource(const In& in) {
   const std::string arn = str(in, "resourceArn");
-  auto record = tagged(store_, model_, arn, options_);
+  Status failed;
+  auto record = tagged(store_, model_, arn, options_, failed);
+  if (!failed.ok()) return from_status(failed);
   if (!record.ok()) return record.error();
   std::vector<model::Tag> tags = record->tags;
   if (const json::value* keys = in.if_contains("tagKeys"); keys && keys->is_array())
@@ -301,7 +305,9 @@ CodePipelineApi::Out CodePipelineApi::list_tags_for_resource(const In& in) {
     auto position = tokens_.redeem("ListTagsForResource", str(in, "resourceArn"), *token);
     if (!position.ok()) return position.error();
   }
-  auto record = tagged(store_, model_, str(in, "resourceArn"), options_);
+  Status failed;
+  auto record = tagged(store_, model_, str(in, "resourceArn"), options_, failed);
+  if (!failed.ok()) return from_status(failed);
   if (!record.ok()) return record.error();
   return json::value(json::object{{"tags", model::encode_tags(record->tags)}});
 }
