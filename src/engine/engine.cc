@@ -1059,8 +1059,11 @@ Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCo
   const auto& rules = c && c->rules ? *c->rules : none;
   model::TimestampMs now = options_.now_ms();
   auto decide = [&](bool met, const std::string& summary) {
-    evaluations_.erase(ev.execution_id);  // `ev` dies here
-    return p.machine->condition_finished(exec.id, ev.stage, ev.condition, met, summary);
+    const std::string id = ev.execution_id;
+    const int stage = ev.stage;
+    const model::ConditionType condition = ev.condition;
+    evaluations_.erase(id);  // `ev` dies here
+    return p.machine->condition_finished(id, stage, condition, met, summary);
   };
   while (ev.next_rule < rules.size()) {
     const model::RuleDeclaration& rule = rules[ev.next_rule];

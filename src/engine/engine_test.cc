@@ -592,7 +592,8 @@ class ConditionsEngineTest : public EngineTest {
     ASSERT_TRUE(engine_->action_finished(s.action_execution_id, failed).ok());
   }
   model::StageExecutionStatus deploy_status(const std::string& exec) {
-    for (const auto& s : *store_->list_stage_executions(exec))
+    auto stages = store_->list_stage_executions(exec);
+    for (const auto& s : *stages)
       if (s.stage_name == "Deploy") return s.status;
     return model::StageExecutionStatus::kCancelled;
   }
