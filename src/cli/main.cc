@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "cli/validate_command.h"
+#include "server/api_server.h"
+#include "server/keys_command.h"
 #include "server/local_run.h"
 
 int main(int argc, char** argv) {
@@ -59,6 +61,25 @@ int main(int argc, char** argv) {
   r->add_flag("--reject", run_reject, "reject every manual approval")->excludes(approve_flag);
   r->add_option("--region", run.region, "the pipeline's region (default us-east-1)");
 
+  stageline::server::ServerArgs server;
+  auto* sv =
+      app.add_subcommand("server", "serve the CodePipeline API (AWS JSON 1.1, SigV4) on one port");
+  sv->add_option("--data-dir", server.data_dir,
+                 "where the store, artifacts and credentials live (default: "
+                 "$XDG_DATA_HOME/stageline or ~/.local/share/stageline)");
+  sv->add_option("--listen", server.listen, "ADDR:PORT to listen on (default 127.0.0.1:7300)");
+  sv->add_option("--region", server.region, "the region it answers for (default us-east-1)");
+  sv->add_option("--account-id", server.account_id,
+                 "the 12-digit account id in ARNs (default 111122223333)");
+
+  stageline::server::KeysArgs keys;
+  auto* k = app.add_subcommand("keys", "manage the access keys the server accepts");
+  k->add_option("command", keys.verb, "create NAME | list | delete ID | disable ID | enable ID")
+      ->required();
+  k->add_option("name-or-id", keys.argument, "the user name (create) or the access key id");
+  k->add_option("--data-dir", keys.data_dir, "the server's data directory");
+  k->add_option("--account-id", keys.account_id, "the account of a new key's user");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,6 +87,15 @@ int main(int argc, char** argv) {
     return e.get_exit_code() == 0 ? 0 : (code == 0 ? 0 : 2);
   }
 
+  if (sv->parsed()) return stageline::server::run_server(server, std::cout, std::cerr);
+  if (k->parsed()) {
+    if ((keys.verb != "list") && keys.argument.empty()) {
+      std::cerr << "stageline keys " << keys.verb << ": a "
+                << (keys.verb == "create" ? "user name" : "access key id") << " is required\n";
+      return 2;
+    }
+    return stageline::server::run_keys(keys, std::cout, std::cerr);
+  }
   if (r->parsed()) {
     if (run.file.empty() && !run.resume) {
       std::cerr << "stageline run: a FILE is required (or --resume --data-dir DIR)\n";

@@ -1,0 +1,226 @@
+#include "server/api_server.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+
+#include "api/codepipeline/codepipeline_api.h"
+#include "api/http/http.h"
+#include "api/keys/keys.h"
+#include "api/sigv4/sigv4.h"
+#include "api/wire/embedded.h"
+#include "api/wire/wire.h"
+#include "artifacts/artifact_store.h"
+#include "artifacts/object_store.h"
+#include "base/ids.h"
+#include "engine/engine.h"
+#include "jobs/local_runner.h"
+#include "store/sqlite_store.h"
+
+namespace stageline::server {
+
+namespace fs = std::filesystem;
+namespace sigv4 = api::sigv4;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+http::Response to_http(const wire::Response& r) {
+  http::Response out;
+  out.status = r.http_status;
+  out.headers.emplace_back("Content-Type", r.content_type);
+  out.body = r.body;
+  return out;
+}
+
+// The X-Amz-Target prefix of each service this port answers, and the
+// service name its requests are signed for.
+const std::map<std::string, std::string>& signing_names() {
+  static const std::map<std::string, std::string> kNames = {
+      {"CodePipeline_20150709", "codepipeline"},
+  };
+  return kNames;
+}
+
+}  // namespace
+
+fs::path default_data_dir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "stageline";
+  const char* home = std::getenv("HOME");
+  return fs::path(home && *home ? home : ".") / ".local" / "share" / "stageline";
+}
+
+int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
+  const fs::path data = args.data_dir.empty() ? default_data_dir() : args.data_dir;
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  if (ec) {
+    err << "stageline server: create " << data.string() << ": " << ec.message() << "\n";
+    return 2;
+  }
+  auto store = store::SqliteStore::open((data / "stageline.db").string(), {});
+  if (!store.ok()) {
+    err << "stageline server: " << store.status().message() << "\n";
+    return 2;
+  }
+  auto objects = artifacts::ObjectStore::open({data / "objects"});
+  if (!objects.ok()) {
+    err << "stageline server: " << objects.status().message() << "\n";
+    return 2;
+  }
+  artifacts::PassThroughCipher cipher;
+  artifacts::ArtifactStore artifact_store(**objects, cipher, {data / "tmp"});
+  auto admin = keys::ensure_admin_key(**store, data, args.account_id);
+  if (!admin.ok()) {
+    err << "stageline server: " << admin.status().message() << "\n";
+    return 2;
+  }
+
+  // Set while the event loop runs; the runner's workers post to it.
+  std::atomic<http::Server*> loop{nullptr};
+  jobs::LocalRunner::Options runner_options;
+  runner_options.work_root = data / "work";
+  runner_options.region = args.region;
+  const char* path_env = std::getenv("PATH");
+  runner_options.base_environment = {
+      {"PATH", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},
+      {"HOME", (data / "home").string()},
+      {"LANG", "C.UTF-8"},
+      {"TMPDIR", (data / "tmp").string()},
+  };
+  fs::create_directories(data / "home", ec);
+  std::function<void()> drain;
+  runner_options.on_completion = [&loop, &drain] {
+    if (http::Server* l = loop.load()) l->post([&drain] { drain(); });
+  };
+  auto runner_owner = std::make_unique<jobs::LocalRunner>(artifact_store, runner_options);
+  jobs::LocalRunner& runner = *runner_owner;
+  engine::Engine::Options engine_options;
+  engine_options.now_ms = now_ms;
+  engine_options.new_id = new_uuid;
+  engine_options.account_id = args.account_id;
+  engine::Engine engine(**store, runner, engine_options);
+
+  api::ApiOptions api_options;
+  api_options.region = args.region;
+  api_options.account_id = args.account_id;
+  api_options.now_ms = now_ms;
+  api_options.page_token_key = admin->secret;  // stable across restarts, never sent
+  api::CodePipelineApi codepipeline(engine, **store, api_options);
+  const wire::Dispatcher dispatcher(wire::codepipeline_model());
+  keys::StoreKeySource::Options key_options;
+  key_options.on_error = [&err](const Status& s) {
+    err << "stageline server: access keys: " << s.message() << "\n";
+  };
+  keys::StoreKeySource key_source(**store, key_options);
+  sigv4::VerifierOptions verifier_options;
+  verifier_options.region = args.region;
+  verifier_options.services = {"codepipeline"};
+  sigv4::Verifier verifier(verifier_options, key_source);
+
+  auto handle = [&](const http::Request& req) -> http::Response {
+    if (req.method != "POST" || req.path() != "/")
+      return http::json_error(404, "UnknownOperationException",
+                              "Stageline answers AWS JSON 1.1 requests with POST /");
+    std::string target(req.header("X-Amz-Target"));
+    std::string content_type(req.header("Content-Type"));
+    wire::Request w;
+    if (req.has_header("X-Amz-Target")) w.target = target;
+    if (req.has_header("Content-Type")) w.content_type = content_type;
+    w.body = req.body;
+    auto routed = dispatcher.route(w);
+    if (!routed) return to_http(wire::encode_error(routed.error()));
+    std::string prefix = target.substr(0, target.find('.'));
+    auto service = signing_names().find(prefix);
+    sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
+    auto auth = verifier.verify(view, service == signing_names().end() ? "" : service->second);
+    if (!auth.ok()) {
+      const auto& f = auth.failure();
+      err << "request " << req.request_id << " from " << req.peer
+          << ": authentication failed: " << f.detail << "\n";
+      return http::json_error(f.http_status(), f.aws_type(), f.message);
+    }
+    if (Status s = key_source.record_use(auth.identity().access_key_id, now_ms()); !s.ok())
+      err << "request " << req.request_id << ": " << s.message() << "\n";
+    auto call = dispatcher.decode(std::move(routed).value());
+    if (!call) return to_http(wire::encode_error(call.error()));
+    for (const auto& warning : call->warnings)
+      err << "request " << req.request_id << ": " << warning << "\n";
+    api::Caller caller{auth.identity().principal, auth.identity().access_key_id};
+    auto result = codepipeline.call(*call, caller);
+    if (!result) {
+      if (!result.error().detail.empty())
+        err << "request " << req.request_id << ": " << result.error().detail << "\n";
+      return to_http(wire::encode_error(result.error()));
+    }
+    auto encoded = wire::encode_output(*call->operation, result.value());
+    if (!encoded.ok()) {
+      err << "request " << req.request_id << ": " << encoded.status().message() << "\n";
+      return to_http(wire::encode_error(
+          wire::common_error(wire::CommonError::kInternalFailure, "Internal failure")));
+    }
+    return to_http(*encoded);
+  };
+
+  http::Server::Options http_options;
+  http_options.listen = args.listen;
+  http_options.log = [&err](const std::string& line) { err << line << "\n"; };
+  http::Server server(http_options, handle);
+  if (Status s = server.start(); !s.ok()) {
+    err << "stageline server: " << s.message() << "\n";
+    return 2;
+  }
+  loop = &server;
+  bool broken = false;
+  drain = [&] {
+    while (auto done = runner.next(std::chrono::milliseconds(0))) {
+      if (Status s = engine.action_finished(done->action_execution_id, done->outcome); !s.ok()) {
+        // The store refused a committed state (disk full, I/O error): stop,
+        // and let the next start recover from what the store holds.
+        err << "stageline server: " << s.message() << "; stopping\n";
+        broken = true;
+        server.stop();
+        return;
+      }
+    }
+  };
+  auto resumed = engine.recover();
+  if (!resumed.ok()) {
+    err << "stageline server: recover: " << resumed.status().message() << "\n";
+    return 2;
+  }
+  std::function<void()> expire = [&] {
+    if (Status s = engine.expire_jobs(); !s.ok())
+      err << "stageline server: " << s.message() << "\n";
+    server.after(std::chrono::seconds(5), expire);
+  };
+  server.after(std::chrono::seconds(5), expire);
+  server.on_signal([&](int) { server.stop(); });
+
+  out << "Stageline is listening on http://127.0.0.1:" << server.port() << " (region "
+      << args.region << ", account " << args.account_id << ")\n"
+      << "Data directory: " << data.string() << "\n";
+  if (!resumed->empty()) out << "Resumed " << resumed->size() << " execution(s)\n";
+  out << "Credentials: " << (data / "credentials").string() << "\n"
+      << "Try:\n"
+      << "  export AWS_SHARED_CREDENTIALS_FILE=" << (data / "credentials").string() << "\n"
+      << "  aws codepipeline list-pipelines --endpoint-url http://127.0.0.1:" << server.port()
+      << " --region " << args.region << "\n";
+  out.flush();
+  server.run();
+  // Stop the actions still running (their attempts are recovered on the next
+  // start) before the loop they post to goes away.
+  runner_owner.reset();
+  loop = nullptr;
+  return broken ? 1 : 0;
+}
+
+}  // namespace stageline::server
