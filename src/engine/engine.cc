@@ -847,6 +847,7 @@ Status Engine::job_succeeded(const std::string& job_id, const JobSuccess& result
   outcome.summary = result.summary;
   outcome.output_variables = result.output_variables;
   outcome.external_execution_id = result.external_execution_id;
+  outcome.artifacts = result.artifacts;
   return finish_action(job->action_execution_id, outcome, model::JobStatus::kSucceeded);
 }
 

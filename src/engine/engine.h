@@ -77,6 +77,9 @@ struct JobSuccess {
   std::string summary;
   std::string external_execution_id;
   std::map<std::string, std::string> output_variables;
+  // The output artifacts the worker stored (at the locations its job gave);
+  // recorded with the action's success. Ignored with a continuation token.
+  std::vector<model::ArtifactRecord> artifacts;
 };
 
 // An AWS exception name and message, split from an engine Status.

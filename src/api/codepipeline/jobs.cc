@@ -244,10 +244,8 @@ CodePipelineApi::Out CodePipelineApi::put_job_success_result(const In& in) {
       return error("JobNotFoundException", "The job " + id + " was not found");
     return from_status(job.status());
   }
-  // The worker uploaded its outputs to the keys PollForJobs gave it. The
-  // engine's JobSuccess carries no artifacts, so they are recorded here,
-  // before the engine starts what reads them (docs/api.md; to move into the
-  // engine).
+  // The worker uploaded its outputs to the keys PollForJobs gave it; the
+  // engine records them with the action's success, in one transaction.
   if (result.continuation_token.empty() && job->status == model::JobStatus::kInProgress) {
     auto action = store_.get_action_execution(job->action_execution_id);
     auto exec = store_.get_pipeline_execution(job->execution_id);
@@ -270,7 +268,7 @@ CodePipelineApi::Out CodePipelineApi::put_job_success_result(const In& in) {
               art.produced_by_stage = s.name;
               art.produced_by_action = a.name;
               art.created_ms = options_.now_ms();
-              if (Status st = store_.put_artifact(art); !st.ok()) return from_status(st);
+              result.artifacts.push_back(std::move(art));
             }
     }
   }
