@@ -1,8 +1,12 @@
 #include "server/api_server.h"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <memory>
 
@@ -205,6 +209,24 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   server.after(std::chrono::seconds(5), expire);
   server.on_signal([&](int) { server.stop(); });
 
+  // Where clients on this machine find the server (`stageline` client verbs
+  // read it from the data directory): written atomically, removed on stop.
+  const fs::path endpoint_file = data / "server.json";
+  {
+    std::string host = args.listen.substr(0, args.listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    boost::json::object info{{"endpoint", "http://" + host + ":" + std::to_string(server.port())},
+                             {"region", args.region},
+                             {"accountId", args.account_id},
+                             {"pid", static_cast<int64_t>(getpid())}};
+    const fs::path tmp = data / "server.json.tmp";
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f << boost::json::serialize(info) << "\n";
+    f.close();
+    if (!f || (fs::rename(tmp, endpoint_file, ec), ec))
+      err << "stageline server: write " << endpoint_file.string() << " failed\n";
+  }
   out << "Stageline is listening on http://127.0.0.1:" << server.port() << " (region "
       << args.region << ", account " << args.account_id << ")\n"
       << "Data directory: " << data.string() << "\n";
@@ -216,6 +238,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       << " --region " << args.region << "\n";
   out.flush();
   server.run();
+  fs::remove(endpoint_file, ec);
   // Stop the actions still running (their attempts are recovered on the next
   // start) before the loop they post to goes away.
   runner_owner.reset();

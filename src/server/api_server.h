@@ -4,7 +4,8 @@
 // credentials file), recovers the executions a previous process left, and
 // serves the CodePipeline API (AWS JSON 1.1, SigV4) on one port, with the
 // engine, the HTTP server, timers and the job runner's results all on one
-// control thread.
+// control thread. While it runs, DATA_DIR/server.json says where it listens
+// ({"endpoint", "region", "accountId", "pid"}) for clients on this machine.
 #pragma once
 
 #include <filesystem>
