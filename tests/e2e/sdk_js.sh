@@ -32,7 +32,11 @@ trap 'stop_server; rm -rf "$TMP"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$TMP/server.out" 2>"$TMP/server.err" &
 server=$!
-for _ in $(seq 1 100); do grep -q "listening" "$TMP/server.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do
+  grep -q "listening" "$TMP/server.out" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.1
+done
 if ! grep -q "listening" "$TMP/server.out" 2>/dev/null; then
   cat "$TMP/server.err"
   setup_failed "the server starts"
@@ -42,9 +46,9 @@ fi
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE="$TMP/data/credentials"
 AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true STAGELINE_ENDPOINT="http://127.0.0.1:$PORT" STAGELINE_CREDENTIALS="$TMP/data/credentials" STAGELINE_REPO="$REPO" \
-  timeout 120 node "$DIR/test.mjs"
+  timeout 60 node "$DIR/test.mjs"
 rc=$?
-[ $rc -eq 124 ] && echo "FAIL the SDK test finished within 120 s" && echo "sdk e2e (JS): timed out"
+[ $rc -eq 124 ] && echo "FAIL the SDK test finished within 60 s" && echo "sdk e2e (JS): timed out"
 if [ $rc -ne 0 ]; then
   echo "server log (stderr, last 40 lines):"
   tail -40 "$TMP/server.err" | sed 's/^/    /'

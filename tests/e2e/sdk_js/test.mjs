@@ -27,9 +27,13 @@ if (!endpoint || !credentialsFile || !repo) {
 const region = 'us-east-1';
 const account = '111122223333';  // the account `stageline server` serves
 
-function client(credentials) {
-  // maxAttempts 1: a retry would hide a server error behind a second request.
-  return new cp.CodePipelineClient({endpoint, region, credentials, maxAttempts: 1});
+function client(credentials, extra = {}) {
+  // maxAttempts 1: a retry would hide a server error behind a second request
+  // (and the SDK would correct its clock after a clock-skew error).
+  // A request that hangs fails its check instead of the whole run.
+  const requestHandler = {connectionTimeout: 2000, requestTimeout: 5000};
+  return new cp.CodePipelineClient(
+      {endpoint, region, credentials, maxAttempts: 1, requestHandler, ...extra});
 }
 const api =
     client(fromIni({filepath: credentialsFile, configFilepath: '/dev/null', profile: 'default'}));
@@ -478,9 +482,16 @@ async function authentication() {
         const bad = client({accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'x'});
         const e = await rejectsWith(
             bad.send(new cp.ListPipelinesCommand({})), 'UnrecognizedClientException');
-        assert.ok(
-            [400, 403].includes(e.$metadata.httpStatusCode), `HTTP ${e.$metadata.httpStatusCode}`);
+        assert.equal(e.$metadata.httpStatusCode, 403);
       });
+
+  await check('A request signed 20 minutes ago is refused as an expired signature', async () => {
+    const creds = fromIni({filepath: credentialsFile, configFilepath: '/dev/null'});
+    const late = client(creds, {systemClockOffset: -20 * 60 * 1000});
+    await rejectsWith(
+        late.send(new cp.ListPipelinesCommand({})), 'InvalidSignatureException',
+        /Signature expired/);
+  });
 }
 
 // ============================================================================
@@ -616,13 +627,14 @@ async function customActions() {
               type: 'String',
               description: 'branch'
             },
+            {name: 'Token', required: false, key: false, secret: true, type: 'String'},
           ],
           inputArtifactDetails: {minimumCount: 0, maximumCount: 0},
           outputArtifactDetails: {minimumCount: 1, maximumCount: 1},
         });
         assert.deepEqual(src.actionType.id, sourceType);
         assert.deepEqual(src.actionType.outputArtifactDetails, {minimumCount: 1, maximumCount: 1});
-        assert.equal(src.actionType.actionConfigurationProperties.length, 2);
+        assert.equal(src.actionType.actionConfigurationProperties.length, 3);
         const build = await send(cp.CreateCustomActionTypeCommand, {
           category: 'Build',
           provider: 'LocalBuild',
@@ -690,7 +702,7 @@ async function customActions() {
           {
             name: 'Checkout',
             actionTypeId: sourceType,
-            configuration: {Repo: 'sdk/app', Branch: 'main'},
+            configuration: {Repo: 'sdk/app', Branch: 'main', Token: 's3cr3t'},
             outputArtifacts: [{name: 'SourceOut'}],
             namespace: 'SourceVars',
           },
@@ -748,7 +760,10 @@ async function customActions() {
         assert.equal(firstJob.accountId, account);
         const d = firstJob.data;
         assert.deepEqual(d.actionTypeId, sourceType);
-        assert.deepEqual(d.actionConfiguration.configuration, {Repo: 'sdk/app', Branch: 'main'});
+        // A secret property is shown to the worker (reference §11.1).
+        assert.deepEqual(
+            d.actionConfiguration.configuration,
+            {Repo: 'sdk/app', Branch: 'main', Token: 's3cr3t'});
         assert.equal(d.pipelineContext.pipelineName, name);
         assert.equal(d.pipelineContext.stage.name, 'Source');
         assert.equal(d.pipelineContext.action.name, 'Checkout');
@@ -845,6 +860,21 @@ async function customActions() {
             }),
             'InvalidJobStateException',
         );
+      });
+
+  await check(
+      'A secret configuration property is masked in GetPipeline and ListActionExecutions',
+      async () => {
+        const {pipeline} = await send(cp.GetPipelineCommand, {name});
+        assert.equal(pipeline.stages[0].actions[0].configuration.Token, '****');
+        const out = await send(
+            cp.ListActionExecutionsCommand,
+            {pipelineName: name, filter: {pipelineExecutionId: runId}});
+        const checkout = out.actionExecutionDetails.find((d) => d.actionName === 'Checkout');
+        assert.equal(checkout.input.configuration.Token, '****');
+        assert.equal(
+            checkout.input.resolvedConfiguration.Token, '****',
+            'the secret is masked in resolvedConfiguration too');
       });
 
   await check('AcknowledgeJob of a finished job reports its status', async () => {
@@ -987,6 +1017,44 @@ async function customActions() {
         assert.equal(make.status, 'Failed');
         assert.equal(make.output.executionResult.errorDetails?.message, failureMessage);
         assert.equal(make.input.resolvedConfiguration.FailWhen, 'yes');
+      });
+
+  await check(
+      'StopPipelineExecution with abandon stops an execution whose source job waits for a worker',
+      async () => {
+        const {pipelineExecutionId} = await send(
+            cp.StartPipelineExecutionCommand, {name, variables: [{name: 'Fail', value: 'no'}]});
+        await until('the source action to be InProgress', async () => {
+          const state = await send(cp.GetPipelineStateCommand, {name});
+          const a = actionState(stageState(state, 'Source'), 'Checkout').latestExecution;
+          return stageState(state, 'Source').latestExecution?.pipelineExecutionId ===
+              pipelineExecutionId &&
+              a?.status === 'InProgress';
+        });
+        await send(cp.StopPipelineExecutionCommand, {
+          pipelineName: name,
+          pipelineExecutionId,
+          abandon: true,
+          reason: 'sdk e2e stop',
+        });
+        const e = await waitForExecutionEnd(name, pipelineExecutionId);
+        assert.equal(e.status, 'Stopped');
+        const list = await send(cp.ListPipelineExecutionsCommand, {pipelineName: name});
+        const summary = list.pipelineExecutionSummaries.find(
+            (x) => x.pipelineExecutionId === pipelineExecutionId);
+        assert.equal(summary.status, 'Stopped');
+        assert.equal(summary.stopTrigger?.reason, 'sdk e2e stop');
+        await rejectsWith(
+            send(
+                cp.StopPipelineExecutionCommand,
+                {pipelineName: name, pipelineExecutionId, abandon: true}),
+            'PipelineExecutionNotStoppableException');
+        const state = await send(cp.GetPipelineStateCommand, {name});
+        const a = actionState(stageState(state, 'Source'), 'Checkout').latestExecution;
+        assert.equal(a.status, 'Abandoned');
+        const {jobs} =
+            await send(cp.PollForJobsCommand, {actionTypeId: sourceType, maxBatchSize: 5});
+        assert.deepEqual(jobs, [], 'the abandoned action\'s job is not handed to a worker');
       });
 
   await check(
