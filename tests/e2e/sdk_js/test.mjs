@@ -526,7 +526,7 @@ class Worker {
   // Polls both types once; handles whatever it got. Returns how many jobs.
   async pollOnce() {
     let n = 0;
-    for (const [kind, actionTypeId] of [['source', sourceType], ['build', buildType], ]) {
+    for (const [kind, actionTypeId] of [['source', sourceType], ['build', buildType]]) {
       const {jobs} = await send(cp.PollForJobsCommand, {actionTypeId, maxBatchSize: 5});
       for (const job of jobs) {
         n++;
