@@ -210,11 +210,29 @@ CREATE TABLE access_keys (
 );
 )sql";
 
+// Migration 5: custom action types (reference section 11.1). A deleted type
+// keeps its row (deleted_at_ms set): AWS never lets its version string be
+// used for another definition. The definition is the API's ActionType JSON,
+// opaque to the store.
+constexpr const char* kCustomActionTypesSchema = R"sql(
+CREATE TABLE custom_action_types (
+  category TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  version TEXT NOT NULL,
+  definition_json TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  deleted_at_ms INTEGER,
+  PRIMARY KEY (category, provider, version)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "condition and rule executions", kConditionsSchema},
     {3, "rollback stage of an execution", kRollbackStageSchema},
     {4, "access keys", kAccessKeysSchema},
+    {5, "custom action types", kCustomActionTypesSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

@@ -291,6 +291,14 @@ Result<std::vector<AccessKeyRecord>> SqliteStore::list_access_keys() {
   return read([](SqliteWriter& w) { return w.list_access_keys(); });
 }
 
+Result<CustomActionTypeRecord> SqliteStore::get_custom_action_type(const model::ActionTypeId& id) {
+  return read([&](SqliteWriter& w) { return w.get_custom_action_type(id); });
+}
+
+Result<std::vector<CustomActionTypeRecord>> SqliteStore::list_custom_action_types() {
+  return read([](SqliteWriter& w) { return w.list_custom_action_types(); });
+}
+
 // ---- Writes, each in its own transaction ---------------------------------------
 
 Result<model::PipelineRecord> SqliteStore::create_pipeline(const model::PipelineRecord& pipeline) {
@@ -435,6 +443,35 @@ Status SqliteStore::delete_access_key(const std::string& access_key_id) {
 Status SqliteStore::touch_access_key(const std::string& access_key_id, TimestampMs now_ms) {
   return write_one([&] { return "record the use of access key " + quote(access_key_id); },
                    [&](SqliteWriter& w) { return w.touch_access_key(access_key_id, now_ms); });
+}
+
+Result<CustomActionTypeRecord> SqliteStore::put_custom_action_type(
+    const CustomActionTypeRecord& type) {
+  return write_one(
+      [&] {
+        return "create custom action type " + std::string(model::to_string(type.id.category)) +
+               "/" + type.id.provider + "/" + type.id.version;
+      },
+      [&](SqliteWriter& w) { return w.put_custom_action_type(type); });
+}
+
+Status SqliteStore::mark_custom_action_type_deleted(const model::ActionTypeId& id,
+                                                    TimestampMs now_ms) {
+  return write_one(
+      [&] {
+        return "delete custom action type " + std::string(model::to_string(id.category)) + "/" +
+               id.provider + "/" + id.version;
+      },
+      [&](SqliteWriter& w) { return w.mark_custom_action_type_deleted(id, now_ms); });
+}
+
+Result<std::vector<model::JobRecord>> SqliteStore::claim_matching_jobs(
+    const model::ActionTypeId& action_type, const ConfigurationMatch& match,
+    const std::string& claimed_by, int max_jobs, TimestampMs now_ms) {
+  return write_one([&] { return "claim jobs for " + quote(claimed_by); },
+                   [&](SqliteWriter& w) {
+                     return w.claim_matching_jobs(action_type, match, claimed_by, max_jobs, now_ms);
+                   });
 }
 
 }  // namespace stageline::store

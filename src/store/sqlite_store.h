@@ -118,6 +118,8 @@ class SqliteStore final : public Store {
                                                 int64_t from_seq, int limit) override;
   Result<AccessKeyRecord> get_access_key(const std::string& access_key_id) override;
   Result<std::vector<AccessKeyRecord>> list_access_keys() override;
+  Result<CustomActionTypeRecord> get_custom_action_type(const model::ActionTypeId& id) override;
+  Result<std::vector<CustomActionTypeRecord>> list_custom_action_types() override;
 
   // StoreWriter: each call is its own transaction.
   Result<model::PipelineRecord> create_pipeline(const model::PipelineRecord& pipeline) override;
@@ -149,6 +151,15 @@ class SqliteStore final : public Store {
   Status set_access_key_enabled(const std::string& access_key_id, bool enabled) override;
   Status delete_access_key(const std::string& access_key_id) override;
   Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) override;
+  Result<CustomActionTypeRecord> put_custom_action_type(
+      const CustomActionTypeRecord& type) override;
+  Status mark_custom_action_type_deleted(const model::ActionTypeId& id,
+                                         TimestampMs now_ms) override;
+  Result<std::vector<model::JobRecord>> claim_matching_jobs(const model::ActionTypeId& action_type,
+                                                            const ConfigurationMatch& match,
+                                                            const std::string& claimed_by,
+                                                            int max_jobs,
+                                                            TimestampMs now_ms) override;
 
  private:
   class Lock;

@@ -1257,6 +1257,181 @@ TEST_F(SqliteStoreTest, AccessKeyWritesInsideAFailedTransactionAreRolledBack) {
   EXPECT_EQ((*listed)[0], access_key("AKIA1"));
 }
 
+// ---- Custom action types -----------------------------------------------------------
+
+CustomActionTypeRecord custom_type(const std::string& provider, const std::string& version = "1",
+                                   model::TimestampMs created_ms = 7000) {
+  CustomActionTypeRecord t;
+  t.id = {ActionCategory::kBuild, ActionOwner::kCustom, provider, version};
+  t.definition_json = R"({"id":{"provider":")" + provider + R"("},"inputArtifactDetails":{}})";
+  t.tags = {{"team", "platform"}};
+  t.created_ms = created_ms;
+  return t;
+}
+
+TEST_F(SqliteStoreTest, ACustomActionTypeReadsBackAsStoredAndTheOwnerIsAlwaysCustom) {
+  CustomActionTypeRecord t = custom_type("Jenkins");
+  t.id.owner = ActionOwner::kAws;  // ignored: a custom type's owner is Custom
+  auto stored = store_->put_custom_action_type(t);
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  t.id.owner = ActionOwner::kCustom;
+  EXPECT_EQ(*stored, t);
+  auto got = store_->get_custom_action_type(t.id);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, t);
+  EXPECT_FALSE(got->deleted());
+  auto other_version = store_->get_custom_action_type(custom_type("Jenkins", "2").id);
+  EXPECT_EQ(other_version.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(other_version.status().message(),
+            "get custom action type Build/Jenkins/2: no custom action type has this category, "
+            "provider and version");
+}
+
+TEST_F(SqliteStoreTest, CustomActionTypesListInKeyOrderDeletedOnesIncluded) {
+  ASSERT_TRUE(store_->put_custom_action_type(custom_type("Zeta")).ok());
+  ASSERT_TRUE(store_->put_custom_action_type(custom_type("Alpha", "2")).ok());
+  ASSERT_TRUE(store_->put_custom_action_type(custom_type("Alpha", "1")).ok());
+  CustomActionTypeRecord test = custom_type("Alpha");
+  test.id.category = ActionCategory::kTest;
+  ASSERT_TRUE(store_->put_custom_action_type(test).ok());
+  ASSERT_TRUE(store_->mark_custom_action_type_deleted(custom_type("Zeta").id, 9000).ok());
+  auto all = store_->list_custom_action_types();
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  std::vector<std::string> keys;
+  for (const auto& t : *all)
+    keys.push_back(std::string(model::to_string(t.id.category)) + "/" + t.id.provider + "/" +
+                   t.id.version + (t.deleted() ? " deleted" : ""));
+  EXPECT_EQ(keys, (std::vector<std::string>{"Build/Alpha/1", "Build/Alpha/2",
+                                            "Build/Zeta/1 deleted", "Test/Alpha/1"}));
+  EXPECT_EQ((*all)[2].deleted_ms, std::optional<model::TimestampMs>(9000));
+}
+
+TEST_F(SqliteStoreTest, CreatingALiveCustomActionTypeAgainFailsWithAlreadyExists) {
+  ASSERT_TRUE(store_->put_custom_action_type(custom_type("Jenkins")).ok());
+  CustomActionTypeRecord again = custom_type("Jenkins", "1", 8000);
+  again.definition_json = "{}";
+  auto second = store_->put_custom_action_type(again);
+  EXPECT_EQ(second.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->get_custom_action_type(again.id)->created_ms, 7000) << "the first is kept";
+}
+
+TEST_F(SqliteStoreTest, ADeletedCustomActionTypeStaysReadableAndCannotBeDeletedTwice) {
+  const CustomActionTypeRecord t = custom_type("Jenkins");
+  EXPECT_EQ(store_->mark_custom_action_type_deleted(t.id, 9000).code(), StatusCode::kNotFound)
+      << "never created";
+  ASSERT_TRUE(store_->put_custom_action_type(t).ok());
+  ASSERT_TRUE(store_->mark_custom_action_type_deleted(t.id, 9000).ok());
+  auto got = store_->get_custom_action_type(t.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->deleted());
+  EXPECT_EQ(got->definition_json, t.definition_json);
+  Status again = store_->mark_custom_action_type_deleted(t.id, 9500);
+  EXPECT_EQ(again.code(), StatusCode::kNotFound);
+  EXPECT_EQ(again.message(),
+            "delete custom action type Build/Jenkins/1: no live custom action type has this "
+            "category, provider and version");
+  EXPECT_EQ(store_->get_custom_action_type(t.id)->deleted_ms,
+            std::optional<model::TimestampMs>(9000));
+}
+
+TEST_F(SqliteStoreTest, TheIdenticalDefinitionRestoresADeletedTypeAndAnotherIsRefused) {
+  const CustomActionTypeRecord t = custom_type("Jenkins");
+  ASSERT_TRUE(store_->put_custom_action_type(t).ok());
+  ASSERT_TRUE(store_->mark_custom_action_type_deleted(t.id, 9000).ok());
+
+  CustomActionTypeRecord different = custom_type("Jenkins", "1", 10000);
+  different.definition_json = R"({"id":{"provider":"Jenkins"},"changed":true})";
+  auto refused = store_->put_custom_action_type(different);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(store_->get_custom_action_type(t.id)->deleted());
+
+  CustomActionTypeRecord same = custom_type("Jenkins", "1", 10000);
+  same.tags = {{"team", "web"}};
+  auto restored = store_->put_custom_action_type(same);
+  ASSERT_TRUE(restored.ok()) << restored.status().message();
+  EXPECT_FALSE(restored->deleted());
+  EXPECT_EQ(restored->created_ms, 7000) << "a restored type keeps its creation time";
+  EXPECT_EQ(restored->tags, same.tags);
+  EXPECT_EQ(*store_->get_custom_action_type(t.id), *restored);
+}
+
+TEST_F(SqliteStoreTest, CustomActionTypeWritesInsideAFailedTransactionAreRolledBack) {
+  ASSERT_TRUE(store_->put_custom_action_type(custom_type("Keep")).ok());
+  Status s = store_->write([](StoreWriter& w) -> Status {
+    if (auto put = w.put_custom_action_type(custom_type("Gone")); !put.ok()) return put.status();
+    if (Status d = w.mark_custom_action_type_deleted(custom_type("Keep").id, 9000); !d.ok())
+      return d;
+    return Status::invalid("changed my mind");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->get_custom_action_type(custom_type("Gone").id).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_FALSE(store_->get_custom_action_type(custom_type("Keep").id)->deleted());
+}
+
+TEST_F(SqliteStoreTest, AMatchingClaimTakesOnlyJobsWhoseResolvedConfigurationHasTheValue) {
+  ASSERT_TRUE(store_->create_pipeline(pipeline("app")).ok());
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  const std::vector<std::pair<std::string, model::StringMap>> actions = {
+      {"a1", {{"ProjectName", "web"}}},
+      {"a2", {{"ProjectName", "api"}}},
+      {"a3", {{"ProjectName", "web"}, {"Other", "x"}}},
+      {"a4", {{"Other", "web"}}},
+      {"a5", {{"ProjectName", "web"}}},  // of another action type
+  };
+  model::TimestampMs t = 4000;
+  for (const auto& [id, config] : actions) {
+    model::ActionExecutionRecord a = action(id, "e1");
+    a.resolved_configuration = config;
+    ASSERT_TRUE(store_->insert_action_execution(a).ok());
+    ASSERT_TRUE(
+        store_->insert_job(job("j-" + id, id, id == "a5" ? kCustomTest : kCustomBuild, ++t)).ok());
+  }
+  auto claimed =
+      store_->claim_matching_jobs(kCustomBuild, {"ProjectName", "web"}, "worker-web", 10, 5000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  std::vector<std::string> ids;
+  for (const auto& j : *claimed) {
+    ids.push_back(j.id);
+    EXPECT_EQ(j.status, JobStatus::kDispatched);
+    EXPECT_EQ(j.claimed_by, "worker-web");
+    EXPECT_FALSE(j.nonce.empty());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"j-a1", "j-a3"}));
+  for (const char* untouched : {"j-a2", "j-a4", "j-a5"}) {
+    auto j = store_->get_job(untouched);
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j->status, JobStatus::kQueued) << untouched << " does not match: never claimed";
+    EXPECT_EQ(j->claimed_by, "") << untouched;
+  }
+  EXPECT_TRUE(
+      store_->claim_matching_jobs(kCustomBuild, {"ProjectName", "web"}, "w", 10, 5001)->empty());
+  EXPECT_TRUE(
+      store_->claim_matching_jobs(kCustomBuild, {"ProjectName", "we"}, "w", 10, 5001)->empty())
+      << "the value matches exactly, not as a prefix";
+  auto api = store_->claim_matching_jobs(kCustomBuild, {"ProjectName", "api"}, "w", 1, 5002);
+  ASSERT_TRUE(api.ok());
+  ASSERT_EQ(api->size(), 1u);
+  EXPECT_EQ(api->at(0).id, "j-a2");
+}
+
+TEST_F(SqliteStoreTest, AMatchingClaimTakesAtMostMaxJobsOldestFirst) {
+  ASSERT_TRUE(store_->create_pipeline(pipeline("app")).ok());
+  ASSERT_TRUE(store_->insert_pipeline_execution(execution("e1", "app")).ok());
+  for (int i = 0; i < 3; ++i) {
+    model::ActionExecutionRecord a = action("a" + std::to_string(i), "e1");
+    a.resolved_configuration = {{"Queue", "q"}};
+    ASSERT_TRUE(store_->insert_action_execution(a).ok());
+    ASSERT_TRUE(
+        store_->insert_job(job("j" + std::to_string(i), a.id, kCustomBuild, 6000 - i)).ok());
+  }
+  auto claimed = store_->claim_matching_jobs(kCustomBuild, {"Queue", "q"}, "w", 2, 7000);
+  ASSERT_TRUE(claimed.ok()) << claimed.status().message();
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ(claimed->at(0).id, "j2");
+  EXPECT_EQ(claimed->at(1).id, "j1");
+}
+
 // ---- Transactions ----------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, AFailedTransactionLeavesNothing) {
@@ -1423,7 +1598,7 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ')"
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
             "1:initial schema, 2:condition and rule executions, "
-            "3:rollback stage of an execution, 4:access keys");
+            "3:rollback stage of an execution, 4:access keys, 5:custom action types");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
 }
 
@@ -1478,7 +1653,58 @@ TEST(SqliteStoreFileTest, AVersionThreeDatabaseWithDataIsUpgradedToAccessKeysInP
   RawDatabase raw(file.path());
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 3 ORDER BY version)"),
-            "3:rollback stage of an execution, 4:access keys");
+            "3:rollback stage of an execution, 4:access keys, 5:custom action types");
+}
+
+TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTypesInPlace) {
+  TempDatabase file;
+  {
+    // The file as a build that knew migrations 1 to 4 left it.
+    RawDatabase raw(file.path());
+    for (const Migration& m : migrations()) {
+      if (m.version > 4) break;
+      raw.exec(m.sql);
+      raw.exec("INSERT INTO schema_version VALUES (" + std::to_string(m.version) + ", '" +
+               m.description + "', 0)");
+    }
+    raw.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    raw.exec(
+        "INSERT INTO access_keys (access_key_id, secret, principal, enabled, created_at_ms,"
+        " last_used_at_ms) VALUES ('AKIA1', 's', 'arn:aws:iam::111122223333:user/admin', 1,"
+        " 5000, 6000)");
+    raw.exec(
+        "INSERT INTO pipeline_executions (id, pipeline_name, pipeline_version, status,"
+        " status_summary, execution_mode, execution_type, trigger_type, trigger_detail,"
+        " client_request_token, variables_json, source_revisions_json,"
+        " rollback_target_execution_id, rollback_stage_name, stop_reason, created_at_ms,"
+        " updated_at_ms) VALUES ('e1', 'app', 1, 'InProgress', '', 'SUPERSEDED', 'STANDARD',"
+        " 'StartPipelineExecution', 'me', NULL, '[]', '[]', '', '', '', 100, 200)");
+    EXPECT_EQ(
+        raw.query_text("SELECT count(*) FROM sqlite_master WHERE name = 'custom_action_types'"),
+        "0");
+  }
+
+  auto store = open_or_die(file.path());
+  EXPECT_EQ(*store->schema_version(), SqliteStore::latest_schema_version());
+  auto key = store->get_access_key("AKIA1");
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  EXPECT_EQ(key->last_used_ms, std::optional<model::TimestampMs>(6000));
+  auto e1 = store->get_pipeline_execution("e1");
+  ASSERT_TRUE(e1.ok()) << e1.status().message();
+  EXPECT_EQ(e1->status, PipelineExecutionStatus::kInProgress);
+
+  EXPECT_TRUE(store->list_custom_action_types()->empty());
+  const CustomActionTypeRecord t = custom_type("Jenkins");
+  ASSERT_TRUE(store->put_custom_action_type(t).ok());
+  store.reset();
+
+  auto reopened = open_or_die(file.path());
+  EXPECT_EQ(*reopened->get_custom_action_type(t.id), t);
+  reopened.reset();
+  RawDatabase raw(file.path());
+  EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
+                           " (SELECT * FROM schema_version WHERE version >= 4 ORDER BY version)"),
+            "4:access keys, 5:custom action types");
 }
 
 TEST(SqliteStoreFileTest, ANewDatabaseFileAndItsWalAreOnlyReadableByTheOwnerWhateverTheUmask) {

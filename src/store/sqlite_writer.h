@@ -99,7 +99,28 @@ class SqliteWriter final : public StoreWriter {
   Status delete_access_key(const std::string& access_key_id) override;
   Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) override;
 
+  // sqlite_writer_action_types.cc
+  Result<CustomActionTypeRecord> get_custom_action_type(const model::ActionTypeId& id) override;
+  Result<std::vector<CustomActionTypeRecord>> list_custom_action_types() override;
+  Result<CustomActionTypeRecord> put_custom_action_type(
+      const CustomActionTypeRecord& type) override;
+  Status mark_custom_action_type_deleted(const model::ActionTypeId& id,
+                                         TimestampMs now_ms) override;
+
+  // sqlite_writer_jobs.cc
+  Result<std::vector<model::JobRecord>> claim_matching_jobs(const model::ActionTypeId& action_type,
+                                                            const ConfigurationMatch& match,
+                                                            const std::string& claimed_by,
+                                                            int max_jobs,
+                                                            TimestampMs now_ms) override;
+
  private:
+  // The jobs claim_jobs() and claim_matching_jobs() take, `match` or not.
+  Result<std::vector<model::JobRecord>> claim(const std::vector<model::ActionTypeId>& action_types,
+                                              const ConfigurationMatch* match,
+                                              const std::string& claimed_by, int max_jobs,
+                                              TimestampMs now_ms);
+
   // Whether the query `sql`, with `value` bound to its one parameter,
   // returns a row.
   Result<bool> exists(const char* sql, std::string_view value);

@@ -130,9 +130,22 @@ Status SqliteWriter::insert_job(const model::JobRecord& j) {
 Result<std::vector<model::JobRecord>> SqliteWriter::claim_jobs(
     const std::vector<model::ActionTypeId>& action_types, const std::string& claimed_by,
     int max_jobs, TimestampMs now_ms) {
+  return claim(action_types, nullptr, claimed_by, max_jobs, now_ms);
+}
+
+Result<std::vector<model::JobRecord>> SqliteWriter::claim_matching_jobs(
+    const model::ActionTypeId& action_type, const ConfigurationMatch& match,
+    const std::string& claimed_by, int max_jobs, TimestampMs now_ms) {
+  return claim({action_type}, &match, claimed_by, max_jobs, now_ms);
+}
+
+Result<std::vector<model::JobRecord>> SqliteWriter::claim(
+    const std::vector<model::ActionTypeId>& action_types, const ConfigurationMatch* match,
+    const std::string& claimed_by, int max_jobs, TimestampMs now_ms) {
   STAGELINE_CHECK(max_jobs >= 1);
   STAGELINE_CHECK(db_.in_transaction());
-  const std::string context = "claim jobs for " + quote(claimed_by);
+  std::string context = "claim jobs for " + quote(claimed_by);
+  if (match != nullptr) context += " where " + match->key + " = " + quote(match->value);
   // Exclusivity comes from the transaction this runs in: every write
   // transaction starts with BEGIN IMMEDIATE, so between reading the queued
   // jobs and marking them dispatched no other connection can write.
@@ -145,14 +158,36 @@ Result<std::vector<model::JobRecord>> SqliteWriter::claim_jobs(
     std::string id;
   };
   std::vector<Candidate> candidates;
+  //
+  // With a match (PollForJobs' queryParam) the condition is part of the same
+  // SELECT, so a job that does not match is never claimed, not even for a
+  // moment: it stays queued for the worker whose poll names its value. The
+  // configuration is the action execution's resolved one, the same the job
+  // data shows as actionConfiguration; json_each compares the key as data,
+  // never as a JSON path.
   for (const auto& type : action_types) {
     auto st = db_.prepare(
-        "SELECT created_at_ms, seq, id FROM jobs WHERE status = 'Queued'"
-        " AND action_category = ? AND action_owner = ? AND action_provider = ?"
-        " AND action_version = ? ORDER BY created_at_ms, seq LIMIT ?");
+        match == nullptr
+            ? "SELECT created_at_ms, seq, id FROM jobs WHERE status = 'Queued'"
+              " AND action_category = ? AND action_owner = ? AND action_provider = ?"
+              " AND action_version = ? ORDER BY created_at_ms, seq LIMIT ?"
+            : "SELECT j.created_at_ms, j.seq, j.id FROM jobs j"
+              " JOIN action_executions a ON a.id = j.action_execution_id"
+              " WHERE j.status = 'Queued' AND j.action_category = ? AND j.action_owner = ?"
+              " AND j.action_provider = ? AND j.action_version = ?"
+              " AND EXISTS (SELECT 1 FROM json_each(a.resolved_configuration_json) c"
+              "             WHERE c.key = ? AND c.type = 'text' AND c.value = ?)"
+              " ORDER BY j.created_at_ms, j.seq LIMIT ?");
     if (!st.ok()) return st.status().with_context(context);
     st->bind_all(model::to_string(type.category), model::to_string(type.owner), type.provider,
-                 type.version, int64_t{max_jobs});
+                 type.version);
+    if (match == nullptr) {
+      st->bind(5, int64_t{max_jobs});
+    } else {
+      st->bind(5, match->key);
+      st->bind(6, match->value);
+      st->bind(7, int64_t{max_jobs});
+    }
     auto rows = collect_rows<Candidate>(*st, [](sqlite::Statement& row) -> Result<Candidate> {
       Candidate c{row.column_int64(0), row.column_int64(1), row.column_text(2)};
       if (!row.column_status().ok()) return row.column_status();

@@ -58,6 +58,32 @@ struct AccessKeyRecord {
   bool operator==(const AccessKeyRecord&) const = default;
 };
 
+// A custom action type (reference section 11.1), keyed by (category,
+// provider, version); its owner is always Custom. Stored in table
+// custom_action_types (docs/store-schema.md). DeleteCustomActionType only
+// marks it deleted: AWS never lets a deleted type's version string be used
+// for another definition, and the identical definition restores it.
+struct CustomActionTypeRecord {
+  model::ActionTypeId id;  // owner is kCustom
+  // The definition as the api module renders it (the API's ActionType JSON:
+  // settings, actionConfigurationProperties, input and output artifact
+  // details). Opaque to the store, which keeps and compares it as text.
+  std::string definition_json;
+  std::vector<model::Tag> tags;
+  TimestampMs created_ms = 0;
+  std::optional<TimestampMs> deleted_ms;  // set once the type is deleted
+
+  bool deleted() const { return deleted_ms.has_value(); }
+  bool operator==(const CustomActionTypeRecord&) const = default;
+};
+
+// What PollForJobs' queryParam asks of a job: its action execution's resolved
+// configuration has `key` with exactly `value`.
+struct ConfigurationMatch {
+  std::string key;
+  std::string value;
+};
+
 // One page of a listing. `next_key` is empty on the last page; otherwise pass
 // it back as `after_key` to get the next page. Keys are opaque strings that
 // only the store that issued them understands (the API wraps them in its
@@ -210,6 +236,17 @@ class StoreReader {
   // Every key, enabled or not, in creation order (created_ms, then insertion
   // order). Few rows: there is no paging.
   virtual Result<std::vector<AccessKeyRecord>> list_access_keys() = 0;
+
+  // ---- Custom action types (reference section 11.1) -------------------------
+
+  // The type with this category, provider and version (id.owner is ignored),
+  // deleted or not. kNotFound if it was never created.
+  virtual Result<CustomActionTypeRecord> get_custom_action_type(const model::ActionTypeId& id) = 0;
+
+  // Every custom action type, deleted ones included (deleted_ms set), in
+  // (category, provider, version) byte order. At most 50 are live; there is
+  // no paging.
+  virtual Result<std::vector<CustomActionTypeRecord>> list_custom_action_types() = 0;
 };
 
 // The writes, plus every read. Inside Store::write() the reads see the
@@ -371,6 +408,33 @@ class StoreWriter : public StoreReader {
   // stored time never goes back: an earlier `now_ms` (another process's
   // clock) leaves the later one. kNotFound if absent.
   virtual Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) = 0;
+
+  // ---- Custom action types (reference section 11.1) -------------------------
+
+  // Stores `type` (its deleted_ms is ignored; id.owner is stored as Custom)
+  // and returns it as stored. When a deleted type has the same key and the
+  // same definition_json, it is restored instead: live again, with its
+  // original created_ms and the tags of `type`. Errors:
+  //   kAlreadyExists      a live type has the same key
+  //   kFailedPrecondition a deleted type has the same key and another
+  //                       definition (its version string cannot be reused)
+  virtual Result<CustomActionTypeRecord> put_custom_action_type(
+      const CustomActionTypeRecord& type) = 0;
+
+  // Marks the type deleted at `now_ms`; it stays readable with deleted_ms
+  // set. kNotFound if no live type has this key (never created, or already
+  // deleted).
+  virtual Status mark_custom_action_type_deleted(const model::ActionTypeId& id,
+                                                 TimestampMs now_ms) = 0;
+
+  // Like claim_jobs() for one action type, but claims only the queued jobs
+  // whose action execution's resolved configuration has `match.key` equal to
+  // `match.value` (PollForJobs' queryParam). The others are not touched:
+  // they stay queued for a poll that matches them.
+  // REQUIRES: max_jobs >= 1.
+  virtual Result<std::vector<model::JobRecord>> claim_matching_jobs(
+      const model::ActionTypeId& action_type, const ConfigurationMatch& match,
+      const std::string& claimed_by, int max_jobs, TimestampMs now_ms) = 0;
 };
 
 // A store: everything above, plus transactions that group several writes.
