@@ -15,7 +15,8 @@ CodePipelineApi::CodePipelineApi(engine::Engine& engine, store::Store& store, Ap
       options_(std::move(options)),
       model_(wire::codepipeline_model()),
       tokens_(options_.page_token_key),
-      catalogue_(definitions::Catalogue::builtin()) {
+      catalogue_(definitions::Catalogue::builtin()),
+      every_type_(definitions::Catalogue::builtin()) {
   STAGELINE_CHECK(options_.now_ms != nullptr);
 }
 
@@ -26,6 +27,12 @@ std::string CodePipelineApi::pipeline_arn(const std::string& name) const {
 wire::Outcome<json::value> CodePipelineApi::call(const wire::Call& call, const Caller& caller) {
   STAGELINE_CHECK(call.operation != nullptr);
   versions_.clear();  // a cache for one call: versions never change, but pipelines come and go
+  if (!custom_types_loaded_) {
+    // Pipelines may use custom action types, so every operation waits for
+    // them; a store that fails here answers InternalFailure, and the next
+    // call tries again.
+    if (Status s = load_custom_types(); !s.ok()) return from_status(s);
+  }
   const wire::Operation& op = *call.operation;
   const json::object& in = call.input;
   const std::string_view name = op.name;
@@ -61,6 +68,8 @@ wire::Outcome<json::value> CodePipelineApi::call(const wire::Call& call, const C
   if (name == "DeleteCustomActionType") return delete_custom_action_type(in);
   if (name == "ListActionTypes") return list_action_types(in);
   if (name == "ListRuleTypes") return list_rule_types(in);
+  if (name == "GetActionType") return get_action_type(in);
+  if (name == "UpdateActionType") return update_action_type(in);
   // There are no webhooks, so the list is truthfully empty; PutWebhook says
   // it is not available.
   if (name == "ListWebhooks") return json::value(json::object{{"webhooks", json::array()}});
@@ -97,12 +106,6 @@ wire::Error CodePipelineApi::not_available(std::string_view operation) const {
       {"PutThirdPartyJobSuccessResult", "third-party (partner) action jobs are not implemented"},
       {"PutThirdPartyJobFailureResult", "third-party (partner) action jobs are not implemented"},
       {"PutActionRevision", "PutActionRevision-triggered executions are not implemented"},
-      {"GetActionType",
-       "action type declarations (GetActionType/UpdateActionType) are not "
-       "implemented; ListActionTypes lists the action types"},
-      {"UpdateActionType",
-       "action type declarations (GetActionType/UpdateActionType) are not "
-       "implemented"},
       {"ListDeployActionExecutionTargets",
        "deploy targets are recorded by no provider yet (CodeDeploy/ECS deploy actions)"},
   };

@@ -1,10 +1,12 @@
 // api/codepipeline: CodePipeline's operations (botocore model 2015-07-09) as
 // the aws CLI and the SDKs see them: one validated wire::Call in, the output
 // value or AWS's error out. Reads come from the store; every change goes
-// through the engine, except three the store owns alone: tags
-// (set_pipeline_tags), job claims (claim_jobs, acknowledge_job) and the
-// output artifacts a job worker reports (see jobs.cc). docs/api.md lists
-// each operation, what differs from AWS and the errors.
+// through the engine, except those the store owns alone: tags
+// (set_pipeline_tags), job claims (claim_jobs, claim_matching_jobs,
+// acknowledge_job), custom action types (put_custom_action_type,
+// mark_custom_action_type_deleted; see action_types.cc) and the output
+// artifacts a job worker reports (see jobs.cc). docs/api.md lists each
+// operation, what differs from AWS and the errors.
 //
 // Depends on engine, store, wire (errors, page tokens, timestamps),
 // definitions (validation, the action-type catalogue) and model. Never on
@@ -19,6 +21,7 @@
 #include <boost/json/value.hpp>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,9 +51,9 @@ struct ApiOptions {
   std::string page_token_key;
 };
 
-// Owns the custom action types created through the API (in memory: see
-// docs/api.md) and the page-token key; borrows the engine and the store,
-// which must outlive it.
+// Owns a cache of the custom action types (the store keeps them; loaded on
+// the first call and again after each change it makes) and the page-token
+// key; borrows the engine and the store, which must outlive it.
 class CodePipelineApi {
  public:
   // REQUIRES: options.now_ms is set; options.page_token_key has >= 16 bytes.
@@ -99,10 +102,31 @@ class CodePipelineApi {
   Out get_job_details(const In& in, const Caller& caller);
   Out put_job_success_result(const In& in);
   Out put_job_failure_result(const In& in);
+  Out list_rule_types(const In& in);
+  // action_types.cc
   Out create_custom_action_type(const In& in);
   Out delete_custom_action_type(const In& in);
   Out list_action_types(const In& in);
-  Out list_rule_types(const In& in);
+  Out get_action_type(const In& in);
+  Out update_action_type(const In& in);
+
+  struct CustomType {
+    store::CustomActionTypeRecord record;
+    boost::json::object definition;  // record.definition_json, parsed
+    definitions::ActionTypeInfo info;
+    std::string queryable;  // the name of its queryable property, "" if none
+  };
+  // Reads every custom action type from the store into custom_types_ and
+  // rebuilds catalogue_ (built-in types plus the live custom ones). An error
+  // if the store fails or holds a definition this build cannot read.
+  Status load_custom_types();
+  // The custom type with id's category, provider and version, live or
+  // deleted; nullptr if there is none.
+  const CustomType* custom_type(const model::ActionTypeId& id) const;
+  // CreatePipeline/UpdatePipeline: the value of each custom action's
+  // queryable property must be one PollForJobs can ask for (reference
+  // §11.1). The error to answer with, or nullopt.
+  std::optional<wire::Error> check_queryable_values(const model::PipelineDeclaration& decl) const;
 
   // The JobData of `job` (PollForJobs, GetJobDetails).
   wire::Outcome<boost::json::value> job_data(const model::JobRecord& job, const Caller& caller);
@@ -131,13 +155,13 @@ class CodePipelineApi {
   ApiOptions options_;
   const wire::ServiceModel& model_;
   wire::PageTokens tokens_;
-  // Built-in action types plus the custom ones (rebuilt on each change).
+  // Built-in action types plus the live custom ones (rebuilt on each change).
   definitions::Catalogue catalogue_;
-  struct CustomType {
-    definitions::ActionTypeInfo info;
-    boost::json::object action_type;  // the ActionType as CreateCustomActionType returned it
-  };
-  std::vector<CustomType> custom_types_;
+  // Built-in plus every custom type, deleted ones included: what secrets to
+  // hide (a deleted type's secrets stay hidden in old pipelines).
+  definitions::Catalogue every_type_;
+  std::vector<CustomType> custom_types_;  // in the store's order, deleted ones included
+  bool custom_types_loaded_ = false;
   std::map<std::pair<std::string, int>, std::optional<model::PipelineDeclaration>> versions_;
 };
 

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "api/wire/embedded.h"
@@ -37,8 +41,15 @@ constexpr std::string_view kPipeline = R"({"pipeline": {
 
 class CodePipelineApiTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto opened = store::SqliteStore::open(":memory:", {});
+  void SetUp() override { open(":memory:"); }
+
+  // Opens the store at `path` and builds the engine and the API on it, as
+  // the server does on start; whatever was open before is closed first.
+  void open(const std::string& path) {
+    api_.reset();
+    engine_.reset();
+    store_.reset();
+    auto opened = store::SqliteStore::open(path, {});
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(*opened);
     engine_ = std::make_unique<engine::Engine>(
@@ -86,7 +97,7 @@ class CodePipelineApiTest : public ::testing::Test {
   void create_app() {
     ASSERT_TRUE(ok("CreateCustomActionType", R"({"category": "Build", "provider": "MyBuild",
         "version": "1", "configurationProperties": [{"name": "Project", "required": true,
-        "key": true, "secret": false, "queryable": true}],
+        "key": true, "secret": false}],
         "inputArtifactDetails": {"minimumCount": 1, "maximumCount": 1},
         "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}})")
                     .is_object());
@@ -394,6 +405,358 @@ TEST_F(CodePipelineApiTest, TheSeedExampleIsCreatedStartedAndShownInItsState) {
   EXPECT_EQ(source.at("actionStates").at(0).at("latestExecution").at("status"), "InProgress");
   EXPECT_EQ(stages[2].at("actionStates").as_array().size(), 2u);
   EXPECT_FALSE(stages[1].as_object().contains("latestExecution"));
+}
+
+// ---- Custom action types, GetActionType ------------------------------------------
+
+// CreateCustomActionType's body for Build/<provider>/<version>.
+std::string custom_type(const std::string& provider, const std::string& version = "1",
+                        const std::string& properties = "[]", const std::string& extra = "") {
+  return R"({"category": "Build", "provider": ")" + provider + R"(", "version": ")" + version +
+         R"(", "configurationProperties": )" + properties +
+         R"(, "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
+         "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1})" +
+         extra + "}";
+}
+
+// A pipeline "q" whose Build stage runs one Build/<provider>/1 action per
+// configuration given (actions B0, B1, ... in parallel).
+std::string custom_pipeline(const std::string& provider, const std::vector<std::string>& configs) {
+  std::string actions;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    if (i) actions += ", ";
+    actions += R"({"name": "B)" + std::to_string(i) +
+               R"(", "actionTypeId": {"category": "Build", "owner": "Custom", "provider": ")" +
+               provider + R"(", "version": "1"}, "configuration": )" + configs[i] +
+               R"(, "inputArtifacts": [{"name": "Code"}]})";
+  }
+  return R"({"pipeline": {"name": "q", "roleArn": "arn:aws:iam::123456789012:role/R",
+    "artifactStore": {"type": "S3", "location": "bucket"},
+    "stages": [
+      {"name": "Source", "actions": [{"name": "Src",
+        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+        "configuration": {"S3Bucket": "b", "S3ObjectKey": "k.zip"},
+        "outputArtifacts": [{"name": "Code"}]}]},
+      {"name": "Build", "actions": [)" +
+         actions + "]}]}}";
+}
+
+std::string poll(const std::string& provider, const std::string& query = "") {
+  return R"({"actionTypeId": {"category": "Build", "owner": "Custom", "provider": ")" + provider +
+         R"(", "version": "1"}, "maxBatchSize": 10)" +
+         (query.empty() ? "" : R"(, "queryParam": )" + query) + "}";
+}
+
+TEST_F(CodePipelineApiTest, CustomActionTypesAndTheirDeletionSurviveAStoreReopen) {
+  const std::string path =
+      ::testing::TempDir() + "codepipeline_api_test_" + std::to_string(::getpid()) + "_reopen.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  open(path);
+  ok("CreateCustomActionType",
+     custom_type("Kept", "1", R"([{"name": "Project", "required": true, "key": true,
+         "secret": false}])",
+                 R"(, "tags": [{"key": "team", "value": "ci"}])"));
+  ok("CreateCustomActionType", custom_type("Dropped"));
+  ok("DeleteCustomActionType", R"({"category": "Build", "provider": "Dropped", "version": "1"})");
+
+  open(path);  // a restart
+  json::value types = ok("ListActionTypes", R"({"actionOwnerFilter": "Custom"})");
+  ASSERT_EQ(types.at("actionTypes").as_array().size(), 1u) << json::serialize(types);
+  const json::value& kept = types.at("actionTypes").at(0);
+  EXPECT_EQ(kept.at("id").at("provider"), "Kept");
+  EXPECT_EQ(kept.at("id").at("owner"), "Custom");
+  EXPECT_EQ(kept.at("actionConfigurationProperties").at(0).at("name"), "Project");
+  EXPECT_EQ(kept.at("inputArtifactDetails").at("maximumCount"), 1);
+  // Pipelines may use the kept type after the restart; workers poll for it.
+  ok("CreatePipeline", custom_pipeline("Kept", {R"({"Project": "p"})"}));
+  finish_source();
+  EXPECT_EQ(ok("PollForJobs", poll("Kept")).at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(fails("PollForJobs", poll("Dropped")), "ActionTypeNotFoundException");
+  EXPECT_EQ(fails("CreateCustomActionType", custom_type("Kept")), "ValidationException")
+      << "it still exists";
+  api_.reset();
+  engine_.reset();
+  store_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+TEST_F(CodePipelineApiTest, FiftyLiveCustomActionTypesAreTheLimitAndDeletedOnesDoNotCount) {
+  for (int i = 0; i < 50; ++i) ok("CreateCustomActionType", custom_type("T" + std::to_string(i)));
+  auto over = run("CreateCustomActionType", custom_type("T50"));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().type, "LimitExceededException");
+  EXPECT_NE(over.error().message.find("(50)"), std::string::npos) << over.error().message;
+  ok("DeleteCustomActionType", R"({"category": "Build", "provider": "T7", "version": "1"})");
+  ok("CreateCustomActionType", custom_type("T50"));
+  EXPECT_EQ(fails("CreateCustomActionType", custom_type("T51")), "LimitExceededException");
+}
+
+TEST_F(CodePipelineApiTest, CreateCustomActionTypeRefusesWhatTheReferenceForbids) {
+  auto message = [&](const std::string& body) {
+    auto out = run("CreateCustomActionType", body);
+    EXPECT_FALSE(out.ok()) << body;
+    if (out.ok()) return std::string();
+    EXPECT_EQ(out.error().type, "ValidationException") << out.error().message;
+    return out.error().message;
+  };
+  auto has = [](const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+  };
+  EXPECT_TRUE(has(message(custom_type("Q", "1", R"([
+      {"name": "A", "required": true, "key": true, "secret": false, "queryable": true},
+      {"name": "B", "required": true, "key": true, "secret": false, "queryable": true}])")),
+                  "at most one configuration property may be queryable"));
+  EXPECT_TRUE(has(message(custom_type("Q", "1", R"([
+      {"name": "A", "required": false, "key": true, "secret": false, "queryable": true}])")),
+                  "'A' must be required and not secret"));
+  EXPECT_TRUE(has(message(custom_type("Q", "1", R"([
+      {"name": "A", "required": true, "key": true, "secret": true, "queryable": true}])")),
+                  "'A' must be required and not secret"));
+  EXPECT_TRUE(has(message(custom_type("Q", "1", R"([
+      {"name": "A", "required": true, "key": true, "secret": false},
+      {"name": "A", "required": false, "key": false, "secret": false}])")),
+                  "names 'A' more than once"));
+  EXPECT_TRUE(has(message(R"({"category": "Build", "provider": "Q", "version": "1",
+          "inputArtifactDetails": {"minimumCount": 2, "maximumCount": 1},
+          "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 0}})"),
+                  "inputArtifactDetails.minimumCount must not be greater than maximumCount"));
+  const std::string secret_in_url = message(custom_type(
+      "Q", "1", R"([{"name": "Token", "required": true, "key": false, "secret": true}])",
+      R"(, "settings": {"entityUrlTemplate": "https://ci/{Config:Token}/{Config:Nope}"})"));
+  EXPECT_TRUE(has(secret_in_url, "2 validation errors")) << secret_in_url;
+  EXPECT_TRUE(has(secret_in_url, "{Config:Token}, which is not a required, non-secret"));
+  EXPECT_TRUE(has(secret_in_url, "{Config:Nope}"));
+  EXPECT_EQ(fails("CreateCustomActionType",
+                  custom_type("Q", "1", "[]", R"(, "tags": [{"key": "aws:x", "value": "y"}])")),
+            "InvalidTagsException");
+  EXPECT_TRUE(ok("ListActionTypes", R"({"actionOwnerFilter": "Custom"})")
+                  .at("actionTypes")
+                  .as_array()
+                  .empty())
+      << "nothing refused was stored";
+
+  // A valid one: the owner is always Custom, and the URL may show a
+  // required, non-secret property.
+  json::value created =
+      ok("CreateCustomActionType",
+         custom_type("Q", "1", R"([{"name": "Job", "required": true, "key": true, "secret": false,
+          "queryable": true, "description": "the job", "type": "String"}])",
+                     R"(, "settings": {"entityUrlTemplate": "https://ci/{Config:Job}"},
+                  "tags": [{"key": "team", "value": "ci"}])"));
+  EXPECT_EQ(created.at("actionType").at("id").at("owner"), "Custom");
+  EXPECT_EQ(created.at("actionType").at("settings").at("entityUrlTemplate"),
+            "https://ci/{Config:Job}");
+  EXPECT_EQ(created.at("tags").at(0).at("value"), "ci");
+  EXPECT_EQ(fails("CreateCustomActionType", custom_type("Q")), "ValidationException")
+      << "a live type with that version exists";
+}
+
+TEST_F(CodePipelineApiTest,
+       ADeletedTypeIsNotPolledNotUsableAndOnlyItsIdenticalDefinitionRestoresIt) {
+  const std::string props = R"([{"name": "Project", "required": true, "key": true,
+      "secret": false}])";
+  ok("CreateCustomActionType", custom_type("Gone", "1", props));
+  ok("CreatePipeline", custom_pipeline("Gone", {R"({"Project": "p"})"}));
+  finish_source();
+  ok("DeleteCustomActionType", R"({"category": "Build", "provider": "Gone", "version": "1"})");
+  EXPECT_EQ(fails("DeleteCustomActionType",
+                  R"({"category": "Build", "provider": "Gone", "version": "1"})"),
+            "ValidationException")
+      << "already deleted";
+  auto polled = run("PollForJobs", poll("Gone"));
+  ASSERT_FALSE(polled.ok());
+  EXPECT_EQ(polled.error().type, "ActionTypeNotFoundException");
+  EXPECT_NE(polled.error().message.find("was deleted"), std::string::npos);
+  EXPECT_TRUE(ok("ListActionTypes", R"({"actionOwnerFilter": "Custom"})")
+                  .at("actionTypes")
+                  .as_array()
+                  .empty());
+  std::string second = custom_pipeline("Gone", {R"({"Project": "p"})"});
+  second.replace(second.find(R"("name": "q")"), 11, R"("name": "q2")");
+  EXPECT_EQ(fails("CreatePipeline", second), "InvalidActionDeclarationException");
+
+  // Its version string cannot carry another definition; the identical one
+  // (members in any order) restores it, queued job included.
+  EXPECT_EQ(fails("CreateCustomActionType", custom_type("Gone", "1", "[]")), "ValidationException");
+  ok("CreateCustomActionType",
+     R"({"version": "1", "provider": "Gone", "category": "Build",
+         "outputArtifactDetails": {"maximumCount": 1, "minimumCount": 0},
+         "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
+         "configurationProperties": [{"secret": false, "key": true, "required": true,
+                                      "name": "Project"}]})");
+  EXPECT_EQ(ok("PollForJobs", poll("Gone")).at("jobs").as_array().size(), 1u);
+}
+
+TEST_F(CodePipelineApiTest, QueryParamClaimsOnlyTheJobsWithThatValueOfTheQueryableProperty) {
+  ok("CreateCustomActionType",
+     custom_type("Jenkins", "1", R"([{"name": "ProjectName", "required": true, "key": true,
+         "secret": false, "queryable": true}])"));
+  ok("CreateCustomActionType", custom_type("Plain"));
+  ok("CreatePipeline",
+     custom_pipeline("Jenkins", {R"({"ProjectName": "web"})", R"({"ProjectName": "api"})",
+                                 R"({"ProjectName": "web"})"}));
+  finish_source();
+
+  EXPECT_EQ(fails("PollForJobs", poll("Jenkins")), "ValidationException")
+      << "a type with a queryable property is polled for a value of it";
+  EXPECT_EQ(fails("PollForJobs", poll("Jenkins", R"({"Other": "web"})")), "ValidationException");
+  EXPECT_EQ(fails("PollForJobs", poll("Plain", R"({"ProjectName": "web"})")), "ValidationException")
+      << "a type without one takes no queryParam";
+  EXPECT_EQ(fails("PollForJobs", poll("Jenkins", R"({"ProjectName": "web", "X": "y"})")),
+            "ValidationException")
+      << "the model allows one entry";
+
+  json::value api = ok("PollForJobs", poll("Jenkins", R"({"ProjectName": "api"})"));
+  ASSERT_EQ(api.at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(api.at("jobs")
+                .at(0)
+                .at("data")
+                .at("actionConfiguration")
+                .at("configuration")
+                .at("ProjectName"),
+            "api");
+  EXPECT_EQ(api.at("jobs").at(0).at("data").at("pipelineContext").at("action").at("name"), "B1");
+  EXPECT_TRUE(
+      ok("PollForJobs", poll("Jenkins", R"({"ProjectName": "api"})")).at("jobs").as_array().empty())
+      << "the api job is claimed";
+  EXPECT_TRUE(
+      ok("PollForJobs", poll("Jenkins", R"({"ProjectName": "ap"})")).at("jobs").as_array().empty());
+  json::value web = ok("PollForJobs", poll("Jenkins", R"({"ProjectName": "web"})"));
+  ASSERT_EQ(web.at("jobs").as_array().size(), 2u) << "the web jobs were left queued";
+  for (const auto& job : web.at("jobs").as_array())
+    EXPECT_EQ(job.at("data").at("actionConfiguration").at("configuration").at("ProjectName"),
+              "web");
+}
+
+TEST_F(CodePipelineApiTest, AQueryablePropertyValueAWorkerCannotPollForIsRefused) {
+  ok("CreateCustomActionType",
+     custom_type("Jenkins", "1", R"([{"name": "ProjectName", "required": true, "key": true,
+         "secret": false, "queryable": true}])"));
+  EXPECT_EQ(
+      fails("CreatePipeline", custom_pipeline("Jenkins", {R"({"ProjectName": "has space"})"})),
+      "InvalidActionDeclarationException");
+  EXPECT_EQ(fails("CreatePipeline", custom_pipeline("Jenkins", {R"({"ProjectName":
+                                                    "twenty-one-characters"})"})),
+            "InvalidActionDeclarationException");
+  ok("CreatePipeline", custom_pipeline("Jenkins", {R"({"ProjectName": "twenty_characters-ok"})"}));
+}
+
+TEST_F(CodePipelineApiTest, SecretPropertiesOfACustomTypeAreHiddenExceptFromTheJobWorker) {
+  ok("CreateCustomActionType",
+     custom_type("Vault", "1", R"([{"name": "Project", "required": true, "key": true,
+         "secret": false}, {"name": "Token", "required": true, "key": false, "secret": true}])"));
+  ok("CreatePipeline", custom_pipeline("Vault", {R"({"Project": "p", "Token": "hunter2"})"}));
+  auto config = [&] {
+    return ok("GetPipeline", R"({"name": "q"})")
+        .at("pipeline")
+        .at("stages")
+        .at(1)
+        .at("actions")
+        .at(0)
+        .at("configuration");
+  };
+  EXPECT_EQ(config().at("Token"), "****");
+  EXPECT_EQ(config().at("Project"), "p");
+  finish_source();
+  json::value polled = ok("PollForJobs", poll("Vault"));
+  const json::value& job = polled.at("jobs").at(0);
+  EXPECT_EQ(job.at("data").at("actionConfiguration").at("configuration").at("Token"), "hunter2")
+      << "the job worker needs the secret";
+  std::string id(job.at("id").as_string());
+  EXPECT_EQ(ok("GetJobDetails", R"({"jobId": ")" + id + "\"}")
+                .at("jobDetails")
+                .at("data")
+                .at("actionConfiguration")
+                .at("configuration")
+                .at("Token"),
+            "hunter2");
+  json::value actions = ok("ListActionExecutions", R"({"pipelineName": "q"})");
+  const json::value& input = actions.at("actionExecutionDetails").at(0).at("input");
+  EXPECT_EQ(input.at("configuration").at("Token"), "****");
+  EXPECT_EQ(input.at("resolvedConfiguration").at("Token"), "****");
+  ok("DeleteCustomActionType", R"({"category": "Build", "provider": "Vault", "version": "1"})");
+  EXPECT_EQ(config().at("Token"), "****") << "a deleted type's secrets stay hidden";
+}
+
+TEST_F(CodePipelineApiTest, ListActionTypesFiltersByOwnerAndRegionAndPages) {
+  for (int i = 0; i < 30; ++i)
+    ok("CreateCustomActionType", custom_type("P" + std::to_string(100 + i)));
+  std::set<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    std::string body = token.empty() ? std::string("{}") : R"({"nextToken": ")" + token + "\"}";
+    json::value page = ok("ListActionTypes", body);
+    ++pages;
+    for (const auto& t : page.at("actionTypes").as_array())
+      EXPECT_TRUE(seen.insert(json::serialize(t.at("id"))).second) << "listed twice";
+    token = page.as_object().contains("nextToken") ? std::string(page.at("nextToken").as_string())
+                                                   : std::string();
+  } while (!token.empty() && pages < 10);
+  EXPECT_GE(pages, 2);
+  EXPECT_EQ(seen.size(), definitions::Catalogue::builtin().action_types().size() + 30);
+
+  json::value custom = ok("ListActionTypes", R"({"actionOwnerFilter": "Custom"})");
+  EXPECT_EQ(custom.at("actionTypes").as_array().size(), 30u);
+  EXPECT_FALSE(custom.as_object().contains("nextToken"));
+  json::value aws = ok("ListActionTypes", R"({"actionOwnerFilter": "AWS"})");
+  for (const auto& t : aws.at("actionTypes").as_array()) EXPECT_EQ(t.at("id").at("owner"), "AWS");
+  EXPECT_TRUE(ok("ListActionTypes", R"({"regionFilter": "eu-west-1"})")
+                  .at("actionTypes")
+                  .as_array()
+                  .empty());
+  EXPECT_EQ(ok("ListActionTypes", R"({"regionFilter": "us-east-1", "actionOwnerFilter": "Custom"})")
+                .at("actionTypes")
+                .as_array()
+                .size(),
+            30u);
+  std::string first_token(ok("ListActionTypes", "{}").at("nextToken").as_string());
+  EXPECT_EQ(fails("ListActionTypes",
+                  R"({"actionOwnerFilter": "Custom", "nextToken": ")" + first_token + "\"}"),
+            "InvalidNextTokenException")
+      << "a token is bound to its filters";
+}
+
+TEST_F(CodePipelineApiTest, GetActionTypeDescribesBuiltInTypesAndUpdateActionTypeSaysWhyNot) {
+  json::value build = ok("GetActionType", R"({"category": "Build", "owner": "AWS",
+      "provider": "CodeBuild", "version": "1"})");
+  const json::value& t = build.at("actionType");
+  EXPECT_EQ(t.at("id").at("provider"), "CodeBuild");
+  EXPECT_EQ(t.at("executor").at("type"), "JobWorker");
+  EXPECT_EQ(t.at("inputArtifactDetails").at("minimumCount"), 1);
+  bool project = false;
+  for (const auto& p : t.at("properties").as_array())
+    if (p.at("name") == "ProjectName") {
+      project = true;
+      EXPECT_EQ(p.at("optional"), false);
+    }
+  EXPECT_TRUE(project) << json::serialize(t);
+  ok("GetActionType", R"({"category": "Source", "owner": "ThirdParty", "provider": "GitHub",
+      "version": "1"})");
+  EXPECT_EQ(fails("GetActionType", R"({"category": "Build", "owner": "AWS",
+      "provider": "Nope", "version": "1"})"),
+            "ActionTypeNotFoundException");
+  // The model's ActionTypeIdentifier allows owners AWS and ThirdParty only.
+  ok("CreateCustomActionType", custom_type("Mine"));
+  EXPECT_EQ(fails("GetActionType", R"({"category": "Build", "owner": "Custom",
+      "provider": "Mine", "version": "1"})"),
+            "ValidationException");
+
+  const std::string declaration = R"({"actionType": {
+      "executor": {"configuration": {}, "type": "JobWorker"},
+      "id": {"category": "Build", "owner": "AWS", "provider": "PROVIDER", "version": "1"},
+      "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 1},
+      "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 1}}})";
+  auto with = [&](const std::string& provider) {
+    std::string body = declaration;
+    body.replace(body.find("PROVIDER"), 8, provider);
+    return body;
+  };
+  auto builtin = run("UpdateActionType", with("CodeBuild"));
+  ASSERT_FALSE(builtin.ok());
+  EXPECT_EQ(builtin.error().type, "ValidationException");
+  EXPECT_NE(builtin.error().message.find("built into Stageline"), std::string::npos);
+  EXPECT_EQ(fails("UpdateActionType", with("Nope")), "ActionTypeNotFoundException");
 }
 
 }  // namespace

@@ -338,13 +338,20 @@ CodePipelineApi::Out CodePipelineApi::list_action_executions(const wire::Operati
       input["actionTypeId"] = encode_action_type_id(action->action_type_id);
       if (action->configuration) {
         model::StringMap shown = *action->configuration;
-        if (const auto* info = catalogue_.find(action->action_type_id))
+        if (const auto* info = every_type_.find(action->action_type_id))
           for (const auto& k : info->secret_config)
             if (auto s = shown.find(k); s != shown.end()) s->second = "****";
         input["configuration"] = encode_string_map(shown);
       }
     }
-    input["resolvedConfiguration"] = encode_string_map(r.resolved_configuration);
+    // Secrets are hidden everywhere but in a job's data (reference §11.1),
+    // resolved values too.
+    model::StringMap resolved = r.resolved_configuration;
+    if (action != nullptr)
+      if (const auto* info = every_type_.find(action->action_type_id))
+        for (const auto& k : info->secret_config)
+          if (auto s = resolved.find(k); s != resolved.end()) s->second = "****";
+    input["resolvedConfiguration"] = encode_string_map(resolved);
     if (action != nullptr) {
       if (action->role_arn) input["roleArn"] = *action->role_arn;
       input["region"] = action->region.value_or(options_.region);

@@ -1,7 +1,6 @@
-// The job worker protocol (reference §11) and the action types: PollForJobs,
-// AcknowledgeJob, GetJobDetails, PutJobSuccessResult, PutJobFailureResult,
-// CreateCustomActionType, DeleteCustomActionType, ListActionTypes,
-// ListRuleTypes (docs/api.md).
+// The job worker protocol (reference §11): PollForJobs, AcknowledgeJob,
+// GetJobDetails, PutJobSuccessResult, PutJobFailureResult; and ListRuleTypes
+// (docs/api.md). The action types are in action_types.cc.
 #include <algorithm>
 
 #include "api/codepipeline/codepipeline_api.h"
@@ -13,8 +12,6 @@ namespace stageline::api {
 namespace json = boost::json;
 
 namespace {
-
-constexpr size_t kMaxCustomTypes = 50;  // per region (reference §11.1)
 
 // FNV-1a: a hash that is the same in every build, so a key computed before a
 // restart is computed again after it.
@@ -32,42 +29,6 @@ json::object job_artifact(const std::string& name, const model::ArtifactLocation
           {"location", json::object{{"type", "S3"},
                                     {"s3Location", json::object{{"bucketName", loc.bucket},
                                                                 {"objectKey", loc.key}}}}}};
-}
-
-model::ActionTypeId type_of(const json::object& o) {
-  model::ActionTypeId id;
-  id.category = model::parse_enum<model::ActionCategory>(str(o, "category"))
-                    .value_or(model::ActionCategory::kBuild);
-  id.owner =
-      model::parse_enum<model::ActionOwner>(str(o, "owner")).value_or(model::ActionOwner::kCustom);
-  id.provider = str(o, "provider");
-  id.version = str(o, "version");
-  return id;
-}
-
-json::object action_type_json(const definitions::ActionTypeInfo& t) {
-  json::array properties;
-  for (const auto& k : t.required_config)
-    properties.push_back(json::object{
-        {"name", k},
-        {"required", true},
-        {"key", true},
-        {"secret",
-         std::find(t.secret_config.begin(), t.secret_config.end(), k) != t.secret_config.end()}});
-  for (const auto& k : t.optional_config)
-    properties.push_back(json::object{
-        {"name", k},
-        {"required", false},
-        {"key", false},
-        {"secret",
-         std::find(t.secret_config.begin(), t.secret_config.end(), k) != t.secret_config.end()}});
-  json::object o{{"id", encode_action_type_id({t.category, t.owner, t.provider, t.version})}};
-  if (!properties.empty()) o["actionConfigurationProperties"] = std::move(properties);
-  o["inputArtifactDetails"] =
-      json::object{{"minimumCount", t.input.min}, {"maximumCount", t.input.max}};
-  o["outputArtifactDetails"] =
-      json::object{{"minimumCount", t.output.min}, {"maximumCount", t.output.max}};
-  return o;
 }
 
 }  // namespace
@@ -156,18 +117,52 @@ wire::Outcome<json::value> CodePipelineApi::job_data(const model::JobRecord& job
 CodePipelineApi::Out CodePipelineApi::poll_for_jobs(const In& in, const Caller& caller) {
   const json::object* type_json = obj(in, "actionTypeId");
   STAGELINE_CHECK(type_json != nullptr);  // required; the wire layer checked it
-  model::ActionTypeId type = type_of(*type_json);
-  const definitions::ActionTypeInfo* info = catalogue_.find(type);
-  if (type.owner != model::ActionOwner::kCustom || info == nullptr)
+  auto decoded = decode_action_type_id(*type_json);
+  if (!decoded) return error("ValidationException", "actionTypeId is not a valid action type id");
+  const model::ActionTypeId type = *decoded;
+  const std::string described =
+      "ActionType (Category: '" + std::string(model::to_string(type.category)) + "', Provider: '" +
+      type.provider + "', Owner: '" + std::string(model::to_string(type.owner)) + "', Version: '" +
+      type.version + "')";
+  const CustomType* custom =
+      type.owner == model::ActionOwner::kCustom ? custom_type(type) : nullptr;
+  if (custom == nullptr)
     return error("ActionTypeNotFoundException",
-                 "ActionType (Category: '" + std::string(model::to_string(type.category)) +
-                     "', Provider: '" + type.provider + "', Owner: '" +
-                     std::string(model::to_string(type.owner)) + "', Version: '" + type.version +
-                     "') is not a custom action type of account '" + options_.account_id + "'");
+                 described + " is not a custom action type of account '" + options_.account_id +
+                     "'; PollForJobs is only for custom action types");
+  if (custom->record.deleted())
+    return error("ActionTypeNotFoundException",
+                 described +
+                     " was deleted (DeleteCustomActionType); its jobs are no longer "
+                     "handed out");
   int max = 1;
   if (const json::value* v = in.if_contains("maxBatchSize"); v && v->is_int64())
     max = static_cast<int>(std::clamp<int64_t>(v->as_int64(), 1, 100));
-  auto claimed = store_.claim_jobs({type}, caller.principal, max, options_.now_ms());
+
+  // queryParam (reference §11.2): a type with a queryable property is polled
+  // for one value of it; one without takes none.
+  std::optional<store::ConfigurationMatch> match;
+  if (const json::object* q = obj(in, "queryParam"); q != nullptr && !q->empty()) {
+    STAGELINE_CHECK(q->size() == 1);  // the model's QueryParamMap has at most one entry
+    const auto& [key, value] = *q->begin();
+    if (custom->queryable.empty())
+      return error("ValidationException", described +
+                                              " has no queryable configuration property, so "
+                                              "queryParam must be empty");
+    if (key != custom->queryable)
+      return error("ValidationException", "queryParam names '" + std::string(key) + "', but " +
+                                              described + "'s queryable property is '" +
+                                              custom->queryable + "'");
+    STAGELINE_CHECK(value.is_string());  // QueryParamMap values are strings
+    match = store::ConfigurationMatch{std::string(key), std::string(value.as_string())};
+  } else if (!custom->queryable.empty()) {
+    return error("ValidationException", described + " has the queryable property '" +
+                                            custom->queryable +
+                                            "': PollForJobs must give its value in queryParam");
+  }
+  auto claimed =
+      match ? store_.claim_matching_jobs(type, *match, caller.principal, max, options_.now_ms())
+            : store_.claim_jobs({type}, caller.principal, max, options_.now_ms());
   if (!claimed.ok()) return from_status(claimed.status());
   json::array jobs;
   for (const auto& job : *claimed) {
@@ -285,115 +280,6 @@ CodePipelineApi::Out CodePipelineApi::put_job_failure_result(const In& in) {
                                 str(*details, "externalExecutionId"));
   if (!s.ok()) return from_status(s);
   return json::value(json::object());
-}
-
-// ---- Action types ---------------------------------------------------------------
-
-CodePipelineApi::Out CodePipelineApi::create_custom_action_type(const In& in) {
-  model::ActionTypeId id = type_of(in);
-  id.owner = model::ActionOwner::kCustom;
-  if (catalogue_.find(id) != nullptr)
-    return error("ValidationException", "Action type (Category: '" +
-                                            std::string(model::to_string(id.category)) +
-                                            "', Provider: '" + id.provider + "', Version: '" +
-                                            id.version + "') already exists");
-  if (custom_types_.size() >= kMaxCustomTypes)
-    return error("LimitExceededException",
-                 "The number of custom action types in this region has reached its limit (50)");
-  definitions::ActionTypeInfo info;
-  info.category = id.category;
-  info.owner = id.owner;
-  info.provider = id.provider;
-  info.version = id.version;
-  auto bounds = [&](std::string_view key) {
-    definitions::ArtifactBounds b;
-    if (const json::object* o = obj(in, key)) {
-      if (const auto* v = o->if_contains("minimumCount"); v && v->is_int64())
-        b.min = static_cast<int>(v->as_int64());
-      if (const auto* v = o->if_contains("maximumCount"); v && v->is_int64())
-        b.max = static_cast<int>(v->as_int64());
-    }
-    return b;
-  };
-  info.input = bounds("inputArtifactDetails");
-  info.output = bounds("outputArtifactDetails");
-  if (info.input.min > info.input.max || info.output.min > info.output.max)
-    return error("ValidationException",
-                 "minimumCount must not be greater than maximumCount in inputArtifactDetails and "
-                 "outputArtifactDetails");
-  json::object type{{"id", encode_action_type_id(id)}};
-  if (const json::object* settings = obj(in, "settings")) type["settings"] = *settings;
-  if (const json::value* props = in.if_contains("configurationProperties");
-      props && props->is_array()) {
-    int queryable = 0;
-    for (const auto& p : props->as_array()) {
-      if (!p.is_object()) continue;
-      const auto& o = p.as_object();
-      const std::string name = str(o, "name");
-      auto flag = [&](std::string_view k) {
-        const json::value* v = o.if_contains(k);
-        return v && v->is_bool() && v->as_bool();
-      };
-      (flag("required") ? info.required_config : info.optional_config).push_back(name);
-      if (flag("secret")) info.secret_config.push_back(name);
-      if (flag("queryable")) {
-        if (++queryable > 1 || !flag("required") || flag("secret"))
-          return error("ValidationException",
-                       "At most one configuration property may be queryable, and it must be "
-                       "required and not secret");
-      }
-    }
-    type["actionConfigurationProperties"] = *props;
-  }
-  info.runnable = true;  // by job workers
-  if (const json::object* o = obj(in, "inputArtifactDetails")) type["inputArtifactDetails"] = *o;
-  if (const json::object* o = obj(in, "outputArtifactDetails")) type["outputArtifactDetails"] = *o;
-  custom_types_.push_back({info, type});
-  std::vector<definitions::ActionTypeInfo> actions =
-      definitions::Catalogue::builtin().action_types();
-  for (const auto& c : custom_types_) actions.push_back(c.info);
-  catalogue_ =
-      definitions::Catalogue(std::move(actions), definitions::Catalogue::builtin().rule_types());
-  json::object out{{"actionType", std::move(type)}};
-  if (const json::value* tags = in.if_contains("tags")) out["tags"] = *tags;
-  return json::value(std::move(out));
-}
-
-CodePipelineApi::Out CodePipelineApi::delete_custom_action_type(const In& in) {
-  model::ActionTypeId id = type_of(in);
-  id.owner = model::ActionOwner::kCustom;
-  auto it = std::find_if(custom_types_.begin(), custom_types_.end(), [&](const auto& c) {
-    return c.info.category == id.category && c.info.provider == id.provider &&
-           c.info.version == id.version;
-  });
-  if (it == custom_types_.end())
-    return error("ValidationException", "Action type (Category: '" +
-                                            std::string(model::to_string(id.category)) +
-                                            "', Provider: '" + id.provider + "', Version: '" +
-                                            id.version + "') does not exist");
-  custom_types_.erase(it);
-  std::vector<definitions::ActionTypeInfo> actions =
-      definitions::Catalogue::builtin().action_types();
-  for (const auto& c : custom_types_) actions.push_back(c.info);
-  catalogue_ =
-      definitions::Catalogue(std::move(actions), definitions::Catalogue::builtin().rule_types());
-  return json::value(json::object());
-}
-
-CodePipelineApi::Out CodePipelineApi::list_action_types(const In& in) {
-  // One page holds every type: a nextToken was never issued.
-  if (auto token = opt_str(in, "nextToken")) {
-    auto position = tokens_.redeem("ListActionTypes", "", *token);
-    if (!position.ok()) return position.error();
-  }
-  std::optional<model::ActionOwner> owner;
-  if (auto f = opt_str(in, "actionOwnerFilter")) owner = model::parse_enum<model::ActionOwner>(*f);
-  json::array types;
-  for (const auto& t : definitions::Catalogue::builtin().action_types())
-    if (!owner || t.owner == *owner) types.push_back(action_type_json(t));
-  for (const auto& c : custom_types_)
-    if (!owner || *owner == model::ActionOwner::kCustom) types.push_back(c.action_type);
-  return json::value(json::object{{"actionTypes", std::move(types)}});
 }
 
 CodePipelineApi::Out CodePipelineApi::list_rule_types(const In&) {

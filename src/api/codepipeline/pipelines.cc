@@ -87,8 +87,8 @@ static wire::Outcome<model::PipelineDeclaration> read_declaration(
   return std::move(decoded.value);
 }
 
-static wire::Outcome<std::vector<model::Tag>> read_tags(const json::object& in,
-                                                        const wire::ServiceModel& model) {
+wire::Outcome<std::vector<model::Tag>> read_tags(const json::object& in,
+                                                 const wire::ServiceModel& model) {
   const json::value* value = in.if_contains("tags");
   if (value == nullptr) return std::vector<model::Tag>{};
   auto decoded = model::decode_tags(*value, "tags");
@@ -103,6 +103,7 @@ static wire::Outcome<std::vector<model::Tag>> read_tags(const json::object& in,
 CodePipelineApi::Out CodePipelineApi::create_pipeline(const In& in, const Caller& caller) {
   auto decl = read_declaration(in, catalogue_, options_.region, model_);
   if (!decl.ok()) return decl.error();
+  if (auto bad = check_queryable_values(*decl)) return *bad;
   auto tags = read_tags(in, model_);
   if (!tags.ok()) return tags.error();
   model::PipelineRecord record;
@@ -125,7 +126,7 @@ CodePipelineApi::Out CodePipelineApi::create_pipeline(const In& in, const Caller
   }
   auto stored = pipeline(record.declaration.name);
   if (!stored.ok()) return stored.error();
-  mask_secrets(stored->declaration, catalogue_, nullptr);
+  mask_secrets(stored->declaration, every_type_, nullptr);
   json::object out{{"pipeline", model::encode_pipeline(stored->declaration)}};
   if (!stored->tags.empty()) out["tags"] = model::encode_tags(stored->tags);
   return json::value(std::move(out));
@@ -148,7 +149,7 @@ CodePipelineApi::Out CodePipelineApi::get_pipeline(const In& in) {
       record = std::move(*old);
     }
   }
-  mask_secrets(record->declaration, catalogue_, nullptr);
+  mask_secrets(record->declaration, every_type_, nullptr);
   json::object metadata{{"pipelineArn", pipeline_arn(name)},
                         {"created", ts(record->created_ms)},
                         {"updated", ts(record->updated_ms)}};
@@ -159,12 +160,13 @@ CodePipelineApi::Out CodePipelineApi::get_pipeline(const In& in) {
 CodePipelineApi::Out CodePipelineApi::update_pipeline(const In& in) {
   auto decl = read_declaration(in, catalogue_, options_.region, model_);
   if (!decl.ok()) return decl.error();
+  if (auto bad = check_queryable_values(*decl)) return *bad;
   auto current = pipeline(decl->name);
   if (!current.ok()) return current.error();
-  mask_secrets(*decl, catalogue_, &current->declaration);
+  mask_secrets(*decl, every_type_, &current->declaration);
   auto updated = engine_.update_pipeline(*decl);
   if (!updated.ok()) return from_status(updated.status());
-  mask_secrets(updated->declaration, catalogue_, nullptr);
+  mask_secrets(updated->declaration, every_type_, nullptr);
   return json::value(json::object{{"pipeline", model::encode_pipeline(updated->declaration)}});
 }
 

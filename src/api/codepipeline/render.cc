@@ -50,6 +50,19 @@ json::object encode_action_type_id(const model::ActionTypeId& id) {
           {"version", id.version}};
 }
 
+std::optional<model::ActionTypeId> decode_action_type_id(const json::object& in) {
+  auto category = model::parse_enum<model::ActionCategory>(str(in, "category"));
+  std::optional<model::ActionOwner> owner = model::ActionOwner::kCustom;
+  if (in.contains("owner")) owner = model::parse_enum<model::ActionOwner>(str(in, "owner"));
+  if (!category || !owner) return std::nullopt;
+  model::ActionTypeId id;
+  id.category = *category;
+  id.owner = *owner;
+  id.provider = str(in, "provider");
+  id.version = str(in, "version");
+  return id;
+}
+
 json::object encode_string_map(const model::StringMap& m) {
   json::object o;
   for (const auto& [k, v] : m) o[k] = v;

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "api/wire/errors.h"
+#include "api/wire/model.h"
 #include "model/execution.h"
 #include "model/pipeline.h"
 
@@ -33,6 +35,18 @@ void put_nonempty(boost::json::object& out, std::string_view key, std::string_vi
                   size_t max = 0);
 
 boost::json::object encode_action_type_id(const model::ActionTypeId& id);
+// {category, owner, provider, version} of a validated input (ActionTypeId,
+// ActionTypeIdentifier, GetActionType's input); owner Custom when absent
+// (CreateCustomActionType has none). nullopt if category or owner is not one
+// of the enum's values.
+std::optional<model::ActionTypeId> decode_action_type_id(const boost::json::object& in);
+
+// The `tags` member of CreatePipeline or CreateCustomActionType, decoded and
+// validated (none when absent), or the error to answer with
+// (InvalidTagsException, TooManyTagsException, ValidationException).
+// Defined in pipelines.cc.
+wire::Outcome<std::vector<model::Tag>> read_tags(const boost::json::object& in,
+                                                 const wire::ServiceModel& model);
 boost::json::object encode_string_map(const model::StringMap& m);
 boost::json::object error_details(const std::string& code, const std::string& message);
 
