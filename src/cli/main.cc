@@ -1,9 +1,13 @@
 // The stageline executable: parses the command line (CLI11 stays in this one
 // translation unit) and hands each verb to its command function.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
 
+#include "cli/aws_command.h"
+#include "cli/client_verbs.h"
 #include "cli/validate_command.h"
+#include "cli/watch.h"
 #include "server/api_server.h"
 #include "server/keys_command.h"
 #include "server/local_run.h"
@@ -80,12 +84,47 @@ int main(int argc, char** argv) {
   k->add_option("--data-dir", keys.data_dir, "the server's data directory");
   k->add_option("--account-id", keys.account_id, "the account of a new key's user");
 
+  // The client verbs read their own arguments (the aws CLI's conventions, see
+  // cli/client_verbs.h): CLI11 only picks the verb and hands over the rest.
+  std::vector<std::pair<const stageline::cli::VerbSpec*, CLI::App*>> verbs;
+  for (const auto& spec : stageline::cli::client_verbs()) {
+    auto* c = app.add_subcommand(std::string(spec.name), std::string(spec.summary));
+    c->prefix_command();
+    c->set_help_flag();
+    c->group("Client verbs (as `aws codepipeline VERB`; VERB --help for flags)");
+    verbs.emplace_back(&spec, c);
+  }
+  auto* w = app.add_subcommand(
+      "watch",
+      "follow a pipeline execution until it ends (EXECUTION_ID [--pipeline-name NAME]); exit 0 "
+      "when it Succeeded, 1 otherwise");
+  w->prefix_command();
+  w->set_help_flag();
+  auto* aws = app.add_subcommand(
+      "aws",
+      "run the installed aws CLI against the local server (endpoint, region and credentials "
+      "filled in), e.g. stageline aws codepipeline list-action-types");
+  aws->prefix_command();
+  aws->set_help_flag();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return e.get_exit_code() == 0 ? 0 : (code == 0 ? 0 : 2);
   }
+
+  stageline::cli::ClientEnvironment client_env;
+  client_env.default_data_dir = stageline::server::default_data_dir();
+  if (const char* f = std::getenv("AWS_SHARED_CREDENTIALS_FILE"); f && *f)
+    client_env.shared_credentials_file = f;
+  for (const auto& [spec, c] : verbs)
+    if (c->parsed())
+      return stageline::cli::run_client_verb(*spec, c->remaining(), client_env, std::cout,
+                                             std::cerr);
+  if (w->parsed())
+    return stageline::cli::run_watch(w->remaining(), client_env, std::cout, std::cerr);
+  if (aws->parsed()) return stageline::cli::run_aws(aws->remaining(), client_env, std::cerr);
 
   if (sv->parsed()) return stageline::server::run_server(server, std::cout, std::cerr);
   if (k->parsed()) {

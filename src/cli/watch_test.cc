@@ -1,0 +1,122 @@
+#include "cli/watch.h"
+
+#include <boost/json/parse.hpp>
+
+#include "gtest/gtest.h"
+
+namespace stageline::cli {
+namespace {
+
+namespace json = boost::json;
+
+ActionSnapshot action(std::string id, std::string stage, std::string name, std::string status,
+                      double start, double last, std::string error = "") {
+  return ActionSnapshot{.action_execution_id = std::move(id),
+                        .stage = std::move(stage),
+                        .action = std::move(name),
+                        .status = std::move(status),
+                        .start_time = start,
+                        .last_update = last,
+                        .summary = "",
+                        .error = std::move(error)};
+}
+
+TEST(WatchTracker, PrintsEachTransitionOnceWithDurationsAndTheResult) {
+  WatchTracker t("e1", "app");
+  WatchSnapshot s1{.status = "InProgress",
+                   .status_summary = "",
+                   .stages = {{"Source", "InProgress"}},
+                   .actions = {action("a1", "Source", "App", "InProgress", 100.0, 100.0)}};
+  EXPECT_EQ(t.update(s1), (std::vector<std::string>{
+                              "Execution e1 of pipeline app: InProgress",
+                              "  Source                  InProgress",
+                              "    Source.App            InProgress",
+                          }));
+  EXPECT_TRUE(t.update(s1).empty());
+  EXPECT_FALSE(t.finished());
+  WatchSnapshot s2{.status = "Failed",
+                   .status_summary = "source failed",
+                   .stages = {{"Source", "Failed"}},
+                   .actions = {action("a1", "Source", "App", "Failed", 100.0, 101.5,
+                                      "ConfigurationError: no provider")}};
+  EXPECT_EQ(t.update(s2), (std::vector<std::string>{
+                              "    Source.App            Failed after 1.5 s: ConfigurationError: "
+                              "no provider",
+                              "  Source                  Failed after 1.5 s",
+                              "Execution e1 Failed after 1.5 s: source failed",
+                          }));
+  EXPECT_TRUE(t.finished());
+  EXPECT_FALSE(t.succeeded());
+  EXPECT_TRUE(t.update(s2).empty());
+}
+
+TEST(WatchTracker, SucceedsOnlyWhenTheExecutionSucceeded) {
+  WatchTracker t("e1", "app");
+  t.update(WatchSnapshot{.status = "Succeeded", .status_summary = "", .stages = {}, .actions = {}});
+  EXPECT_TRUE(t.finished());
+  EXPECT_TRUE(t.succeeded());
+  for (const char* s : {"Stopped", "Superseded", "Cancelled", "Failed"}) {
+    WatchTracker other("e1", "app");
+    other.update(WatchSnapshot{.status = s, .status_summary = "", .stages = {}, .actions = {}});
+    EXPECT_TRUE(other.finished()) << s;
+    EXPECT_FALSE(other.succeeded()) << s;
+  }
+  WatchTracker stopping("e1", "app");
+  stopping.update(
+      WatchSnapshot{.status = "Stopping", .status_summary = "", .stages = {}, .actions = {}});
+  EXPECT_FALSE(stopping.finished());
+}
+
+TEST(WatchTracker, TellsARetriedActionFromItsFirstAttempt) {
+  WatchTracker t("e1", "app");
+  WatchSnapshot s{.status = "InProgress",
+                  .status_summary = "",
+                  .stages = {},
+                  .actions = {action("a1", "Build", "Make", "Failed", 1, 2, "JobFailed: boom"),
+                              action("a2", "Build", "Make", "InProgress", 3, 3)}};
+  auto lines = t.update(s);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1], "    Build.Make            Failed after 1.0 s: JobFailed: boom");
+  EXPECT_EQ(lines[2], "    Build.Make            InProgress");
+}
+
+TEST(WatchSnapshot, ReadsOnlyTheWatchedExecutionFromTheApiOutputs) {
+  json::object execution =
+      json::parse(R"({"pipelineExecution":{"pipelineExecutionId":"e1","status":"InProgress"}})")
+          .as_object();
+  json::object state = json::parse(R"({"stageStates":[
+      {"stageName":"Source","latestExecution":{"pipelineExecutionId":"e1","status":"Succeeded"}},
+      {"stageName":"Build","latestExecution":{"pipelineExecutionId":"e0","status":"Failed"}},
+      {"stageName":"Deploy"}]})")
+                           .as_object();
+  json::array details = json::parse(R"([
+      {"pipelineExecutionId":"e1","actionExecutionId":"x2","stageName":"Build","actionName":"B",
+       "startTime":1700000002.5,"lastUpdateTime":1700000003,"status":"Failed",
+       "output":{"executionResult":{"errorDetails":{"code":"JobFailed","message":"exit 1"}}}},
+      {"pipelineExecutionId":"e1","actionExecutionId":"x1","stageName":"Source","actionName":"S",
+       "startTime":1700000000,"lastUpdateTime":1700000001,"status":"Succeeded",
+       "output":{"executionResult":{"externalExecutionSummary":"fetched"}}},
+      {"pipelineExecutionId":"e0","actionExecutionId":"x0","stageName":"Source","actionName":"S",
+       "startTime":1,"lastUpdateTime":2,"status":"Failed"}])")
+                            .as_array();
+  WatchSnapshot s = read_snapshot("e1", execution, state, details);
+  EXPECT_EQ(s.status, "InProgress");
+  ASSERT_EQ(s.stages.size(), 1u);
+  EXPECT_EQ(s.stages[0].first, "Source");
+  ASSERT_EQ(s.actions.size(), 2u);
+  EXPECT_EQ(s.actions[0].action_execution_id, "x1");
+  EXPECT_EQ(s.actions[0].summary, "fetched");
+  EXPECT_EQ(s.actions[1].error, "JobFailed: exit 1");
+  EXPECT_DOUBLE_EQ(s.actions[1].start_time, 1700000002.5);
+}
+
+TEST(WatchFormat, DurationsReadNaturally) {
+  EXPECT_EQ(format_duration(0.04), "0.0 s");
+  EXPECT_EQ(format_duration(12.34), "12.3 s");
+  EXPECT_EQ(format_duration(125), "2 min 5 s");
+  EXPECT_EQ(format_duration(3725), "1 h 2 min");
+  EXPECT_EQ(format_duration(-3), "0.0 s");
+}
+
+}  // namespace
+}  // namespace stageline::cli
