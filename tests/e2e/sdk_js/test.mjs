@@ -3,16 +3,19 @@
 // written the way a real one is (PollForJobs, AcknowledgeJob, GetJobDetails,
 // PutJobSuccessResult / PutJobFailureResult).
 //
-// Run by tests/e2e/sdk_js.sh, which starts the server and sets:
+// Run by tests/e2e/sdk_js.sh, twice against one data directory: first
+// `node test.mjs before-restart` (everything, leaving an execution that waits
+// for a worker), then, after the server was stopped and started again,
+// `node test.mjs after-restart`. The runner sets:
 //   STAGELINE_ENDPOINT     http://127.0.0.1:PORT
 //   STAGELINE_CREDENTIALS  the credentials file the server wrote (profile default)
 //   STAGELINE_REPO         the repository root (for examples/v2-pipeline.json)
-// Prints one line per failed check and "sdk e2e (JS): N passed, M failed";
-// exits 1 if any check failed.
+//   STAGELINE_RESULTS      optional: a file this appends "<passed> <failed>" to
+// Prints one line per failed check and a count; exits 1 if any check failed.
 import * as cp from '@aws-sdk/client-codepipeline';
 import {fromIni} from '@aws-sdk/credential-provider-ini';
 import assert from 'node:assert/strict';
-import {readFileSync} from 'node:fs';
+import {appendFileSync, readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 
@@ -1058,25 +1061,107 @@ async function customActions() {
       });
 
   await check(
-      'DeleteCustomActionType removes the type, and PollForJobs for it is then ActionTypeNotFoundException',
+      'DeleteCustomActionType removes a type, and PollForJobs for it is then ActionTypeNotFoundException',
       async () => {
-        await send(cp.DeletePipelineCommand, {name});
-        await send(
-            cp.DeleteCustomActionTypeCommand,
-            {category: 'Build', provider: 'LocalBuild', version: '1'});
+        const type = {category: 'Test', provider: 'LocalTest', version: '1'};
+        await send(cp.CreateCustomActionTypeCommand, {
+          ...type,
+          inputArtifactDetails: {minimumCount: 0, maximumCount: 1},
+          outputArtifactDetails: {minimumCount: 0, maximumCount: 0},
+        });
+        await send(cp.DeleteCustomActionTypeCommand, type);
         await rejectsWith(
-            send(cp.PollForJobsCommand, {actionTypeId: buildType, maxBatchSize: 1}),
+            send(
+                cp.PollForJobsCommand, {actionTypeId: {...type, owner: 'Custom'}, maxBatchSize: 1}),
             'ActionTypeNotFoundException',
         );
         const out = await send(cp.ListActionTypesCommand, {actionOwnerFilter: 'Custom'});
-        assert.deepEqual(out.actionTypes.map((t) => t.id.provider), ['LocalGit']);
+        assert.deepEqual(
+            out.actionTypes.map((t) => t.id.provider).sort(), ['LocalBuild', 'LocalGit']);
       });
+
+  // Left for the run after the restart (tests/e2e/sdk_js.sh restarts the
+  // server between the two): an execution whose source job waits for a worker.
+  await check('Before a restart: an execution waits for its source job', async () => {
+    const {pipelineExecutionId} = await send(
+        cp.StartPipelineExecutionCommand, {name, variables: [{name: 'Fail', value: 'no'}]});
+    await until('the source action to be InProgress', async () => {
+      const {actionExecutionDetails} = await send(
+          cp.ListActionExecutionsCommand, {pipelineName: name, filter: {pipelineExecutionId}});
+      return actionExecutionDetails.some(
+          (d) => d.actionName === 'Checkout' && d.status === 'InProgress');
+    });
+  });
 }
 
+// ============================================================================
+// 4. After a restart of the server (the second run of this script).
+// ============================================================================
+async function afterRestart() {
+  const name = 'sdk-custom';
+
+  await check(
+      'Custom action types survive a restart, and a deleted one stays deleted', async () => {
+        const out = await send(cp.ListActionTypesCommand, {actionOwnerFilter: 'Custom'});
+        assert.deepEqual(
+            out.actionTypes.map((t) => t.id.provider).sort(), ['LocalBuild', 'LocalGit']);
+        const git = out.actionTypes.find((t) => t.id.provider === 'LocalGit');
+        assert.deepEqual(git.outputArtifactDetails, {minimumCount: 1, maximumCount: 1});
+        assert.deepEqual(
+            git.actionConfigurationProperties.map((p) => [p.name, p.secret]),
+            [['Repo', false], ['Branch', false], ['Token', true]]);
+      });
+
+  await check(
+      'An execution that waited for a worker before the restart succeeds when a worker comes',
+      async () => {
+        const list = await send(cp.ListPipelineExecutionsCommand, {pipelineName: name});
+        const waiting = list.pipelineExecutionSummaries[0];
+        assert.equal(waiting.status, 'InProgress');
+        const worker = new Worker();
+        await worker.runUntil('the execution to succeed after the restart', async () => {
+          const {pipelineExecution} = await send(
+              cp.GetPipelineExecutionCommand,
+              {pipelineName: name, pipelineExecutionId: waiting.pipelineExecutionId});
+          if (terminal.has(pipelineExecution.status) && pipelineExecution.status !== 'Succeeded')
+            assert.fail(`the execution ended ${pipelineExecution.status}`);
+          return pipelineExecution.status === 'Succeeded';
+        });
+        assert.deepEqual(worker.errors, []);
+        assert.deepEqual(worker.seen.map((x) => x.kind), ['source', 'source', 'build']);
+        assert.equal(
+            worker.seen[0].job.data.pipelineContext.pipelineExecutionId,
+            waiting.pipelineExecutionId);
+      });
+
+  await check('DeletePipeline and DeleteCustomActionType clean up after the restart', async () => {
+    await send(cp.DeletePipelineCommand, {name});
+    await send(
+        cp.DeleteCustomActionTypeCommand, {category: 'Source', provider: 'LocalGit', version: '1'});
+    await send(
+        cp.DeleteCustomActionTypeCommand,
+        {category: 'Build', provider: 'LocalBuild', version: '1'});
+    const out = await send(cp.ListActionTypesCommand, {actionOwnerFilter: 'Custom'});
+    assert.deepEqual(out.actionTypes, []);
+  });
+}
+
+// Usage: node test.mjs [before-restart|after-restart]
+const phase = process.argv[2] ?? 'before-restart';
 const started = Date.now();
-await pipelineApi();
-await authentication();
-await customActions();
-console.log(`sdk e2e (JS): ${passed} passed, ${failed} failed (${
+if (phase === 'before-restart') {
+  await pipelineApi();
+  await authentication();
+  await customActions();
+} else if (phase === 'after-restart') {
+  await afterRestart();
+} else {
+  console.error(`unknown phase '${phase}': before-restart or after-restart`);
+  process.exit(2);
+}
+console.log(`sdk e2e (JS, ${phase}): ${passed} passed, ${failed} failed (${
     ((Date.now() - started) / 1000).toFixed(1)} s)`);
+// The runner adds these to its summary.
+if (process.env.STAGELINE_RESULTS)
+  appendFileSync(process.env.STAGELINE_RESULTS, `${passed} ${failed}\n`);
 process.exit(failed === 0 ? 0 : 1);
