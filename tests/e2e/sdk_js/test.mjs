@@ -737,7 +737,10 @@ async function customActions() {
         assert.equal(out.pipeline.version, 1);
         crossVariables = true;
       });
-  if (!crossVariables) await send(cp.CreatePipelineCommand, {pipeline: declaration(literalCommit)});
+  if (!crossVariables)
+    await check('The pipeline is created with a literal Commit instead', async () => {
+      await send(cp.CreatePipelineCommand, {pipeline: declaration(literalCommit)});
+    });
 
   await check(
       'A pipeline whose variable has no default is not started by CreatePipeline', async () => {
