@@ -1,10 +1,10 @@
 // store: the only place with SQL. It persists what CodePipeline declares and
 // records (pipelines with their version history, pipeline, stage, action,
-// condition and rule executions, jobs, artifacts, transitions, action logs),
-// plus the access keys requests are signed with, and nothing else: it
-// decides no state transition, reads no clock for records and spawns
-// nothing. The engine commits every state transition here before acting on
-// it.
+// condition and rule executions, jobs, artifacts, transitions, action logs,
+// custom action types), plus the access keys requests are signed with, and
+// nothing else: it decides no state transition, reads no clock for records
+// and spawns nothing. The engine commits every state transition here before
+// acting on it.
 //
 // This header is the interface; sqlite_store.h is the embedded
 // implementation, and a PostgreSQL one can implement the same classes later.
