@@ -21,6 +21,8 @@ bad() { echo "FAIL $1"; fails=$((fails + 1)); }
 setup_failed() { bad "$1"; summary; exit 1; }
 
 command -v node >/dev/null && command -v npm >/dev/null || setup_failed "node and npm are installed"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || setup_failed "node is version 20 or later (the SDK needs it; this is $(node -v))"
 [ -x "$BIN" ] || setup_failed "$BIN is an executable"
 
 # npm ci only when node_modules is missing or was installed from another lock file.
