@@ -215,6 +215,33 @@ std::string python_float_repr(double d) {
   return out + exp_buf;
 }
 
+json::value order_like_botocore(const wire::Shape* shape, json::value value) {
+  if (shape == nullptr) return value;
+  switch (shape->type) {
+    case wire::ShapeType::kStructure: {
+      json::object* in = value.if_object();
+      if (in == nullptr) return value;
+      json::object out;
+      for (const auto& member : shape->members) {
+        if (json::value* v = in->if_contains(member.name))
+          out[member.name] = order_like_botocore(member.shape, std::move(*v));
+      }
+      return out;
+    }
+    case wire::ShapeType::kList:
+      if (json::array* a = value.if_array())
+        for (auto& item : *a) item = order_like_botocore(shape->list_member, std::move(item));
+      return value;
+    case wire::ShapeType::kMap:
+      if (json::object* o = value.if_object())
+        for (auto& member : *o)
+          member.value() = order_like_botocore(shape->map_value, std::move(member.value()));
+      return value;
+    default:
+      return value;
+  }
+}
+
 std::string format_aws_json(const json::value& value) {
   std::string out;
   append_pretty(out, value, 0);

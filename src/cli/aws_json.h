@@ -9,6 +9,8 @@
 #include <boost/json/value.hpp>
 #include <string>
 
+#include "api/wire/model.h"
+
 namespace stageline::cli {
 
 // `value` as Python's json.dumps(value, indent=4, ensure_ascii=False): members
@@ -26,5 +28,11 @@ std::string python_float_repr(double d);
 // separators ", " and ": ", ASCII only): the form botocore base64-encodes in
 // pagination tokens.
 std::string python_compact_json(const boost::json::value& value);
+
+// `value` as botocore's parser hands it to the aws CLI: the members of every
+// structure in the model's order (not the order the server sent), members the
+// model does not know dropped, lists and maps walked into. `shape` null: the
+// value unchanged.
+boost::json::value order_like_botocore(const wire::Shape* shape, boost::json::value value);
 
 }  // namespace stageline::cli

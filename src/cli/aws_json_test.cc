@@ -2,6 +2,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "api/wire/embedded.h"
 #include "gtest/gtest.h"
 
 namespace stageline::cli {
@@ -59,6 +60,33 @@ TEST(AwsJson, ParsedTimestampsPrintAsTheServerWroteThem) {
 TEST(AwsJson, CompactFormEscapesNonAsciiLikePythonsDefaults) {
   EXPECT_EQ(python_compact_json(json::parse(R"({"k":"\u00e9\ud83d\ude00","n":null,"l":[1,2]})")),
             R"({"k": "\u00e9\ud83d\ude00", "n": null, "l": [1, 2]})");
+}
+
+TEST(AwsJson, OrdersMembersAsTheModelDoesAndDropsUnknownOnes) {
+  const wire::Operation* op = wire::codepipeline_model().find_operation("ListPipelineExecutions");
+  ASSERT_NE(op, nullptr);
+  json::value out = order_like_botocore(
+      op->output, json::parse(R"({"pipelineExecutionSummaries":[{"startTime":1.5,"status":"Failed",
+        "pipelineExecutionId":"e","statusSummary":"s","notInTheModel":1,
+        "trigger":{"triggerDetail":"d","triggerType":"t"}}],"nextToken":"n"})"));
+  EXPECT_EQ(format_aws_json(out),
+            "{\n"
+            "    \"pipelineExecutionSummaries\": [\n"
+            "        {\n"
+            "            \"pipelineExecutionId\": \"e\",\n"
+            "            \"status\": \"Failed\",\n"
+            "            \"statusSummary\": \"s\",\n"
+            "            \"startTime\": 1.5,\n"
+            "            \"trigger\": {\n"
+            "                \"triggerType\": \"t\",\n"
+            "                \"triggerDetail\": \"d\"\n"
+            "            }\n"
+            "        }\n"
+            "    ],\n"
+            "    \"nextToken\": \"n\"\n"
+            "}");
+  EXPECT_EQ(order_like_botocore(nullptr, json::parse(R"({"b":1,"a":2})")),
+            json::parse(R"({"b":1,"a":2})"));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <random>
 #include <sstream>
 
+#include "api/wire/embedded.h"
 #include "base/strings.h"
 #include "cli/aws_json.h"
 
@@ -651,7 +652,17 @@ int run_client_verb(const VerbSpec& verb, const std::vector<std::string>& args,
         << verb.operation << " operation: " << outcome->error->message << "\n";
     return kExitServiceError;
   }
-  if (!outcome->output.empty()) out << format_aws_json(outcome->output) << "\n";
+  // The aws CLI prints what botocore parsed: members in the model's order.
+  json::object& output = outcome->output;
+  std::optional<json::value> next_token;
+  if (auto* t = output.if_contains("NextToken"); t && verb.pagination) {
+    next_token = std::move(*t);
+    output.erase("NextToken");
+  }
+  const wire::Operation* op = wire::codepipeline_model().find_operation(verb.operation);
+  json::value shown = order_like_botocore(op ? op->output : nullptr, std::move(output));
+  if (next_token) shown.as_object()["NextToken"] = std::move(*next_token);
+  if (!shown.as_object().empty()) out << format_aws_json(shown) << "\n";
   out.flush();
   return kExitOk;
 }
