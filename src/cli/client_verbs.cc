@@ -483,15 +483,16 @@ Result<VerbRequest> parse_verb_args(const VerbSpec& verb, const std::vector<std:
       continue;
     }
     if (name == "endpoint-url" || name == "region" || name == "data-dir" || name == "profile" ||
-        name == "output" || name == "cli-input-json" || name == "starting-token" ||
-        ((name == "max-items" || name == "page-size") && verb.pagination)) {
+        name == "output" || name == "cli-input-json" ||
+        ((name == "max-items" || name == "page-size" || name == "starting-token") &&
+         verb.pagination)) {
       auto v = take();
       if (!v.ok()) return v.status();
       if (name == "endpoint-url") r.where.endpoint_url = *v;
       if (name == "region") r.where.region = *v;
       if (name == "data-dir") r.where.data_dir = *v;
       if (name == "profile") r.where.profile = *v;
-      if (name == "starting-token" && verb.pagination) r.starting_token = *v;
+      if (name == "starting-token") r.starting_token = *v;
       if (name == "output" && *v != "json")
         return usage_error("--output " + *v + " is not supported; stageline prints json");
       if (name == "max-items" || name == "page-size") {

@@ -156,6 +156,8 @@ TEST(ClientVerbs, SuggestTheClosestFlagForAnUnknownOne) {
             std::string::npos);
   // Pagination flags exist on paginated verbs only.
   EXPECT_FALSE(parse_verb_args(verb("get-pipeline"), {"--name", "p", "--max-items", "1"}).ok());
+  EXPECT_FALSE(
+      parse_verb_args(verb("get-pipeline"), {"--name", "p", "--starting-token", "x"}).ok());
 }
 
 TEST(ClientVerbs, ReadTheConnectionFlags) {
