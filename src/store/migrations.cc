@@ -227,12 +227,28 @@ CREATE TABLE custom_action_types (
 );
 )sql";
 
+// Migration 6: the event log of api/events (reference section 14). seq is
+// AUTOINCREMENT so a seq is never given twice, even once every older row has
+// been pruned: clients resume after the last seq they saw. time_at_ms is
+// indexed for pruning by age, (pipeline_name, seq) for a filtered replay.
+constexpr const char* kEventsSchema = R"sql(
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_at_ms INTEGER NOT NULL,
+  pipeline_name TEXT NOT NULL,
+  event_json TEXT NOT NULL
+);
+CREATE INDEX events_by_time ON events (time_at_ms);
+CREATE INDEX events_by_pipeline ON events (pipeline_name, seq);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "condition and rule executions", kConditionsSchema},
     {3, "rollback stage of an execution", kRollbackStageSchema},
     {4, "access keys", kAccessKeysSchema},
     {5, "custom action types", kCustomActionTypesSchema},
+    {6, "event log", kEventsSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

@@ -416,6 +416,26 @@ Status SqliteStore::set_transition(const model::TransitionRecord& transition) {
       [&](SqliteWriter& w) { return w.set_transition(transition); });
 }
 
+Result<std::vector<EventRecord>> SqliteStore::read_events(int64_t after_seq,
+                                                          const std::string& pipeline_name,
+                                                          int limit) {
+  return read([&](SqliteWriter& w) { return w.read_events(after_seq, pipeline_name, limit); });
+}
+
+Result<int64_t> SqliteStore::last_event_seq() {
+  return read([](SqliteWriter& w) { return w.last_event_seq(); });
+}
+
+Result<int64_t> SqliteStore::append_event(const EventRecord& event) {
+  return write_one([&] { return "append an event of pipeline " + quote(event.pipeline_name); },
+                   [&](SqliteWriter& w) { return w.append_event(event); });
+}
+
+Result<int64_t> SqliteStore::prune_events(TimestampMs older_than_ms, int64_t keep_rows) {
+  return write_one([] { return std::string("prune the event log"); },
+                   [&](SqliteWriter& w) { return w.prune_events(older_than_ms, keep_rows); });
+}
+
 Result<int64_t> SqliteStore::append_logs(const std::string& action_execution_id,
                                          const std::vector<model::LogLine>& lines) {
   return write_one([&] { return "append log lines to action execution " + action_execution_id; },

@@ -120,6 +120,9 @@ class SqliteStore final : public Store {
   Result<std::vector<AccessKeyRecord>> list_access_keys() override;
   Result<CustomActionTypeRecord> get_custom_action_type(const model::ActionTypeId& id) override;
   Result<std::vector<CustomActionTypeRecord>> list_custom_action_types() override;
+  Result<std::vector<EventRecord>> read_events(int64_t after_seq, const std::string& pipeline_name,
+                                               int limit) override;
+  Result<int64_t> last_event_seq() override;
 
   // StoreWriter: each call is its own transaction.
   Result<model::PipelineRecord> create_pipeline(const model::PipelineRecord& pipeline) override;
@@ -160,6 +163,8 @@ class SqliteStore final : public Store {
                                                             const std::string& claimed_by,
                                                             int max_jobs,
                                                             TimestampMs now_ms) override;
+  Result<int64_t> append_event(const EventRecord& event) override;
+  Result<int64_t> prune_events(TimestampMs older_than_ms, int64_t keep_rows) override;
 
  private:
   class Lock;

@@ -1598,7 +1598,7 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ')"
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
             "1:initial schema, 2:condition and rule executions, "
-            "3:rollback stage of an execution, 4:access keys, 5:custom action types");
+            "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
 }
 
@@ -1653,7 +1653,7 @@ TEST(SqliteStoreFileTest, AVersionThreeDatabaseWithDataIsUpgradedToAccessKeysInP
   RawDatabase raw(file.path());
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 3 ORDER BY version)"),
-            "3:rollback stage of an execution, 4:access keys, 5:custom action types");
+            "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log");
 }
 
 TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTypesInPlace) {
@@ -1704,7 +1704,7 @@ TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTy
   RawDatabase raw(file.path());
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 4 ORDER BY version)"),
-            "4:access keys, 5:custom action types");
+            "4:access keys, 5:custom action types, 6:event log");
 }
 
 TEST(SqliteStoreFileTest, ANewDatabaseFileAndItsWalAreOnlyReadableByTheOwnerWhateverTheUmask) {
@@ -1850,6 +1850,79 @@ TEST(SqliteStoreFileTest, AStoredValueThisBuildCannotReadIsInternal) {
   EXPECT_EQ(got.status().code(), StatusCode::kInternal);
   EXPECT_EQ(got.status().message(),
             "read pipeline execution e1: stored value 'Paused' is not a PipelineExecutionStatus");
+}
+
+// ---- Event log --------------------------------------------------------------------
+
+EventRecord event(model::TimestampMs time_ms, const std::string& pipeline_name,
+                  const std::string& json) {
+  return EventRecord{0, time_ms, pipeline_name, json};
+}
+
+TEST_F(SqliteStoreTest, EventsGetGrowingSeqsAndReadBackInOrderFilteredByPipeline) {
+  EXPECT_EQ(*store_->last_event_seq(), 0);
+  EXPECT_EQ(*store_->append_event(event(10, "app", "{\"n\":1}")), 1);
+  EXPECT_EQ(*store_->append_event(event(11, "web", "{\"n\":2}")), 2);
+  EXPECT_EQ(*store_->append_event(event(12, "app", "{\"n\":3}")), 3);
+  EXPECT_EQ(*store_->last_event_seq(), 3);
+
+  auto all = store_->read_events(0, "", 10);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[1], (EventRecord{2, 11, "web", "{\"n\":2}"}));
+
+  auto app = store_->read_events(1, "app", 10);
+  ASSERT_TRUE(app.ok());
+  ASSERT_EQ(app->size(), 1u);
+  EXPECT_EQ((*app)[0].seq, 3);
+
+  auto page = store_->read_events(0, "", 2);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ(page->back().seq, 2);
+  EXPECT_TRUE(store_->read_events(3, "", 10)->empty());
+}
+
+TEST_F(SqliteStoreTest, PruningDropsOldAndSurplusEventsButNeverReusesTheirSeqs) {
+  for (int i = 1; i <= 6; ++i) ASSERT_TRUE(store_->append_event(event(i * 100, "app", "{}")).ok());
+  auto by_age = store_->prune_events(250, 100);
+  ASSERT_TRUE(by_age.ok()) << by_age.status().message();
+  EXPECT_EQ(*by_age, 2) << "the events at 100 and 200 are older than 250";
+  auto by_count = store_->prune_events(0, 3);
+  ASSERT_TRUE(by_count.ok());
+  EXPECT_EQ(*by_count, 1) << "4 were left, 3 are kept";
+  auto left = store_->read_events(0, "", 10);
+  ASSERT_EQ(left->size(), 3u);
+  EXPECT_EQ(left->front().seq, 4);
+
+  auto all = store_->prune_events(0, 0);
+  ASSERT_TRUE(all.ok()) << all.status().message();
+  EXPECT_EQ(*all, 3);
+  EXPECT_EQ(*store_->last_event_seq(), 6) << "pruned seqs still count";
+  EXPECT_EQ(*store_->append_event(event(700, "app", "{}")), 7);
+}
+
+TEST_F(SqliteStoreTest, AnEventAppendedInARolledBackTransactionIsNotKept) {
+  auto failed = store_->write([](StoreWriter& w) -> Status {
+    auto seq = w.append_event(event(1, "app", "{}"));
+    if (!seq.ok()) return seq.status();
+    return Status::internal("changed my mind");
+  });
+  EXPECT_FALSE(failed.ok());
+  EXPECT_TRUE(store_->read_events(0, "", 10)->empty());
+}
+
+TEST(SqliteStoreFileTest, EventSeqsContinueAfterAReopen) {
+  TempDatabase file;
+  {
+    auto store = open_or_die(file.path());
+    ASSERT_TRUE(store->append_event(event(1, "app", "{}")).ok());
+    ASSERT_TRUE(store->append_event(event(2, "app", "{}")).ok());
+    ASSERT_TRUE(store->prune_events(0, 0).ok());
+  }
+  auto store = open_or_die(file.path());
+  EXPECT_EQ(*store->last_event_seq(), 2);
+  EXPECT_EQ(*store->append_event(event(3, "app", "{}")), 3);
 }
 
 }  // namespace

@@ -114,6 +114,13 @@ class SqliteWriter final : public StoreWriter {
                                                             int max_jobs,
                                                             TimestampMs now_ms) override;
 
+  // sqlite_writer_events.cc
+  Result<std::vector<EventRecord>> read_events(int64_t after_seq, const std::string& pipeline_name,
+                                               int limit) override;
+  Result<int64_t> last_event_seq() override;
+  Result<int64_t> append_event(const EventRecord& event) override;
+  Result<int64_t> prune_events(TimestampMs older_than_ms, int64_t keep_rows) override;
+
  private:
   // The jobs claim_jobs() and claim_matching_jobs() take, `match` or not.
   Result<std::vector<model::JobRecord>> claim(const std::vector<model::ActionTypeId>& action_types,

@@ -77,6 +77,20 @@ struct CustomActionTypeRecord {
   bool operator==(const CustomActionTypeRecord&) const = default;
 };
 
+// One state-change event in the event log (reference section 14; the
+// api/events module makes and reads them). Stored in table events
+// (docs/store-schema.md). `seq` is assigned by the store when the event is
+// appended: it only grows, and is never reused, even after old events are
+// pruned, so a client can resume after the last seq it saw.
+struct EventRecord {
+  int64_t seq = 0;
+  TimestampMs time_ms = 0;
+  std::string pipeline_name;
+  std::string json;  // the EventBridge-shaped event, opaque to the store
+
+  bool operator==(const EventRecord&) const = default;
+};
+
 // What PollForJobs' queryParam asks of a job: its action execution's resolved
 // configuration has `key` with exactly `value`.
 struct ConfigurationMatch {
@@ -247,6 +261,19 @@ class StoreReader {
   // (category, provider, version) byte order. At most 50 are live; there is
   // no paging.
   virtual Result<std::vector<CustomActionTypeRecord>> list_custom_action_types() = 0;
+
+  // ---- Event log (api/events) -------------------------------------------------
+
+  // At most `limit` events with seq > `after_seq`, in seq order; only those
+  // of pipeline `pipeline_name` unless it is empty. Empty when there are none.
+  // REQUIRES: limit >= 1.
+  virtual Result<std::vector<EventRecord>> read_events(int64_t after_seq,
+                                                       const std::string& pipeline_name,
+                                                       int limit) = 0;
+
+  // The highest seq ever given to an event (0 if none ever was), pruned
+  // events included.
+  virtual Result<int64_t> last_event_seq() = 0;
 };
 
 // The writes, plus every read. Inside Store::write() the reads see the
@@ -435,6 +462,17 @@ class StoreWriter : public StoreReader {
   virtual Result<std::vector<model::JobRecord>> claim_matching_jobs(
       const model::ActionTypeId& action_type, const ConfigurationMatch& match,
       const std::string& claimed_by, int max_jobs, TimestampMs now_ms) = 0;
+
+  // ---- Event log (api/events) -------------------------------------------------
+
+  // Appends `event` (its seq is ignored) and returns the seq the store gave
+  // it: greater than every seq given before.
+  virtual Result<int64_t> append_event(const EventRecord& event) = 0;
+
+  // Deletes the events with time_ms < `older_than_ms`, and then the oldest
+  // ones beyond the newest `keep_rows`. Returns how many it deleted.
+  // REQUIRES: keep_rows >= 0.
+  virtual Result<int64_t> prune_events(TimestampMs older_than_ms, int64_t keep_rows) = 0;
 };
 
 // A store: everything above, plus transactions that group several writes.
