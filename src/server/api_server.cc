@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <memory>
 
 #include "api/codepipeline/codepipeline_api.h"
+#include "api/events/events.h"
 #include "api/http/http.h"
 #include "api/keys/keys.h"
 #include "api/sigv4/sigv4.h"
@@ -52,6 +54,21 @@ const std::map<std::string, std::string>& signing_names() {
   };
   return kNames;
 }
+
+// An SSE stream as the event log's subscriber.
+class StreamSubscriber final : public events::Subscriber {
+ public:
+  explicit StreamSubscriber(std::shared_ptr<http::EventStream> stream)
+      : stream_(std::move(stream)) {}
+  bool send(int64_t id, std::string_view name, std::string_view json) override {
+    return stream_->send(name, json, std::to_string(id));
+  }
+  bool closed() const override { return stream_->closed(); }
+  size_t queued_bytes() const override { return stream_->queued_bytes(); }
+
+ private:
+  std::shared_ptr<http::EventStream> stream_;
+};
 
 }  // namespace
 
@@ -111,6 +128,15 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   engine_options.now_ms = now_ms;
   engine_options.new_id = new_uuid;
   engine_options.account_id = args.account_id;
+  events::EventLog::Options event_options;
+  event_options.account_id = args.account_id;
+  event_options.region = args.region;
+  auto event_log = events::EventLog::open(**store, event_options);
+  if (!event_log.ok()) {
+    err << "stageline server: " << event_log.status().message() << "\n";
+    return 2;
+  }
+  engine_options.events = event_log->get();
   engine::Engine engine(**store, runner, engine_options);
 
   api::ApiOptions api_options;
@@ -177,7 +203,52 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   http::Server::Options http_options;
   http_options.listen = args.listen;
   http_options.log = [&err](const std::string& line) { err << line << "\n"; };
-  http::Server server(http_options, handle);
+  // GET /events: the event log as server-sent events (docs/api.md, "Live
+  // events"), signed like any request (an Authorization header, or a
+  // presigned URL for a browser's EventSource).
+  http::Server::StreamRoute streams;
+  streams.accepts = [](const http::Request& r) {
+    return r.method == "GET" && r.path() == "/events";
+  };
+  streams.handler =
+      [&](const http::Request& req,
+          std::shared_ptr<http::EventStream> stream) -> std::optional<http::Response> {
+    sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
+    auto auth = verifier.verify(view, "codepipeline");
+    if (!auth.ok()) {
+      const auto& f = auth.failure();
+      err << "events stream from " << req.peer << ": authentication failed: " << f.detail << "\n";
+      return http::json_error(f.http_status(), f.aws_type(), f.message);
+    }
+    std::string from(req.header("Last-Event-ID"));
+    std::string pipeline;
+    for (std::string_view rest = req.query(); !rest.empty();) {
+      std::string_view pair = rest.substr(0, rest.find('&'));
+      rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view();
+      auto eq = pair.find('=');
+      std::string_view key = pair.substr(0, eq);
+      std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      if (key == "after" && from.empty()) from = value;
+      if (key == "pipeline") pipeline = value;
+    }
+    std::optional<int64_t> after;
+    if (!from.empty()) {
+      int64_t seq = 0;
+      auto [end, ec] = std::from_chars(from.data(), from.data() + from.size(), seq);
+      if (ec != std::errc() || end != from.data() + from.size() || seq < 0)
+        return http::json_error(400, "ValidationException",
+                                "after (or Last-Event-ID) must be an event sequence number");
+      after = seq;
+    }
+    events::Filter filter;
+    filter.pipeline_name = pipeline;
+    if (Status s =
+            (*event_log)->subscribe(std::make_shared<StreamSubscriber>(stream), after, filter);
+        !s.ok())
+      return http::json_error(500, "InternalFailure", s.message());
+    return std::nullopt;
+  };
+  http::Server server(http_options, handle, streams);
   if (Status s = server.start(); !s.ok()) {
     err << "stageline server: " << s.message() << "\n";
     return 2;
@@ -207,6 +278,13 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     server.after(std::chrono::seconds(5), expire);
   };
   server.after(std::chrono::seconds(5), expire);
+  // Replays to subscribers that were behind continue as their queues drain.
+  std::function<void()> pump = [&] {
+    if (Status s = (*event_log)->pump(); !s.ok())
+      err << "stageline server: events: " << s.message() << "\n";
+    server.after(std::chrono::milliseconds(250), pump);
+  };
+  server.after(std::chrono::milliseconds(250), pump);
   server.on_signal([&](int) { server.stop(); });
 
   // Where clients on this machine find the server (`stageline` client verbs

@@ -86,6 +86,22 @@ cp retry-stage-execution --pipeline-name corpus-app --stage-name Source \
   --pipeline-execution-id "$exec_id" --retry-mode FAILED_ACTIONS >"$TMP/out" 2>&1
 [ "$(json 'd["pipelineExecutionId"]')" = "$exec_id" ] && ok || bad "retry-stage-execution"
 
+# 5b. Live events: the event log as server-sent events, signed by botocore
+#     (header or presigned URL), replayed from a sequence number.
+python3 tests/e2e/sse_events.py "http://127.0.0.1:$PORT" "$TMP/data/credentials" "after=0" 5 >"$TMP/out" 2>&1
+head -1 "$TMP/out" | grep -q " 200 " &&
+  sed -n 2p "$TMP/out" | grep -q "^1 CodePipeline Pipeline Execution State Change STARTED" &&
+  grep -q "CodePipeline Action Execution State Change FAILED Source" "$TMP/out" && ok ||
+  bad "GET /events replays the execution's events in order"
+python3 tests/e2e/sse_events.py "http://127.0.0.1:$PORT" "$TMP/data/credentials" \
+  "after=2&pipeline=corpus-app" 1 presign >"$TMP/out" 2>&1
+sed -n 2p "$TMP/out" | grep -q "^3 " && ok || bad "a presigned GET /events resumes after a sequence number"
+python3 tests/e2e/sse_events.py "http://127.0.0.1:$PORT" "$TMP/data/credentials" "after=x" 1 >"$TMP/out" 2>&1
+grep -q "400" "$TMP/out" && grep -q ValidationException "$TMP/out" && ok || bad "a bad sequence number is refused"
+curl -s -o "$TMP/out" -w "%{http_code}" "http://127.0.0.1:$PORT/events" >"$TMP/code" 2>/dev/null
+[ "$(cat "$TMP/code")" = 403 ] && grep -q MissingAuthenticationTokenException "$TMP/out" && ok ||
+  bad "an unsigned GET /events is refused"
+
 # 6. Transitions keep their reason and who changed them.
 cp disable-stage-transition --pipeline-name corpus-app --stage-name Build \
   --transition-type Inbound --reason "release freeze" >"$TMP/out" 2>&1
