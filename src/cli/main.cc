@@ -6,6 +6,7 @@
 
 #include "cli/aws_command.h"
 #include "cli/client_verbs.h"
+#include "cli/logs.h"
 #include "cli/validate_command.h"
 #include "cli/watch.h"
 #include "server/api_server.h"
@@ -100,6 +101,12 @@ int main(int argc, char** argv) {
       "when it Succeeded, 1 otherwise");
   w->prefix_command();
   w->set_help_flag();
+  auto* lg = app.add_subcommand(
+      "logs",
+      "print the output of an execution's actions (EXECUTION_ID --pipeline-name NAME [--action "
+      "NAME] [--follow])");
+  lg->prefix_command();
+  lg->set_help_flag();
   auto* aws = app.add_subcommand(
       "aws",
       "run the installed aws CLI against the local server (endpoint, region and credentials "
@@ -124,6 +131,8 @@ int main(int argc, char** argv) {
                                              std::cerr);
   if (w->parsed())
     return stageline::cli::run_watch(w->remaining(), client_env, std::cout, std::cerr);
+  if (lg->parsed())
+    return stageline::cli::run_logs(lg->remaining(), client_env, std::cout, std::cerr);
   if (aws->parsed()) return stageline::cli::run_aws(aws->remaining(), client_env, std::cerr);
 
   if (sv->parsed()) return stageline::server::run_server(server, std::cout, std::cerr);

@@ -14,6 +14,9 @@ using engine::ActionStart;
 
 namespace {
 
+// The longest log line kept whole; longer output without a newline is cut.
+constexpr size_t kMaxLogLine = 64 * 1024;
+
 // Under the work root, beside the workspaces (named by action execution ids).
 constexpr const char* kInputCacheDir = "input-cache";
 
@@ -297,8 +300,50 @@ ActionOutcome LocalRunner::run_commands(
       {"CODEBUILD_INITIATOR", "codepipeline/" + start.pipeline_name},
       {"CODEBUILD_CI", "true"},
   };
-  if (options_.on_output)
-    job.on_output = [&](std::string_view chunk) { options_.on_output(start, chunk); };
+  // The output goes to the action's log in batches: a transaction per line
+  // would cost more than the commands. Lines are cut at '\n' (a partial line
+  // waits for the rest, or the end).
+  std::vector<model::LogLine> pending_lines;
+  std::string partial;
+  auto last_flush = std::chrono::steady_clock::now();
+  Status log_failure;
+  auto flush = [&] {
+    if (!options_.logs || start.rule || pending_lines.empty()) return;
+    auto appended = options_.logs->append_logs(start.action_execution_id, pending_lines);
+    if (!appended.ok() && log_failure.ok()) log_failure = appended.status();
+    pending_lines.clear();
+    last_flush = std::chrono::steady_clock::now();
+  };
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  job.on_output = [&](std::string_view chunk) {
+    if (options_.on_output) options_.on_output(start, chunk);
+    if (!options_.logs || start.rule) return;
+    partial.append(chunk);
+    size_t nl;
+    while ((nl = partial.find('\n')) != std::string::npos) {
+      pending_lines.push_back({"", 0, now_ms(), partial.substr(0, nl)});
+      partial.erase(0, nl + 1);
+    }
+    if (partial.size() > kMaxLogLine) {  // a very long line is cut, not held forever
+      pending_lines.push_back({"", 0, now_ms(), partial.substr(0, kMaxLogLine)});
+      partial.erase(0, kMaxLogLine);
+    }
+    if (pending_lines.size() >= 256 ||
+        std::chrono::steady_clock::now() - last_flush > std::chrono::milliseconds(100))
+      flush();
+  };
+  struct FlushAtEnd {
+    std::function<void()> fn;
+    ~FlushAtEnd() { fn(); }
+  } flush_at_end{[&] {
+    if (!partial.empty()) pending_lines.push_back({"", 0, now_ms(), partial});
+    partial.clear();
+    flush();
+  }};
   job.cancelled = [this] { return stopping_.load(); };
   job.timeout = std::chrono::duration_cast<std::chrono::seconds>(start.timeout);
   auto result = providers::run_commands_action(job);

@@ -34,6 +34,7 @@
 
 #include "artifacts/artifact_store.h"
 #include "engine/engine.h"
+#include "store/store.h"
 
 namespace stageline::jobs {
 
@@ -54,6 +55,10 @@ class LocalRunner : public engine::ActionRunner {
     // says how to answer it.
     enum class Approval { kAsk, kApprove, kReject };
     Approval approval = Approval::kAsk;
+    // Where an action's output is kept, line by line (the store's action
+    // logs; a log is complete when its action's outcome is queued). May be
+    // nullptr: output is then only passed to on_output.
+    store::Store* logs = nullptr;
     // Called on a worker thread each time an outcome is queued, so an event
     // loop can wake up and drain next() on the control thread. Thread-safe
     // callers only (e.g. http::Server::post). May be empty.

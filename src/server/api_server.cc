@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <charconv>
@@ -110,6 +111,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   jobs::LocalRunner::Options runner_options;
   runner_options.work_root = data / "work";
   runner_options.region = args.region;
+  runner_options.logs = store->get();
   const char* path_env = std::getenv("PATH");
   runner_options.base_environment = {
       {"PATH", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin"},
@@ -156,7 +158,59 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   verifier_options.services = {"codepipeline"};
   sigv4::Verifier verifier(verifier_options, key_source);
 
+  // GET /logs/ACTION_EXECUTION_ID?from=SEQ&limit=N: an action's log lines
+  // (a Stageline extension, signed like every request; `stageline logs`).
+  auto logs = [&](const http::Request& req) -> http::Response {
+    sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
+    auto auth = verifier.verify(view, "codepipeline");
+    if (!auth.ok()) {
+      const auto& f = auth.failure();
+      return http::json_error(f.http_status(), f.aws_type(), f.message);
+    }
+    std::string id(req.path().substr(std::string_view("/logs/").size()));
+    int64_t from = 1, limit = 1000;
+    for (std::string_view rest = req.query(); !rest.empty();) {
+      std::string_view pair = rest.substr(0, rest.find('&'));
+      rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view();
+      auto eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n < 1)
+        return http::json_error(400, "ValidationException",
+                                std::string(key) + " must be a positive integer");
+      if (key == "from") from = n;
+      if (key == "limit") limit = std::min<int64_t>(n, 10000);
+    }
+    auto action = (*store)->get_action_execution(id);
+    if (!action.ok())
+      return http::json_error(404, "ActionExecutionNotFoundException",
+                              "Action execution " + id + " does not exist");
+    auto lines = (*store)->read_logs(id, from, static_cast<int>(limit));
+    if (!lines.ok()) {
+      err << "request " << req.request_id << ": " << lines.status().message() << "\n";
+      return http::json_error(500, "InternalFailure", "Internal failure");
+    }
+    boost::json::array out_lines;
+    int64_t next = from;
+    for (const auto& l : *lines) {
+      out_lines.push_back(
+          boost::json::object{{"seq", l.seq}, {"time", l.time_ms}, {"text", l.text}});
+      next = l.seq + 1;
+    }
+    http::Response r;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = boost::json::serialize(
+        boost::json::object{{"actionExecutionId", id},
+                            {"status", std::string(model::to_string(action->status))},
+                            {"lines", std::move(out_lines)},
+                            {"nextSeq", next}});
+    return r;
+  };
+
   auto handle = [&](const http::Request& req) -> http::Response {
+    if (req.method == "GET" && req.path().starts_with("/logs/")) return logs(req);
     if (req.method != "POST" || req.path() != "/")
       return http::json_error(404, "UnknownOperationException",
                               "Stageline answers AWS JSON 1.1 requests with POST /");

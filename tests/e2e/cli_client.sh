@@ -156,5 +156,19 @@ stop_server
 [ $? -eq 255 ] && grep -q "no Stageline server at 127.0.0.1:$PORT: connection refused; start one with \`stageline server\`" "$TMP/err" &&
   ok || bad "a stopped server is reported clearly"
 
+# 10. stageline logs: the output `stageline run` stored in a data directory,
+#     read through a server started on that directory.
+"$BIN" run examples/run-locally.yaml --source App=examples/hello --data-dir "$TMP/data" >"$TMP/run.out" 2>&1
+run_id=$(sed -n 's/^Execution \([0-9a-f-]*\) of pipeline.*/\1/p' "$TMP/run.out")
+start_server
+sl logs "$run_id" --pipeline-name run-locally
+[ $? -eq 0 ] && grep -q "^Build/Compile | hello from execution $run_id" "$TMP/out" &&
+  grep -q "^Test/Smoke | tested version 1.0.2" "$TMP/out" && ok || bad "stageline logs prints each action's output"
+sl logs "$run_id" --pipeline-name run-locally --action Smoke --follow
+[ $? -eq 0 ] && [ "$(wc -l <"$TMP/out")" -eq 2 ] && ok || bad "stageline logs --action --follow ends with the execution"
+sl logs nope --pipeline-name run-locally
+[ $? -eq 255 ] && ok || bad "stageline logs of an unknown execution fails"
+stop_server
+
 echo "cli client e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
