@@ -30,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -48,6 +49,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace stageline;
+namespace sigv4 = stageline::api::sigv4;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -352,6 +354,7 @@ Status run(const Options& opt) {
   const auto w0 = Clock::now();
   int pending = opt.pipelines;
   std::vector<char> ended(static_cast<size_t>(opt.pipelines) + 1, 0);
+  std::map<std::string, int> final_status;  // of each pipeline's latest execution
   while (pending > 0) {
     if (Clock::now() - w0 > std::chrono::seconds(300))
       return Status::internal(std::to_string(pending) + " pipelines still running after 300 s");
@@ -372,6 +375,8 @@ Status run(const Options& opt) {
             running = true;
         }
       if (!running) {
+        const json::value* st = list->as_array().front().as_object().if_contains("status");
+        ++final_status[st != nullptr && st->is_string() ? std::string(st->as_string()) : "?"];
         ended[static_cast<size_t>(i)] = 1;
         --pending;
       }
@@ -381,8 +386,10 @@ Status run(const Options& opt) {
   const double wait_s = std::chrono::duration<double>(Clock::now() - w0).count();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const long idle_rss = rss_kib(server->pid);
-  std::printf("executions ended after %.2f s more; idle RSS %.1f MiB\n", wait_s,
+  std::printf("executions ended after %.2f s more; idle RSS %.1f MiB; latest executions:", wait_s,
               static_cast<double>(idle_rss) / 1024.0);
+  for (const auto& [status, count] : final_status) std::printf(" %d %s", count, status.c_str());
+  std::printf("\n");
 
   // A sample answer, so the reader sees what GetPipelineState returned.
   {
@@ -405,7 +412,7 @@ Status run(const Options& opt) {
       "\n%d pipelines, %d requests/s for %d s each, %d keep-alive connections, signed "
       "requests\n",
       opt.pipelines, opt.rate, opt.seconds, opt.connections);
-  std::printf("| %-34s | %8s | %8s | %8s | %8s | %6s | %6s | %9s | %9s |\n", "Operation", "p50 ms",
+  std::printf("| %-34s | %8s | %8s | %8s | %8s | %6s | %6s | %10s | %9s |\n", "Operation", "p50 ms",
               "p90 ms", "p99 ms", "max ms", "ok", "errors", "achieved/s", "RSS after");
   auto row = [](const char* name, const Figures& f) {
     std::printf("| %-34s | %8.3f | %8.3f | %8.3f | %8.3f | %6ld | %6ld | %10.1f | %5.1f MiB |\n",
