@@ -108,6 +108,8 @@ Result<Server> start_server(const std::string& exe, const fs::path& data) {
     ssize_t n = read(out[0], tmp, sizeof tmp);
     if (n <= 0) {
       close(out[0]);
+      int st = 0;
+      waitpid(pid, &st, 0);  // the data directory stays, for its server.log
       return Status::io("the server exited before listening; see " + log);
     }
     buf.append(tmp, static_cast<size_t>(n));
