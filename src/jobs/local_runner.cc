@@ -245,12 +245,14 @@ ActionOutcome LocalRunner::answer_approval(const ActionStart& start) {
 ActionOutcome LocalRunner::run_source(const ActionStart& start, const fs::path& workspace) {
   auto it = options_.source_dirs.find(start.action.name);
   if (it == options_.source_dirs.end())
-    return failure("ConfigurationError",
-                   "source action '" + start.action.name + "' (" +
-                       start.action.action_type_id.provider +
-                       ") needs a source provider, which Stageline does not have yet (issue #5); "
-                       "run it against a directory with --source " +
-                       start.action.name + "=PATH");
+    return failure(
+        "ConfigurationError",
+        "source action '" + start.action.name + "' (" + start.action.action_type_id.provider +
+            ") needs a source provider, which Stageline does not have yet (issue #5)" +
+            (options_.local_run
+                 ? "; run it against a directory with --source " + start.action.name + "=PATH"
+                 : std::string("; `stageline run FILE --source ") + start.action.name +
+                       "=DIR` runs the pipeline locally meanwhile"));
   if (!start.action.output_artifacts || start.action.output_artifacts->size() != 1)
     return failure("ConfigurationError", "a source action has exactly one output artifact");
   fs::path tree = workspace / "source";

@@ -45,6 +45,8 @@ class LocalRunner : public engine::ActionRunner {
     // Source actions read from a directory instead of their provider:
     // action name -> directory (its .git is left out).
     std::map<std::string, std::filesystem::path> source_dirs;
+    // True under `stageline run` (its messages may name its own flags).
+    bool local_run = false;
     std::map<std::string, std::string> base_environment;  // PATH, HOME, LANG, ...
     std::string region = "us-east-1";
     // Output of a running action, from its worker thread. May be empty.

@@ -299,6 +299,7 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
     runner_options.source_dirs[action] = fs::absolute(dir);
   runner_options.region = args.region;
   runner_options.logs = store->get();
+  runner_options.local_run = true;
   if (args.approve)
     runner_options.approval = *args.approve ? jobs::LocalRunner::Options::Approval::kApprove
                                             : jobs::LocalRunner::Options::Approval::kReject;
