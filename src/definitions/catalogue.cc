@@ -184,7 +184,8 @@ Catalogue build() {
   }
 
   std::vector<RuleTypeInfo> r;
-  r.push_back({"VariableCheck", {"Variable", "Value", "Operator"}, {}, true, false, true, true, ""});
+  r.push_back(
+      {"VariableCheck", {"Variable", "Value", "Operator"}, {}, true, false, true, true, ""});
   r.push_back({"Commands", {}, {}, false, true, true, true, ""});
   r.push_back({"DeploymentWindow",
                {"Cron"},
