@@ -140,20 +140,31 @@ bool PipelineMachine::transition_enabled(int stage) const { return transitions_[
 
 std::variant<Effects, MachineFailure> PipelineMachine::start(const std::string& id) {
   ExecutionMode mode = current_->effective_mode();
-  if (mode != ExecutionMode::kSuperseded) {
-    int active_count = 0;
-    for (const auto& [_, e] : executions_) active_count += active(e);
-    if (active_count >= kMaxActiveExecutions)
-      return MachineFailure{MachineError::kConcurrentPipelineExecutionsLimitExceeded,
-                            "The pipeline has " + std::to_string(active_count) +
-                                " executions in progress; the limit is " +
-                                std::to_string(kMaxActiveExecutions)};
-  }
+  if (mode != ExecutionMode::kSuperseded)
+    if (auto full = over_active_limit()) return *full;
+  return begin(id, 0, -1);
+}
+
+std::optional<MachineFailure> PipelineMachine::over_active_limit() const {
+  int active_count = 0;
+  for (const auto& [_, e] : executions_) active_count += active(e);
+  if (active_count < kMaxActiveExecutions) return std::nullopt;
+  return MachineFailure{MachineError::kConcurrentPipelineExecutionsLimitExceeded,
+                        "The pipeline has " + std::to_string(active_count) +
+                            " executions in progress; the limit is " +
+                            std::to_string(kMaxActiveExecutions)};
+}
+
+// A new execution on the current version that starts by entering `first`
+// (and, with last_stage >= 0, ends after that stage: a rollback).
+Effects PipelineMachine::begin(const std::string& id, int first, int last_stage) {
   ExecutionState e;
   e.id = id;
   e.version = current_->version.value_or(1);
-  e.mode = mode;
+  e.mode = current_->effective_mode();
   e.order = next_order_++;
+  e.rollback = last_stage >= 0;
+  e.last_stage = last_stage;
   for (const auto& s : current_->stages) {
     StageState st;
     for (const auto& a : s.actions)
@@ -163,7 +174,7 @@ std::variant<Effects, MachineFailure> PipelineMachine::start(const std::string& 
   auto& stored = executions_[id] = std::move(e);
   Effects out;
   out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
-  try_enter(stored, 0, out);
+  try_enter(stored, first, out);
   return out;
 }
 
@@ -541,31 +552,9 @@ std::variant<Effects, MachineFailure> PipelineMachine::start_rollback(
     return MachineFailure{MachineError::kUnableToRollbackStage,
                           "Stage " + stage_name + " is in progress in execution " + locks_[stage] +
                               "; it cannot be rolled back while it runs"};
-  int active_count = 0;
-  for (const auto& [_, other] : executions_) active_count += active(other);
-  if (mode == ExecutionMode::kQueued && active_count >= kMaxActiveExecutions)
-    return MachineFailure{MachineError::kConcurrentPipelineExecutionsLimitExceeded,
-                          "The pipeline has " + std::to_string(active_count) +
-                              " executions in progress; the limit is " +
-                              std::to_string(kMaxActiveExecutions)};
-  ExecutionState e;
-  e.id = id;
-  e.version = current_->version.value_or(1);
-  e.mode = mode;
-  e.order = next_order_++;
-  e.rollback = true;
-  e.last_stage = stage;
-  for (const auto& s : current_->stages) {
-    StageState st;
-    for (const auto& a : s.actions)
-      st.actions.push_back({a.name, a.effective_run_order(), 0, {}, false});
-    e.stages.push_back(std::move(st));
-  }
-  auto& stored = executions_[id] = std::move(e);
-  Effects out;
-  out.push_back(execution_effect(id, PipelineExecutionStatus::kInProgress));
-  try_enter(stored, stage, out);
-  return out;
+  if (mode == ExecutionMode::kQueued)
+    if (auto full = over_active_limit()) return *full;
+  return begin(id, stage, stage);
 }
 
 Effects PipelineMachine::admit_waiting(int stage) {

@@ -221,6 +221,8 @@ class PipelineMachine {
   using Decl = std::shared_ptr<const model::PipelineDeclaration>;
 
   ExecutionState* find(const std::string& id);
+  std::optional<MachineFailure> over_active_limit() const;
+  Effects begin(const std::string& id, int first, int last_stage);
   const model::PipelineDeclaration& decl_of(const ExecutionState& e) const;
   bool active(const ExecutionState& e) const;
   bool on_current(const ExecutionState& e) const;
