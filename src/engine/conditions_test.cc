@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/machine.h"
+#include "engine/machine_test_util.h"
 
 namespace stageline::engine {
 namespace {
@@ -41,19 +42,8 @@ model::PipelineDeclaration three_stages(ExecutionMode mode = ExecutionMode::kSup
   return p;
 }
 
-Effects ok(std::variant<Effects, MachineFailure> r) {
-  if (auto* f = std::get_if<MachineFailure>(&r)) {
-    ADD_FAILURE() << to_string(f->error) << ": " << f->message;
-    return {};
-  }
-  return std::get<Effects>(r);
-}
-
-MachineError err(std::variant<Effects, MachineFailure> r) {
-  EXPECT_TRUE(std::holds_alternative<MachineFailure>(r));
-  return std::holds_alternative<MachineFailure>(r) ? std::get<MachineFailure>(r).error
-                                                   : MachineError::kStageNotFound;
-}
+using testing_util::err;
+using testing_util::ok;
 
 std::vector<std::string> started(const Effects& effects) {
   std::vector<std::string> out;

@@ -1,4 +1,5 @@
 #include "engine/machine.h"
+#include "engine/machine_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -36,19 +37,8 @@ model::PipelineDeclaration pipeline(std::vector<std::vector<std::pair<std::strin
   return p;
 }
 
-Effects ok(std::variant<Effects, MachineFailure> r) {
-  if (auto* f = std::get_if<MachineFailure>(&r)) {
-    ADD_FAILURE() << to_string(f->error) << ": " << f->message;
-    return {};
-  }
-  return std::get<Effects>(r);
-}
-
-MachineError err(std::variant<Effects, MachineFailure> r) {
-  EXPECT_TRUE(std::holds_alternative<MachineFailure>(r));
-  return std::holds_alternative<MachineFailure>(r) ? std::get<MachineFailure>(r).error
-                                                   : MachineError::kStageNotFound;
-}
+using testing_util::err;
+using testing_util::ok;
 
 // The actions an effect list starts, as "exec/stage/action".
 std::vector<std::string> started(const Effects& effects) {
