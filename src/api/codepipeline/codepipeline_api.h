@@ -137,6 +137,17 @@ class CodePipelineApi {
                                           const std::string& action_execution_id) const;
   // The stored pipeline, or PipelineNotFoundException.
   wire::Outcome<model::PipelineRecord> pipeline(const std::string& name);
+  // What ListActionExecutions and ListRuleExecutions share: the pipeline
+  // (which must exist), page size, the execution filter and the page token.
+  struct ExecutionListing {
+    std::string name;
+    int64_t limit = 100;
+    std::string execution_filter;
+    bool latest_only = false;
+    std::string scope;            // what a page token is bound to
+    boost::json::value position;  // null on the first page
+  };
+  wire::Outcome<ExecutionListing> execution_listing(const wire::Operation& op, const In& in);
   // An execution of `pipeline_name`, or PipelineExecutionNotFoundException.
   wire::Outcome<model::PipelineExecutionRecord> execution(const std::string& pipeline_name,
                                                           const std::string& id);

@@ -264,28 +264,34 @@ json::object artifact_detail(const model::ArtifactRecord& a) {
 
 }  // namespace
 
-CodePipelineApi::Out CodePipelineApi::list_action_executions(const wire::Operation& op,
-                                                             const In& in) {
-  const std::string name = str(in, "pipelineName");
-  auto p = pipeline(name);
+wire::Outcome<CodePipelineApi::ExecutionListing> CodePipelineApi::execution_listing(
+    const wire::Operation& op, const In& in) {
+  ExecutionListing l;
+  l.name = str(in, "pipelineName");
+  auto p = pipeline(l.name);
   if (!p.ok()) return p.error();
-  const int64_t limit = wire::page_size(op, in, "maxResults", 100);
-  std::string execution_filter;
-  bool latest_only = false;
+  l.limit = wire::page_size(op, in, "maxResults", 100);
   if (const json::object* f = obj(in, "filter")) {
-    execution_filter = str(*f, "pipelineExecutionId");
-    if (const json::object* l = obj(*f, "latestInPipelineExecution")) {
-      execution_filter = str(*l, "pipelineExecutionId");
-      latest_only = true;
+    l.execution_filter = str(*f, "pipelineExecutionId");
+    if (const json::object* latest = obj(*f, "latestInPipelineExecution")) {
+      l.execution_filter = str(*latest, "pipelineExecutionId");
+      l.latest_only = true;
     }
   }
-  const std::string scope = name + "\n" + execution_filter + (latest_only ? "\nlatest" : "");
-  json::value position;
+  l.scope = l.name + "\n" + l.execution_filter + (l.latest_only ? "\nlatest" : "");
   if (auto token = opt_str(in, "nextToken")) {
-    auto redeemed = tokens_.redeem(op.name, scope, *token);
+    auto redeemed = tokens_.redeem(op.name, l.scope, *token);
     if (!redeemed.ok()) return redeemed.error();
-    position = *redeemed;
+    l.position = *redeemed;
   }
+  return l;
+}
+
+CodePipelineApi::Out CodePipelineApi::list_action_executions(const wire::Operation& op,
+                                                             const In& in) {
+  auto listing = execution_listing(op, in);
+  if (!listing.ok()) return listing.error();
+  const auto& [name, limit, execution_filter, latest_only, scope, position] = *listing;
   std::vector<model::ActionExecutionRecord> records;
   json::value next;
   if (!execution_filter.empty()) {
@@ -400,26 +406,9 @@ CodePipelineApi::Out CodePipelineApi::list_action_executions(const wire::Operati
 
 CodePipelineApi::Out CodePipelineApi::list_rule_executions(const wire::Operation& op,
                                                            const In& in) {
-  const std::string name = str(in, "pipelineName");
-  auto p = pipeline(name);
-  if (!p.ok()) return p.error();
-  const int64_t limit = wire::page_size(op, in, "maxResults", 100);
-  std::string execution_filter;
-  bool latest_only = false;
-  if (const json::object* f = obj(in, "filter")) {
-    execution_filter = str(*f, "pipelineExecutionId");
-    if (const json::object* l = obj(*f, "latestInPipelineExecution")) {
-      execution_filter = str(*l, "pipelineExecutionId");
-      latest_only = true;
-    }
-  }
-  const std::string scope = name + "\n" + execution_filter + (latest_only ? "\nlatest" : "");
-  json::value position;
-  if (auto token = opt_str(in, "nextToken")) {
-    auto redeemed = tokens_.redeem(op.name, scope, *token);
-    if (!redeemed.ok()) return redeemed.error();
-    position = *redeemed;
-  }
+  auto listing = execution_listing(op, in);
+  if (!listing.ok()) return listing.error();
+  const auto& [name, limit, execution_filter, latest_only, scope, position] = *listing;
   std::vector<model::RuleExecutionRecord> records;
   json::value next;
   if (!execution_filter.empty()) {
