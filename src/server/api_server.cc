@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <memory>
 
 #include "api/codepipeline/codepipeline_api.h"
@@ -24,6 +23,7 @@
 #include "base/ids.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
+#include "server/services.h"
 #include "store/sqlite_store.h"
 
 namespace stageline::server {
@@ -37,23 +37,6 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-http::Response to_http(const wire::Response& r) {
-  http::Response out;
-  out.status = r.http_status;
-  out.headers.emplace_back("Content-Type", r.content_type);
-  out.body = r.body;
-  return out;
-}
-
-// The X-Amz-Target prefix of each service this port answers, and the
-// service name its requests are signed for.
-const std::map<std::string, std::string>& signing_names() {
-  static const std::map<std::string, std::string> kNames = {
-      {"CodePipeline_20150709", "codepipeline"},
-  };
-  return kNames;
 }
 
 // An SSE stream as the event log's subscriber.
@@ -147,7 +130,13 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   api_options.now_ms = now_ms;
   api_options.page_token_key = admin->secret;  // stable across restarts, never sent
   api::CodePipelineApi codepipeline(engine, **store, api_options);
-  const wire::Dispatcher dispatcher(wire::codepipeline_model());
+  // The services this port answers (server/services.h); each later issue
+  // adds its own here.
+  ServiceTable services;
+  services.add(JsonService{&wire::codepipeline_model(),
+                           [&codepipeline](const wire::Call& call, const api::Caller& caller) {
+                             return codepipeline.call(call, caller);
+                           }});
   keys::StoreKeySource::Options key_options;
   key_options.on_error = [&err](const Status& s) {
     err << "stageline server: access keys: " << s.message() << "\n";
@@ -155,8 +144,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   keys::StoreKeySource key_source(**store, key_options);
   sigv4::VerifierOptions verifier_options;
   verifier_options.region = args.region;
-  verifier_options.services = {"codepipeline"};
+  verifier_options.services = services.signing_names();
   sigv4::Verifier verifier(verifier_options, key_source);
+  Router router(services, verifier, key_source, now_ms, err);
 
   // GET /logs/ACTION_EXECUTION_ID?from=SEQ&limit=N: an action's log lines
   // (a Stageline extension, signed like every request; `stageline logs`).
@@ -211,47 +201,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
 
   auto handle = [&](const http::Request& req) -> http::Response {
     if (req.method == "GET" && req.path().starts_with("/logs/")) return logs(req);
-    if (req.method != "POST" || req.path() != "/")
-      return http::json_error(404, "UnknownOperationException",
-                              "Stageline answers AWS JSON 1.1 requests with POST /");
-    std::string target(req.header("X-Amz-Target"));
-    std::string content_type(req.header("Content-Type"));
-    wire::Request w;
-    if (req.has_header("X-Amz-Target")) w.target = target;
-    if (req.has_header("Content-Type")) w.content_type = content_type;
-    w.body = req.body;
-    auto routed = dispatcher.route(w);
-    if (!routed) return to_http(wire::encode_error(routed.error()));
-    std::string prefix = target.substr(0, target.find('.'));
-    auto service = signing_names().find(prefix);
-    sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
-    auto auth = verifier.verify(view, service == signing_names().end() ? "" : service->second);
-    if (!auth.ok()) {
-      const auto& f = auth.failure();
-      err << "request " << req.request_id << " from " << req.peer
-          << ": authentication failed: " << f.detail << "\n";
-      return http::json_error(f.http_status(), f.aws_type(), f.message);
-    }
-    if (Status s = key_source.record_use(auth.identity().access_key_id, now_ms()); !s.ok())
-      err << "request " << req.request_id << ": " << s.message() << "\n";
-    auto call = dispatcher.decode(std::move(routed).value());
-    if (!call) return to_http(wire::encode_error(call.error()));
-    for (const auto& warning : call->warnings)
-      err << "request " << req.request_id << ": " << warning << "\n";
-    api::Caller caller{auth.identity().principal, auth.identity().access_key_id};
-    auto result = codepipeline.call(*call, caller);
-    if (!result) {
-      if (!result.error().detail.empty())
-        err << "request " << req.request_id << ": " << result.error().detail << "\n";
-      return to_http(wire::encode_error(result.error()));
-    }
-    auto encoded = wire::encode_output(*call->operation, result.value());
-    if (!encoded.ok()) {
-      err << "request " << req.request_id << ": " << encoded.status().message() << "\n";
-      return to_http(wire::encode_error(
-          wire::common_error(wire::CommonError::kInternalFailure, "Internal failure")));
-    }
-    return to_http(*encoded);
+    return router.handle(req);
   };
 
   http::Server::Options http_options;
