@@ -1598,7 +1598,8 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ')"
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
             "1:initial schema, 2:condition and rule executions, "
-            "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log");
+            "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log, "
+            "7:registered action types and third-party job clients, 8:webhooks");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
 }
 
@@ -1653,7 +1654,8 @@ TEST(SqliteStoreFileTest, AVersionThreeDatabaseWithDataIsUpgradedToAccessKeysInP
   RawDatabase raw(file.path());
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 3 ORDER BY version)"),
-            "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log");
+            "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log, "
+            "7:registered action types and third-party job clients, 8:webhooks");
 }
 
 TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTypesInPlace) {
@@ -1704,7 +1706,8 @@ TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTy
   RawDatabase raw(file.path());
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 4 ORDER BY version)"),
-            "4:access keys, 5:custom action types, 6:event log");
+            "4:access keys, 5:custom action types, 6:event log, "
+            "7:registered action types and third-party job clients, 8:webhooks");
 }
 
 TEST(SqliteStoreFileTest, ANewDatabaseFileAndItsWalAreOnlyReadableByTheOwnerWhateverTheUmask) {
