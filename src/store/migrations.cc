@@ -242,38 +242,23 @@ CREATE INDEX events_by_time ON events (time_at_ms);
 CREATE INDEX events_by_pipeline ON events (pipeline_name, seq);
 )sql";
 
-// Migration 7: action types registered by their providers (owner ThirdParty,
-// and later AWS/Custom types declared with the new-style ActionTypeDeclaration
-// of GetActionType/UpdateActionType), and the client id PollForThirdPartyJobs
-// hands out with each third-party job (reference section 11.3).
-constexpr const char* kRegisteredActionTypesSchema = R"sql(
-CREATE TABLE registered_action_types (
-  owner TEXT NOT NULL,
-  category TEXT NOT NULL,
-  provider TEXT NOT NULL,
-  version TEXT NOT NULL,
-  declaration_json TEXT NOT NULL,
+// Migration 7: the resources of the AWS services the server answers besides
+// CodePipeline (CodeCommit repositories, connections and hosts, registered
+// action types, webhooks, and later build projects, parameters, secrets,
+// keys, topics), each a JSON document its API module owns, keyed by
+// (service, kind, name); and the client id PollForThirdPartyJobs hands out
+// with each third-party job (reference section 11.3).
+constexpr const char* kResourcesSchema = R"sql(
+CREATE TABLE resources (
+  service TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  document_json TEXT NOT NULL,
   created_at_ms INTEGER NOT NULL,
   updated_at_ms INTEGER NOT NULL,
-  PRIMARY KEY (owner, category, provider, version)
-);
+  PRIMARY KEY (service, kind, name)
+) WITHOUT ROWID;
 ALTER TABLE jobs ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
-)sql";
-
-// Migration 8: V1 webhooks (PutWebhook, reference section 12). url_token is
-// the random part of the webhook's URL; a webhook deleted and put again gets
-// a new one.
-constexpr const char* kWebhooksSchema = R"sql(
-CREATE TABLE webhooks (
-  name TEXT PRIMARY KEY,
-  definition_json TEXT NOT NULL,
-  url_token TEXT NOT NULL UNIQUE,
-  tags_json TEXT NOT NULL,
-  created_at_ms INTEGER NOT NULL,
-  last_triggered_at_ms INTEGER,
-  error_code TEXT NOT NULL DEFAULT '',
-  error_message TEXT NOT NULL DEFAULT ''
-);
 )sql";
 
 constexpr Migration kMigrations[] = {
@@ -283,8 +268,7 @@ constexpr Migration kMigrations[] = {
     {4, "access keys", kAccessKeysSchema},
     {5, "custom action types", kCustomActionTypesSchema},
     {6, "event log", kEventsSchema},
-    {7, "registered action types and third-party job clients", kRegisteredActionTypesSchema},
-    {8, "webhooks", kWebhooksSchema},
+    {7, "service resources and third-party job clients", kResourcesSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

@@ -485,6 +485,39 @@ Status SqliteStore::mark_custom_action_type_deleted(const model::ActionTypeId& i
       [&](SqliteWriter& w) { return w.mark_custom_action_type_deleted(id, now_ms); });
 }
 
+Result<ResourceRecord> SqliteStore::get_resource(const std::string& service,
+                                                 const std::string& kind, const std::string& name) {
+  return read([&](SqliteWriter& w) { return w.get_resource(service, kind, name); });
+}
+
+Result<Page<ResourceRecord>> SqliteStore::list_resources(const std::string& service,
+                                                         const std::string& kind, int limit,
+                                                         const std::string& after_key) {
+  return read([&](SqliteWriter& w) { return w.list_resources(service, kind, limit, after_key); });
+}
+
+Status SqliteStore::insert_resource(const ResourceRecord& resource) {
+  return write_one(
+      [&] {
+        return "create " + resource.service + " " + resource.kind + " " + quote(resource.name);
+      },
+      [&](SqliteWriter& w) { return w.insert_resource(resource); });
+}
+
+Status SqliteStore::update_resource(const ResourceRecord& resource) {
+  return write_one(
+      [&] {
+        return "update " + resource.service + " " + resource.kind + " " + quote(resource.name);
+      },
+      [&](SqliteWriter& w) { return w.update_resource(resource); });
+}
+
+Status SqliteStore::delete_resource(const std::string& service, const std::string& kind,
+                                    const std::string& name) {
+  return write_one([&] { return "delete " + service + " " + kind + " " + quote(name); },
+                   [&](SqliteWriter& w) { return w.delete_resource(service, kind, name); });
+}
+
 Result<std::vector<model::JobRecord>> SqliteStore::claim_matching_jobs(
     const model::ActionTypeId& action_type, const ConfigurationMatch& match,
     const std::string& claimed_by, int max_jobs, TimestampMs now_ms) {

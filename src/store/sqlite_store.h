@@ -123,6 +123,10 @@ class SqliteStore final : public Store {
   Result<std::vector<EventRecord>> read_events(int64_t after_seq, const std::string& pipeline_name,
                                                int limit) override;
   Result<int64_t> last_event_seq() override;
+  Result<ResourceRecord> get_resource(const std::string& service, const std::string& kind,
+                                      const std::string& name) override;
+  Result<Page<ResourceRecord>> list_resources(const std::string& service, const std::string& kind,
+                                              int limit, const std::string& after_key) override;
 
   // StoreWriter: each call is its own transaction.
   Result<model::PipelineRecord> create_pipeline(const model::PipelineRecord& pipeline) override;
@@ -156,6 +160,10 @@ class SqliteStore final : public Store {
   Status touch_access_key(const std::string& access_key_id, TimestampMs now_ms) override;
   Result<CustomActionTypeRecord> put_custom_action_type(
       const CustomActionTypeRecord& type) override;
+  Status insert_resource(const ResourceRecord& resource) override;
+  Status update_resource(const ResourceRecord& resource) override;
+  Status delete_resource(const std::string& service, const std::string& kind,
+                         const std::string& name) override;
   Status mark_custom_action_type_deleted(const model::ActionTypeId& id,
                                          TimestampMs now_ms) override;
   Result<std::vector<model::JobRecord>> claim_matching_jobs(const model::ActionTypeId& action_type,

@@ -1269,6 +1269,71 @@ CustomActionTypeRecord custom_type(const std::string& provider, const std::strin
   return t;
 }
 
+// ---- Service resources -------------------------------------------------------------
+
+ResourceRecord resource(std::string kind, std::string name, std::string doc) {
+  return ResourceRecord{"codecommit", std::move(kind), std::move(name), std::move(doc), 10, 10};
+}
+
+TEST_F(SqliteStoreTest, AResourceReadsBackAsStoredAndItsNameIsUniqueWithinItsKind) {
+  ASSERT_TRUE(store_->insert_resource(resource("repository", "app", R"({"a":1})")).ok());
+  auto got = store_->get_resource("codecommit", "repository", "app");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, resource("repository", "app", R"({"a":1})"));
+  EXPECT_EQ(store_->insert_resource(resource("repository", "app", "{}")).code(),
+            StatusCode::kAlreadyExists);
+  // The same name in another kind or service is another resource.
+  EXPECT_TRUE(store_->insert_resource(resource("trigger", "app", "{}")).ok());
+  EXPECT_TRUE(
+      store_->insert_resource(ResourceRecord{"codeconnections", "repository", "app", "{}", 1, 1})
+          .ok());
+  EXPECT_EQ(store_->get_resource("codecommit", "repository", "other").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, UpdatingAResourceKeepsItsCreationTime) {
+  ASSERT_TRUE(store_->insert_resource(resource("repository", "app", "{}")).ok());
+  ResourceRecord changed = resource("repository", "app", R"({"b":2})");
+  changed.created_ms = 99;  // ignored
+  changed.updated_ms = 20;
+  ASSERT_TRUE(store_->update_resource(changed).ok());
+  auto got = store_->get_resource("codecommit", "repository", "app");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->document_json, R"({"b":2})");
+  EXPECT_EQ(got->created_ms, 10);
+  EXPECT_EQ(got->updated_ms, 20);
+  EXPECT_EQ(store_->update_resource(resource("repository", "nope", "{}")).code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, ResourcesListInNameOrderPageByPage) {
+  for (std::string name : {"c", "a", "b", "d", "e"})
+    ASSERT_TRUE(store_->insert_resource(resource("repository", name, "{}")).ok());
+  ASSERT_TRUE(store_->insert_resource(resource("other", "0", "{}")).ok());
+  std::vector<std::string> names;
+  std::string key;
+  int pages = 0;
+  do {
+    auto page = store_->list_resources("codecommit", "repository", 2, key);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    for (const auto& r : page->items) names.push_back(r.name);
+    key = page->next_key;
+    ++pages;
+  } while (!key.empty());
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(pages, 3);
+}
+
+TEST_F(SqliteStoreTest, ADeletedResourceIsGoneAndDeletingItAgainIsNotFound) {
+  ASSERT_TRUE(store_->insert_resource(resource("repository", "app", "{}")).ok());
+  ASSERT_TRUE(store_->delete_resource("codecommit", "repository", "app").ok());
+  EXPECT_EQ(store_->get_resource("codecommit", "repository", "app").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->delete_resource("codecommit", "repository", "app").code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(store_->insert_resource(resource("repository", "app", "{}")).ok());
+}
+
 TEST_F(SqliteStoreTest, ACustomActionTypeReadsBackAsStoredAndTheOwnerIsAlwaysCustom) {
   CustomActionTypeRecord t = custom_type("Jenkins");
   t.id.owner = ActionOwner::kAws;  // ignored: a custom type's owner is Custom
@@ -1599,7 +1664,7 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
             "1:initial schema, 2:condition and rule executions, "
             "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log, "
-            "7:registered action types and third-party job clients, 8:webhooks");
+            "7:service resources and third-party job clients");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
 }
 
@@ -1655,7 +1720,7 @@ TEST(SqliteStoreFileTest, AVersionThreeDatabaseWithDataIsUpgradedToAccessKeysInP
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 3 ORDER BY version)"),
             "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log, "
-            "7:registered action types and third-party job clients, 8:webhooks");
+            "7:service resources and third-party job clients");
 }
 
 TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTypesInPlace) {
@@ -1707,7 +1772,7 @@ TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTy
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 4 ORDER BY version)"),
             "4:access keys, 5:custom action types, 6:event log, "
-            "7:registered action types and third-party job clients, 8:webhooks");
+            "7:service resources and third-party job clients");
 }
 
 TEST(SqliteStoreFileTest, ANewDatabaseFileAndItsWalAreOnlyReadableByTheOwnerWhateverTheUmask) {

@@ -114,6 +114,16 @@ class SqliteWriter final : public StoreWriter {
                                                             int max_jobs,
                                                             TimestampMs now_ms) override;
 
+  // sqlite_writer_resources.cc
+  Result<ResourceRecord> get_resource(const std::string& service, const std::string& kind,
+                                      const std::string& name) override;
+  Result<Page<ResourceRecord>> list_resources(const std::string& service, const std::string& kind,
+                                              int limit, const std::string& after_key) override;
+  Status insert_resource(const ResourceRecord& resource) override;
+  Status update_resource(const ResourceRecord& resource) override;
+  Status delete_resource(const std::string& service, const std::string& kind,
+                         const std::string& name) override;
+
   // sqlite_writer_events.cc
   Result<std::vector<EventRecord>> read_events(int64_t after_seq, const std::string& pipeline_name,
                                                int limit) override;

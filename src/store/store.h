@@ -77,6 +77,21 @@ struct CustomActionTypeRecord {
   bool operator==(const CustomActionTypeRecord&) const = default;
 };
 
+// A resource of an AWS service other than CodePipeline (a CodeCommit
+// repository, a connection, a webhook, ...), kept in table resources
+// (docs/store-schema.md) as a JSON document that the service's API module
+// defines; the store never reads it. `name` is unique within (service, kind).
+struct ResourceRecord {
+  std::string service;  // "codecommit": the owning API module's service name
+  std::string kind;     // "repository"
+  std::string name;     // "my-repo"
+  std::string document_json;
+  TimestampMs created_ms = 0;
+  TimestampMs updated_ms = 0;
+
+  bool operator==(const ResourceRecord&) const = default;
+};
+
 // One state-change event in the event log (reference section 14; the
 // api/events module makes and reads them). Stored in table events
 // (docs/store-schema.md). `seq` is assigned by the store when the event is
@@ -261,6 +276,19 @@ class StoreReader {
   // (category, provider, version) byte order. At most 50 are live; there is
   // no paging.
   virtual Result<std::vector<CustomActionTypeRecord>> list_custom_action_types() = 0;
+
+  // ---- Service resources ------------------------------------------------------
+
+  // The resource (service, kind, name). kNotFound if there is none.
+  virtual Result<ResourceRecord> get_resource(const std::string& service, const std::string& kind,
+                                              const std::string& name) = 0;
+
+  // At most `limit` resources of (service, kind) whose name sorts after
+  // `after_key` (empty: from the first), in name byte order.
+  // REQUIRES: limit >= 1.
+  virtual Result<Page<ResourceRecord>> list_resources(const std::string& service,
+                                                      const std::string& kind, int limit,
+                                                      const std::string& after_key) = 0;
 
   // ---- Event log (api/events) -------------------------------------------------
 
@@ -462,6 +490,20 @@ class StoreWriter : public StoreReader {
   virtual Result<std::vector<model::JobRecord>> claim_matching_jobs(
       const model::ActionTypeId& action_type, const ConfigurationMatch& match,
       const std::string& claimed_by, int max_jobs, TimestampMs now_ms) = 0;
+
+  // ---- Service resources ------------------------------------------------------
+
+  // Stores a new resource as given. kAlreadyExists if (service, kind, name)
+  // is taken.
+  virtual Status insert_resource(const ResourceRecord& resource) = 0;
+
+  // Replaces the document and updated_ms of an existing resource (its
+  // created_ms is kept). kNotFound if there is none.
+  virtual Status update_resource(const ResourceRecord& resource) = 0;
+
+  // Removes the resource. kNotFound if there is none.
+  virtual Status delete_resource(const std::string& service, const std::string& kind,
+                                 const std::string& name) = 0;
 
   // ---- Event log (api/events) -------------------------------------------------
 
