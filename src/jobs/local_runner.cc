@@ -180,6 +180,60 @@ Status LocalRunner::fetch_input(const model::ArtifactLocation& location, const f
   return Status();
 }
 
+std::string provider_key(const model::ActionTypeId& type) {
+  return std::string(model::to_string(type.category)) + "/" +
+         std::string(model::to_string(type.owner)) + "/" + type.provider;
+}
+
+// An action's output on its way to the store's action log and to
+// Options::on_output. It goes to the log in batches (a transaction per line
+// would cost more than the commands that print them), cut into lines at
+// '\n'; a partial line waits for the rest, or the end. Rules have no log.
+class LocalRunner::ActionLog {
+ public:
+  ActionLog(const Options& options, const ActionStart& start) : options_(options), start_(start) {}
+  ~ActionLog() {
+    if (!partial_.empty()) pending_.push_back({"", 0, now_ms(), partial_});
+    partial_.clear();
+    flush();
+  }
+
+  void write(std::string_view chunk) {
+    std::lock_guard lock(mu_);
+    if (options_.on_output) options_.on_output(start_, chunk);
+    if (!options_.logs || start_.rule) return;
+    partial_.append(chunk);
+    size_t nl;
+    while ((nl = partial_.find('\n')) != std::string::npos) {
+      pending_.push_back({"", 0, now_ms(), partial_.substr(0, nl)});
+      partial_.erase(0, nl + 1);
+    }
+    if (partial_.size() > kMaxLogLine) {  // a very long line is cut, not held forever
+      pending_.push_back({"", 0, now_ms(), partial_.substr(0, kMaxLogLine)});
+      partial_.erase(0, kMaxLogLine);
+    }
+    if (pending_.size() >= 256 ||
+        std::chrono::steady_clock::now() - last_flush_ > std::chrono::milliseconds(100))
+      flush();
+  }
+
+ private:
+  void flush() {
+    if (!options_.logs || start_.rule || pending_.empty()) return;
+    // A log the store refuses is lost, not the action: its outcome matters more.
+    (void)options_.logs->append_logs(start_.action_execution_id, pending_);
+    pending_.clear();
+    last_flush_ = std::chrono::steady_clock::now();
+  }
+
+  const Options& options_;
+  const ActionStart& start_;
+  std::mutex mu_;
+  std::vector<model::LogLine> pending_;
+  std::string partial_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+};
+
 ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspace) {
   std::error_code ec;
   fs::create_directories(workspace, ec);
@@ -187,24 +241,21 @@ ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspa
     return failure("JobFailed", "create workspace " + workspace.string() + ": " + ec.message());
   ActionOutcome outcome;
   const auto& type = start.action.action_type_id;
-  if (type.category == model::ActionCategory::kSource) {
+  auto provider = options_.providers.find(provider_key(type));
+  const bool local_source = type.category == model::ActionCategory::kSource &&
+                            options_.source_dirs.contains(start.action.name);
+  if (provider != options_.providers.end() && !local_source) {
+    outcome = run_provider(*provider->second, start, workspace);
+  } else if (type.category == model::ActionCategory::kSource) {
     outcome = run_source(start, workspace);
   } else if (type.category == model::ActionCategory::kApproval &&
              type.owner == model::ActionOwner::kAws && type.provider == "Manual") {
     outcome = answer_approval(start);
   } else if (type.category == model::ActionCategory::kCompute &&
              type.owner == model::ActionOwner::kAws && type.provider == "Commands") {
-    std::vector<std::pair<std::string, fs::path>> inputs;
-    fs::create_directories(workspace / "in", ec);
-    for (const auto& [name, location] : start.inputs) {
-      fs::path dir = workspace / "in" / name;
-      if (Status s = fetch_input(location, dir); !s.ok()) {
-        outcome = failure("JobFailed", "fetch input artifact '" + name + "': " + s.message());
-        break;
-      }
-      inputs.emplace_back(name, dir);
-    }
-    if (outcome.error_code.empty()) outcome = run_commands(start, workspace, inputs);
+    auto inputs = fetch_inputs(start, workspace);
+    outcome = inputs.ok() ? run_commands(start, workspace, *inputs)
+                          : failure("JobFailed", inputs.status().message());
   } else {
     const auto* info = definitions::Catalogue::builtin().find(type);
     outcome =
@@ -215,6 +266,39 @@ ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspa
                                                  "/" + type.provider + "/" + type.version);
   }
   return outcome;
+}
+
+Result<std::vector<std::pair<std::string, fs::path>>> LocalRunner::fetch_inputs(
+    const ActionStart& start, const fs::path& workspace) {
+  std::vector<std::pair<std::string, fs::path>> inputs;
+  std::error_code ec;
+  fs::create_directories(workspace / "in", ec);
+  if (ec) return Status::io("create " + (workspace / "in").string() + ": " + ec.message());
+  for (const auto& [name, location] : start.inputs) {
+    fs::path dir = workspace / "in" / name;
+    if (Status s = fetch_input(location, dir); !s.ok())
+      return Status(s.code(), "fetch input artifact '" + name + "': " + s.message());
+    inputs.emplace_back(name, dir);
+  }
+  return inputs;
+}
+
+ActionOutcome LocalRunner::run_provider(ActionProvider& provider, const ActionStart& start,
+                                        const fs::path& workspace) {
+  auto inputs = fetch_inputs(start, workspace);
+  if (!inputs.ok()) return failure("JobFailed", inputs.status().message());
+  ActionLog log(options_, start);
+  std::error_code ec;
+  fs::create_directories(workspace / "job", ec);
+  if (ec)
+    return failure("JobFailed", "create " + (workspace / "job").string() + ": " + ec.message());
+  ProviderContext context{start,
+                          workspace / "job",
+                          std::move(*inputs),
+                          artifacts_,
+                          [&log](std::string_view chunk) { log.write(chunk); },
+                          [this] { return stopping_.load(); }};
+  return provider.run(context);
 }
 
 ActionOutcome LocalRunner::answer_approval(const ActionStart& start) {
@@ -302,50 +386,8 @@ ActionOutcome LocalRunner::run_commands(
       {"CODEBUILD_INITIATOR", "codepipeline/" + start.pipeline_name},
       {"CODEBUILD_CI", "true"},
   };
-  // The output goes to the action's log in batches: a transaction per line
-  // would cost more than the commands. Lines are cut at '\n' (a partial line
-  // waits for the rest, or the end).
-  std::vector<model::LogLine> pending_lines;
-  std::string partial;
-  auto last_flush = std::chrono::steady_clock::now();
-  Status log_failure;
-  auto flush = [&] {
-    if (!options_.logs || start.rule || pending_lines.empty()) return;
-    auto appended = options_.logs->append_logs(start.action_execution_id, pending_lines);
-    if (!appended.ok() && log_failure.ok()) log_failure = appended.status();
-    pending_lines.clear();
-    last_flush = std::chrono::steady_clock::now();
-  };
-  auto now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  job.on_output = [&](std::string_view chunk) {
-    if (options_.on_output) options_.on_output(start, chunk);
-    if (!options_.logs || start.rule) return;
-    partial.append(chunk);
-    size_t nl;
-    while ((nl = partial.find('\n')) != std::string::npos) {
-      pending_lines.push_back({"", 0, now_ms(), partial.substr(0, nl)});
-      partial.erase(0, nl + 1);
-    }
-    if (partial.size() > kMaxLogLine) {  // a very long line is cut, not held forever
-      pending_lines.push_back({"", 0, now_ms(), partial.substr(0, kMaxLogLine)});
-      partial.erase(0, kMaxLogLine);
-    }
-    if (pending_lines.size() >= 256 ||
-        std::chrono::steady_clock::now() - last_flush > std::chrono::milliseconds(100))
-      flush();
-  };
-  struct FlushAtEnd {
-    std::function<void()> fn;
-    ~FlushAtEnd() { fn(); }
-  } flush_at_end{[&] {
-    if (!partial.empty()) pending_lines.push_back({"", 0, now_ms(), partial});
-    partial.clear();
-    flush();
-  }};
+  ActionLog log(options_, start);
+  job.on_output = [&log](std::string_view chunk) { log.write(chunk); };
   job.cancelled = [this] { return stopping_.load(); };
   job.timeout = std::chrono::duration_cast<std::chrono::seconds>(start.timeout);
   auto result = providers::run_commands_action(job);

@@ -3,7 +3,8 @@
 // workspace, runs the provider (the Commands action; a directory standing in
 // for a source action when `stageline run --source` gives one), stores its
 // output artifacts, and queues the outcome for the control thread, which
-// hands it to Engine::action_finished. Providers Stageline cannot run yet
+// hands it to Engine::action_finished. Providers of other modules plug in
+// through jobs/provider.h (Options::providers). Providers Stageline cannot run yet
 // fail with the catalogue's message; nothing pretends to succeed.
 // Depends on engine (the ActionRunner interface), artifacts, providers and
 // definitions (the catalogue). start() and next() may be called from the
@@ -34,6 +35,7 @@
 
 #include "artifacts/artifact_store.h"
 #include "engine/engine.h"
+#include "jobs/provider.h"
 #include "store/store.h"
 
 namespace stageline::jobs {
@@ -66,6 +68,10 @@ class LocalRunner : public engine::ActionRunner {
     // callers only (e.g. http::Server::post). May be empty.
     std::function<void()> on_completion;
     std::string approver;  // recorded in the approval's summary
+    // The providers of other modules, by provider_key() (provider.h); not
+    // owned, they must outlive the runner. A source action named in
+    // source_dirs still reads its directory.
+    std::map<std::string, ActionProvider*> providers;
   };
 
   struct Completion {
@@ -93,6 +99,12 @@ class LocalRunner : public engine::ActionRunner {
   // Fills `dir` (missing) with the artifact at `location`: a copy of the
   // cached extraction, extracting it into the cache first if needed.
   Status fetch_input(const model::ArtifactLocation& location, const std::filesystem::path& dir);
+  class ActionLog;
+  // The start's input artifacts, each fetched into workspace/in/<name>.
+  Result<std::vector<std::pair<std::string, std::filesystem::path>>> fetch_inputs(
+      const engine::ActionStart& start, const std::filesystem::path& workspace);
+  engine::ActionOutcome run_provider(ActionProvider& provider, const engine::ActionStart& start,
+                                     const std::filesystem::path& workspace);
   engine::ActionOutcome answer_approval(const engine::ActionStart& start);
   engine::ActionOutcome run_source(const engine::ActionStart& start,
                                    const std::filesystem::path& workspace);
