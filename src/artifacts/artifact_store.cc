@@ -53,6 +53,29 @@ Result<fs::path> ArtifactStore::make_scratch() const {
   return dir;
 }
 
+Result<std::string> ArtifactStore::new_key(std::string_view bucket, std::string_view pipeline,
+                                           std::string_view artifact_name) const {
+  if (pipeline.empty() || artifact_name.empty()) {
+    return Status::invalid("the pipeline and artifact names must not be empty");
+  }
+  // Before zipping anything: a missing bucket is the likeliest mistake.
+  if (auto s = objects_.head_bucket(bucket); !s.ok()) return s;
+  auto suffix = random_alnum(kRandomSuffixChars);
+  if (!suffix.ok()) return suffix.status();
+  std::string key = key_prefix(pipeline, artifact_name) + *suffix;
+  if (auto s = ObjectStore::validate_key(key); !s.ok()) return s;
+  return key;
+}
+
+Result<StoredArtifact> ArtifactStore::seal_and_put(std::string_view bucket, const std::string& key,
+                                                   UniqueFd plain, const fs::path& scratch) {
+  auto sealed = cipher_.seal({std::string(bucket), key}, std::move(plain), scratch);
+  if (!sealed.ok()) return sealed.status().with_context("seal with " + std::string(cipher_.name()));
+  auto info = objects_.put_object_from_fd(bucket, key, sealed->get());
+  if (!info.ok()) return info.status();
+  return StoredArtifact{{std::string(bucket), key, info->version_id, info->etag}, info->size, {}};
+}
+
 Result<StoredArtifact> ArtifactStore::put_artifact(std::string_view bucket,
                                                    std::string_view pipeline,
                                                    std::string_view artifact_name,
@@ -60,16 +83,8 @@ Result<StoredArtifact> ArtifactStore::put_artifact(std::string_view bucket,
                                                    const std::vector<std::string>& globs) {
   const std::string what = "store artifact " + quote(artifact_name) + " of pipeline " +
                            quote(pipeline) + " in bucket " + quote(bucket);
-  if (pipeline.empty() || artifact_name.empty()) {
-    return Status::invalid(what + ": the pipeline and artifact names must not be empty");
-  }
-  // Before zipping anything: a missing bucket is the likeliest mistake.
-  if (auto s = objects_.head_bucket(bucket); !s.ok()) return s.with_context(what);
-  auto suffix = random_alnum(kRandomSuffixChars);
-  if (!suffix.ok()) return suffix.status().with_context(what);
-  std::string key = key_prefix(pipeline, artifact_name) + *suffix;
-  if (auto s = ObjectStore::validate_key(key); !s.ok()) return s.with_context(what);
-
+  auto key = new_key(bucket, pipeline, artifact_name);
+  if (!key.ok()) return key.status().with_context(what);
   auto scratch = make_scratch();
   if (!scratch.ok()) return scratch.status().with_context(what);
   auto stored = [&]() -> Result<StoredArtifact> {
@@ -78,14 +93,37 @@ Result<StoredArtifact> ArtifactStore::put_artifact(std::string_view bucket,
     if (!contents.ok()) return contents.status();
     UniqueFd plain(::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!plain.valid()) return errno_status("open " + zip_path.string(), errno);
-    auto sealed = cipher_.seal({std::string(bucket), key}, std::move(plain), *scratch);
-    if (!sealed.ok())
-      return sealed.status().with_context("seal with " + std::string(cipher_.name()));
-    auto info = objects_.put_object_from_fd(bucket, key, sealed->get());
-    if (!info.ok()) return info.status();
-    return StoredArtifact{
-        {std::string(bucket), key, info->version_id, info->etag}, info->size, std::move(*contents)};
+    auto put = seal_and_put(bucket, *key, std::move(plain), *scratch);
+    if (!put.ok()) return put.status();
+    put->contents = std::move(*contents);
+    return put;
   }();
+  Status status = remove_scratch(*scratch, stored.ok() ? Status() : stored.status());
+  if (!status.ok()) return status.with_context(what);
+  return stored;
+}
+
+Result<StoredArtifact> ArtifactStore::put_artifact_file(std::string_view bucket,
+                                                        std::string_view pipeline,
+                                                        std::string_view artifact_name,
+                                                        const fs::path& zip_path) {
+  const std::string what = "store artifact " + quote(artifact_name) + " of pipeline " +
+                           quote(pipeline) + " in bucket " + quote(bucket) + " from " +
+                           zip_path.string();
+  UniqueFd plain(::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!plain.valid()) {
+    int err = errno;
+    if (err == ENOENT) return Status::not_found(what + ": no such file");
+    return errno_status(what + ": open", err);
+  }
+  struct stat st {};
+  if (::fstat(plain.get(), &st) != 0) return errno_status(what + ": stat", errno);
+  if (!S_ISREG(st.st_mode)) return Status::invalid(what + ": not a regular file");
+  auto key = new_key(bucket, pipeline, artifact_name);
+  if (!key.ok()) return key.status().with_context(what);
+  auto scratch = make_scratch();
+  if (!scratch.ok()) return scratch.status().with_context(what);
+  auto stored = seal_and_put(bucket, *key, std::move(plain), *scratch);
   Status status = remove_scratch(*scratch, stored.ok() ? Status() : stored.status());
   if (!status.ok()) return status.with_context(what);
   return stored;

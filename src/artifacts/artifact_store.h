@@ -60,6 +60,17 @@ class ArtifactStore {
                                       const std::filesystem::path& source_dir,
                                       const std::vector<std::string>& globs);
 
+  // Stores an archive that is already built (a source provider's zip of a
+  // commit, src/sources): seals the file at `zip_path` and stores it under
+  // the same key layout as put_artifact. The file is only read; the caller
+  // keeps and removes it. `contents` of the result is left empty (the caller
+  // knows what it packed). Fails with kNotFound when `zip_path` is missing,
+  // kInvalidArgument when it is not a regular file, and with the errors of
+  // ObjectStore::put_object_from_fd, with context.
+  Result<StoredArtifact> put_artifact_file(std::string_view bucket, std::string_view pipeline,
+                                           std::string_view artifact_name,
+                                           const std::filesystem::path& zip_path);
+
   // Extracts the artifact at `location` into `target_dir` (empty or missing)
   // under `limits`. An empty version_id means the latest version. When
   // `location.etag` is set and the stored object's ETag differs, fails with
@@ -73,6 +84,13 @@ class ArtifactStore {
 
  private:
   Result<std::filesystem::path> make_scratch() const;
+  // The key for a new artifact, after checking the names and the bucket.
+  Result<std::string> new_key(std::string_view bucket, std::string_view pipeline,
+                              std::string_view artifact_name) const;
+  // Seals the plaintext in `plain` (using `scratch`) and stores it at
+  // bucket/key.
+  Result<StoredArtifact> seal_and_put(std::string_view bucket, const std::string& key,
+                                      UniqueFd plain, const std::filesystem::path& scratch);
 
   ObjectStore& objects_;
   ObjectCipher& cipher_;

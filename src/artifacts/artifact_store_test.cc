@@ -194,5 +194,47 @@ TEST_F(ArtifactStoreTest, MissingBucketKeyOrFilesFailWithContextAndLeaveNoScratc
   EXPECT_EQ(count_entries(objects_->options().root / kBucket), 1u);  // only .bucket
 }
 
+TEST_F(ArtifactStoreTest, PutArtifactFileSealsAndStoresAZipBuiltElsewhere) {
+  // A zip made by someone else (a source provider), read back through the
+  // cipher seam like any artifact.
+  ASSERT_TRUE(create_zip(dir_ / "ws", dir_ / "made.zip", {"**/*"}).ok());
+  XorCipher cipher;
+  auto artifacts = store(cipher);
+  auto stored =
+      artifacts.put_artifact_file(kBucket, "MyGitHubPipeline", "SourceArtifact", dir_ / "made.zip");
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  EXPECT_TRUE(stored->location.key.starts_with("MyGitHubPipeline/SourceArti/"));
+  EXPECT_EQ(stored->location.key.size(), std::string("MyGitHubPipeline/SourceArti/").size() + 7);
+  EXPECT_TRUE(fs::exists(dir_ / "made.zip")) << "the caller's file is left alone";
+  auto bytes = objects_->get_object(kBucket, stored->location.key);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_FALSE(bytes->starts_with("PK")) << "sealed like put_artifact";
+  EXPECT_EQ(stored->size_bytes, bytes->size());
+
+  auto fetched = artifacts.fetch_artifact(stored->location, dir_ / "input", {});
+  ASSERT_TRUE(fetched.ok()) << fetched.status().message();
+  EXPECT_EQ(snapshot(dir_ / "ws"), snapshot(dir_ / "input"));
+  EXPECT_EQ(count_entries(scratch()), 0u);
+}
+
+TEST_F(ArtifactStoreTest, PutArtifactFileRefusesAMissingFileADirectoryAndAMissingBucket) {
+  auto artifacts = store(plain_);
+  auto missing = artifacts.put_artifact_file(kBucket, "p", "out", dir_ / "nothing.zip");
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(contains(missing.status().message(), "nothing.zip")) << missing.status().message();
+
+  auto directory = artifacts.put_artifact_file(kBucket, "p", "out", dir_ / "ws");
+  EXPECT_EQ(directory.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(directory.status().message(), "not a regular file"))
+      << directory.status().message();
+
+  ASSERT_TRUE(create_zip(dir_ / "ws", dir_ / "made.zip", {"**/*"}).ok());
+  auto no_bucket = artifacts.put_artifact_file("no-such-bucket", "p", "out", dir_ / "made.zip");
+  EXPECT_EQ(no_bucket.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(contains(no_bucket.status().message(), "NoSuchBucket"))
+      << no_bucket.status().message();
+  EXPECT_EQ(count_entries(objects_->options().root / kBucket), 1u);  // only .bucket
+}
+
 }  // namespace
 }  // namespace stageline::artifacts
