@@ -238,6 +238,10 @@ struct ActionExecutionRecord {
   std::string error_code;  // JobFailed, ConfigurationError, ... when Failed
   std::string error_message;
   std::string job_id;  // empty for manual approvals
+  // A manual approval waiting for PutApprovalResult: its token (reference
+  // §10); "" for every other action and once the approval is answered.
+  std::string approval_token;
+  std::string updated_by;  // lastUpdatedBy: who answered an approval (an ARN)
   TimestampMs started_ms = 0;
   TimestampMs updated_ms = 0;
   bool operator==(const ActionExecutionRecord&) const = default;
@@ -254,6 +258,10 @@ struct JobRecord {
   ActionTypeId action_type_id;
   JobStatus status = JobStatus::kCreated;
   std::string claimed_by;  // worker identity, empty while unclaimed
+  // Third-party jobs: the clientId PollForThirdPartyJobs handed out with the
+  // current claim (a new UUID per claim); the clientToken of the other
+  // third-party calls must equal it. Empty for other jobs and while unclaimed.
+  std::string client_id;
   std::string continuation_token;
   TimestampMs created_ms = 0;
   TimestampMs updated_ms = 0;

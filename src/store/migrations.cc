@@ -261,6 +261,13 @@ CREATE TABLE resources (
 ALTER TABLE jobs ADD COLUMN client_id TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Migration 8: manual approvals that wait (reference section 10): the token
+// of a waiting approval and who answered it.
+constexpr const char* kApprovalsSchema = R"sql(
+ALTER TABLE action_executions ADD COLUMN approval_token TEXT NOT NULL DEFAULT '';
+ALTER TABLE action_executions ADD COLUMN updated_by TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "initial schema", kInitialSchema},
     {2, "condition and rule executions", kConditionsSchema},
@@ -269,6 +276,7 @@ constexpr Migration kMigrations[] = {
     {5, "custom action types", kCustomActionTypesSchema},
     {6, "event log", kEventsSchema},
     {7, "service resources and third-party job clients", kResourcesSchema},
+    {8, "manual approvals", kApprovalsSchema},
 };
 
 Result<int64_t> query_int(sqlite::Connection& connection, const char* sql) {

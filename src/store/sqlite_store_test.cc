@@ -538,6 +538,7 @@ TEST_F(SqliteStoreTest, EachActionAttemptIsItsOwnRowAndRoundTripsEveryField) {
   first.error_code = "JobFailed";
   first.error_message = "make: *** [all] Error 2";
   first.job_id = "j1";
+  first.approval_token = "tok-1";
   first.started_ms = 100;
   first.updated_ms = 150;
   auto second = first;
@@ -557,6 +558,8 @@ TEST_F(SqliteStoreTest, EachActionAttemptIsItsOwnRowAndRoundTripsEveryField) {
   second.status = ActionExecutionStatus::kSucceeded;
   second.summary = "done";
   second.output_variables = {{"IMAGE", "app:18"}};
+  second.approval_token.clear();
+  second.updated_by = "arn:aws:iam::111122223333:user/admin";
   second.updated_ms = 300;
   ASSERT_TRUE(store_->update_action_execution(second).ok());
 
@@ -1664,7 +1667,7 @@ TEST(SqliteStoreFileTest, AVersionOneDatabaseWithDataIsUpgradedInPlace) {
                            " FROM (SELECT * FROM schema_version ORDER BY version)"),
             "1:initial schema, 2:condition and rule executions, "
             "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log, "
-            "7:service resources and third-party job clients");
+            "7:service resources and third-party job clients, 8:manual approvals");
   EXPECT_EQ(raw.query_text("PRAGMA foreign_key_check"), "") << "a row lost its parent";
 }
 
@@ -1720,7 +1723,7 @@ TEST(SqliteStoreFileTest, AVersionThreeDatabaseWithDataIsUpgradedToAccessKeysInP
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 3 ORDER BY version)"),
             "3:rollback stage of an execution, 4:access keys, 5:custom action types, 6:event log, "
-            "7:service resources and third-party job clients");
+            "7:service resources and third-party job clients, 8:manual approvals");
 }
 
 TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTypesInPlace) {
@@ -1772,7 +1775,7 @@ TEST(SqliteStoreFileTest, AVersionFourDatabaseWithDataIsUpgradedToCustomActionTy
   EXPECT_EQ(raw.query_text("SELECT group_concat(version || ':' || description, ', ') FROM"
                            " (SELECT * FROM schema_version WHERE version >= 4 ORDER BY version)"),
             "4:access keys, 5:custom action types, 6:event log, "
-            "7:service resources and third-party job clients");
+            "7:service resources and third-party job clients, 8:manual approvals");
 }
 
 TEST(SqliteStoreFileTest, ANewDatabaseFileAndItsWalAreOnlyReadableByTheOwnerWhateverTheUmask) {

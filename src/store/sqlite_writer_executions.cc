@@ -62,12 +62,12 @@ std::string execution_key(const model::PipelineExecutionRecord& e, sqlite::State
 
 // ---- Action executions ---------------------------------------------------------
 
-// Columns 0-15 are the record's; 16 is seq, for continuation keys.
+// Columns 0-17 are the record's; 18 is seq, for continuation keys.
 #define ACTION_COLUMNS                                                                       \
   "id, execution_id, stage_name, action_name, attempt, status, summary, "                    \
   "external_execution_id, external_execution_url, resolved_configuration_json, "             \
   "output_variables_json, error_code, error_message, job_id, started_at_ms, updated_at_ms, " \
-  "seq"
+  "approval_token, updated_by, seq"
 
 Result<model::ActionExecutionRecord> read_action(sqlite::Statement& st) {
   model::ActionExecutionRecord a;
@@ -94,12 +94,14 @@ Result<model::ActionExecutionRecord> read_action(sqlite::Statement& st) {
   a.job_id = st.column_text(13);
   a.started_ms = st.column_int64(14);
   a.updated_ms = st.column_int64(15);
+  a.approval_token = st.column_text(16);
+  a.updated_by = st.column_text(17);
   if (!st.column_status().ok()) return st.column_status().with_context(context());
   return a;
 }
 
 std::string action_key(const model::ActionExecutionRecord& a, sqlite::Statement& st) {
-  return encode_time_seq_key({a.started_ms, st.column_int64(16)});
+  return encode_time_seq_key({a.started_ms, st.column_int64(18)});
 }
 
 // ---- Stage executions and artifacts --------------------------------------------
@@ -332,16 +334,16 @@ Status SqliteWriter::insert_action_execution(const model::ActionExecutionRecord&
       "INSERT INTO action_executions (id, execution_id, pipeline_name, stage_name, action_name,"
       " attempt, status, summary, external_execution_id, external_execution_url,"
       " resolved_configuration_json, output_variables_json, error_code, error_message, job_id,"
-      " started_at_ms, updated_at_ms)"
+      " started_at_ms, updated_at_ms, approval_token, updated_by)"
       " SELECT ?1, ?2, e.pipeline_name, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-      " ?16 FROM pipeline_executions e WHERE e.id = ?2");
+      " ?16, ?17, ?18 FROM pipeline_executions e WHERE e.id = ?2");
   if (!st.ok()) return st.status().with_context(context);
   auto inserted =
       st->bind_all(a.id, a.execution_id, a.stage_name, a.action_name, int64_t{a.attempt},
                    model::to_string(a.status), a.summary, a.external_execution_id,
                    a.external_execution_url, encode_string_map_json(a.resolved_configuration),
                    encode_string_map_json(a.output_variables), a.error_code, a.error_message,
-                   a.job_id, a.started_ms, a.updated_ms)
+                   a.job_id, a.started_ms, a.updated_ms, a.approval_token, a.updated_by)
           .run();
   if (!inserted.ok()) return inserted.status().with_context(context);
   if (*inserted == 0) return execution_not_found().with_context(context);
@@ -353,13 +355,14 @@ Status SqliteWriter::update_action_execution(const model::ActionExecutionRecord&
   auto st = db_.prepare(
       "UPDATE action_executions SET status = ?, summary = ?, external_execution_id = ?,"
       " external_execution_url = ?, resolved_configuration_json = ?, output_variables_json = ?,"
-      " error_code = ?, error_message = ?, job_id = ?, updated_at_ms = ? WHERE id = ?");
+      " error_code = ?, error_message = ?, job_id = ?, updated_at_ms = ?, approval_token = ?,"
+      " updated_by = ? WHERE id = ?");
   if (!st.ok()) return st.status().with_context(context);
   auto changed =
       st->bind_all(model::to_string(a.status), a.summary, a.external_execution_id,
                    a.external_execution_url, encode_string_map_json(a.resolved_configuration),
                    encode_string_map_json(a.output_variables), a.error_code, a.error_message,
-                   a.job_id, a.updated_ms, a.id)
+                   a.job_id, a.updated_ms, a.approval_token, a.updated_by, a.id)
           .run();
   if (!changed.ok()) return changed.status().with_context(context);
   if (*changed == 0)

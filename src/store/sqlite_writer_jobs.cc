@@ -15,7 +15,7 @@ namespace {
 #define JOB_COLUMNS                                                                        \
   "id, nonce, action_execution_id, execution_id, pipeline_name, stage_name, action_name, " \
   "action_category, action_owner, action_provider, action_version, status, claimed_by, "   \
-  "continuation_token, created_at_ms, updated_at_ms"
+  "continuation_token, created_at_ms, updated_at_ms, client_id"
 
 Result<model::JobRecord> read_job(sqlite::Statement& st) {
   model::JobRecord j;
@@ -42,6 +42,7 @@ Result<model::JobRecord> read_job(sqlite::Statement& st) {
   j.continuation_token = st.column_text(13);
   j.created_ms = st.column_int64(14);
   j.updated_ms = st.column_int64(15);
+  j.client_id = st.column_text(16);
   if (!st.column_status().ok()) return st.column_status().with_context(context());
   return j;
 }
@@ -80,6 +81,24 @@ std::string fresh_nonce() {
   return out;
 }
 
+// A lower-case version 4 UUID from the same randomness as fresh_nonce(): a
+// third-party job's clientId, which the model's ClientId pattern requires to
+// look like a UUID.
+std::string fresh_client_id() {
+  unsigned char b[16];
+  sqlite3_randomness(sizeof b, b);
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xf]);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<model::JobRecord> SqliteWriter::get_job(const std::string& job_id) {
@@ -114,14 +133,14 @@ Status SqliteWriter::insert_job(const model::JobRecord& j) {
   if (!found.ok()) return found.status().with_context(context);
   if (!*found) return Status::not_found("no action execution has this id").with_context(context);
   auto st = db_.prepare("INSERT INTO jobs (" JOB_COLUMNS
-                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!st.ok()) return st.status().with_context(context);
   auto inserted =
       st->bind_all(j.id, j.nonce, j.action_execution_id, j.execution_id, j.pipeline_name,
                    j.stage_name, j.action_name, model::to_string(j.action_type_id.category),
                    model::to_string(j.action_type_id.owner), j.action_type_id.provider,
                    j.action_type_id.version, model::to_string(j.status), j.claimed_by,
-                   j.continuation_token, j.created_ms, j.updated_ms)
+                   j.continuation_token, j.created_ms, j.updated_ms, j.client_id)
           .run();
   if (!inserted.ok()) return inserted.status().with_context(context);
   return {};
@@ -156,6 +175,7 @@ Result<std::vector<model::JobRecord>> SqliteWriter::claim(
     int64_t created_ms;
     int64_t seq;
     std::string id;
+    bool third_party = false;
   };
   std::vector<Candidate> candidates;
   //
@@ -189,12 +209,15 @@ Result<std::vector<model::JobRecord>> SqliteWriter::claim(
       st->bind(7, int64_t{max_jobs});
     }
     auto rows = collect_rows<Candidate>(*st, [](sqlite::Statement& row) -> Result<Candidate> {
-      Candidate c{row.column_int64(0), row.column_int64(1), row.column_text(2)};
+      Candidate c{row.column_int64(0), row.column_int64(1), row.column_text(2), false};
       if (!row.column_status().ok()) return row.column_status();
       return c;
     });
     if (!rows.ok()) return rows.status().with_context(context);
-    for (auto& c : *rows) candidates.push_back(std::move(c));
+    for (auto& c : *rows) {
+      c.third_party = type.owner == model::ActionOwner::kThirdParty;
+      candidates.push_back(std::move(c));
+    }
   }
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
     return std::tie(a.created_ms, a.seq) < std::tie(b.created_ms, b.seq);
@@ -209,11 +232,17 @@ Result<std::vector<model::JobRecord>> SqliteWriter::claim(
   std::vector<model::JobRecord> claimed;
   for (const auto& c : candidates) {
     {
+      // A third-party job gets a new clientId with each claim
+      // (PollForThirdPartyJobs, reference section 11.3): the clientToken of
+      // its later calls must be this claim's, not an earlier one's.
       auto st = db_.prepare(
-          "UPDATE jobs SET status = 'Dispatched', nonce = ?, claimed_by = ?, updated_at_ms = ?"
-          " WHERE id = ? AND status = 'Queued'");
+          "UPDATE jobs SET status = 'Dispatched', nonce = ?, claimed_by = ?, updated_at_ms = ?,"
+          " client_id = ? WHERE id = ? AND status = 'Queued'");
       if (!st.ok()) return st.status().with_context(context);
-      auto changed = st->bind_all(fresh_nonce(), claimed_by, now_ms, c.id).run();
+      auto changed =
+          st->bind_all(fresh_nonce(), claimed_by, now_ms, c.third_party ? fresh_client_id() : "",
+                       c.id)
+              .run();
       if (!changed.ok()) return changed.status().with_context(context);
       STAGELINE_CHECK(*changed == 1);  // the write lock is held since the SELECT
     }
