@@ -504,6 +504,9 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
           r.summary = failure.message;
         } else if (!is_approval(type)) {
           r.job_id = start->job_id = options_.new_id();
+        } else if (options_.wait_for_approvals) {
+          r.approval_token = options_.new_id();
+          external = true;  // it waits for a person, not for the runner
         }
         if (Status s = w.insert_action_execution(r); !s.ok()) return s;
         after.changed.push_back(r);
@@ -664,7 +667,11 @@ Result<std::vector<std::string>> Engine::recover() {
               r.attempt != a.attempt)
             continue;
           auto job = open_jobs.find(r.id);
-          if (job == open_jobs.end() || !external_owner(job->second.action_type_id)) continue;
+          // Job workers' jobs and waiting approvals go on waiting.
+          bool waiting_approval = !r.approval_token.empty() && r.job_id.empty();
+          if (!waiting_approval &&
+              (job == open_jobs.end() || !external_owner(job->second.action_type_id)))
+            continue;
           a.external = true;
           model::TimestampMs deadline = r.started_ms;
           for (const auto& d : decl.stages[state.stage].actions)
@@ -766,6 +773,7 @@ Status Engine::finish_action(const std::string& action_execution_id, const Actio
       record->external_execution_id = outcome.external_execution_id;
     if (!outcome.external_execution_url.empty())
       record->external_execution_url = outcome.external_execution_url;
+    if (!outcome.updated_by.empty()) record->updated_by = outcome.updated_by;
     record->updated_ms = now;
     if (Status s = w.update_action_execution(*record); !s.ok()) return s;
     after.changed.push_back(*record);
@@ -793,6 +801,62 @@ Status Engine::finish_action(const std::string& action_execution_id, const Actio
     return recorded.with_context("record result of action execution " + action_execution_id);
   dispatch(after);
   return Status();
+}
+
+// ---- Manual approvals (reference §10) ------------------------------------------
+
+Result<model::TimestampMs> Engine::put_approval_result(
+    const std::string& pipeline, const std::string& stage, const std::string& action,
+    const std::string& token, bool approved, const std::string& summary, const std::string& by) {
+  // The approval of this action that waits now, if any.
+  std::string waiting;
+  for (const auto& [id, f] : in_flight_) {
+    if (f.pipeline != pipeline || f.action != action || !f.job_id.empty() || !f.external) continue;
+    const model::PipelineExecutionRecord& exec = executions_.at(f.execution_id);
+    const model::PipelineDeclaration& decl =
+        pipelines_.at(f.pipeline).versions.at(exec.pipeline_version);
+    if (decl.stages[f.stage].name == stage) waiting = id;
+  }
+  if (!waiting.empty()) {
+    auto record = store_.get_action_execution(waiting);
+    if (!record.ok()) return record.status();
+    if (record->approval_token == token) {
+      ActionOutcome outcome;
+      outcome.succeeded = approved;
+      outcome.updated_by = by;
+      outcome.summary = summary;
+      if (!approved) {
+        outcome.error_code = "JobFailed";
+        outcome.error_message =
+            "Rejected by " + by + (summary.empty() ? std::string() : ": " + summary);
+      }
+      model::TimestampMs now = options_.now_ms();
+      if (Status s = finish_action(waiting, outcome, model::JobStatus::kSucceeded); !s.ok())
+        return s;
+      return now;
+    }
+  }
+  // Not the waiting one: a token of an approval of this action that was
+  // answered already, or none at all.
+  auto page = store_.list_action_executions_by_pipeline(pipeline, 1000, "");
+  if (!page.ok()) return page.status();
+  for (const auto& r : page->items)
+    if (r.stage_name == stage && r.action_name == action && r.approval_token == token &&
+        !token.empty()) {
+      if (r.status == ActionExecutionStatus::kSucceeded ||
+          (r.status == ActionExecutionStatus::kFailed && !r.updated_by.empty()))
+        return api("ApprovalAlreadyCompletedException",
+                   "The approval action " + action + " in stage " + stage + " of pipeline " +
+                       pipeline + " was already " +
+                       (r.status == ActionExecutionStatus::kSucceeded ? "approved" : "rejected") +
+                       " by " + r.updated_by);
+      break;
+    }
+  return api("InvalidApprovalTokenException",
+             "The approval token for action " + action + " in stage " + stage + " of pipeline " +
+                 pipeline +
+                 " is not valid: the approval already received a response or has "
+                 "expired, or no approval with this token is waiting");
 }
 
 // ---- Job workers (reference §11.2) ---------------------------------------------
@@ -888,7 +952,9 @@ Status Engine::expire_jobs() {
     outcome.succeeded = false;
     outcome.error_code = "JobFailed";
     outcome.summary = outcome.error_message =
-        "The action timed out: no job worker reported a result in time";
+        in_flight_.at(id).job_id.empty()
+            ? "The approval timed out: nobody approved or rejected it in time"
+            : "The action timed out: no job worker reported a result in time";
     if (Status s = finish_action(id, outcome, model::JobStatus::kTimedOut); !s.ok()) return s;
   }
   return Status();

@@ -68,6 +68,7 @@ struct ActionOutcome {
   std::string external_execution_id;             // e.g. a build id
   std::string external_execution_url;
   std::vector<model::SourceRevision> revisions;  // what a source action fetched
+  std::string updated_by;                        // who answered an approval (an ARN)
 };
 
 // A job worker's PutJobSuccessResult (reference §11.2). A continuation token
@@ -127,6 +128,10 @@ class Engine {
     // Asked before each action is dispatched; nullptr allows everything.
     Authorizer* authorizer = nullptr;
     std::string account_id = "111122223333";  // in AWS's messages
+    // True (the server): a manual approval waits, InProgress with a token,
+    // for put_approval_result or its timeout (reference §10). False
+    // (`stageline run`): it goes to the runner, which answers it at once.
+    bool wait_for_approvals = false;
   };
 
   Engine(store::Store& store, ActionRunner& runner, Options options);
@@ -169,6 +174,19 @@ class Engine {
   Result<std::string> rollback_stage(const std::string& pipeline, const std::string& stage,
                                      const std::string& target_execution_id,
                                      const std::string& requested_by);
+  // PutApprovalResult (reference §10): answers the manual approval `action`
+  // of `stage` waiting with `token`. Approved: it succeeds and the stage goes
+  // on; rejected: it fails, and so does the stage. `summary` and `by` (the
+  // caller's ARN) are recorded as the action's summary and lastUpdatedBy.
+  // Returns when it was answered. Errors: InvalidApprovalTokenException (no
+  // approval of that action waits with this token, or it expired),
+  // ApprovalAlreadyCompletedException (that approval was answered already).
+  // The caller checks that the pipeline, stage and action exist.
+  Result<model::TimestampMs> put_approval_result(const std::string& pipeline,
+                                                 const std::string& stage,
+                                                 const std::string& action,
+                                                 const std::string& token, bool approved,
+                                                 const std::string& summary, const std::string& by);
   // OverrideStageCondition (reference §6.4).
   Status override_condition(const std::string& pipeline, const std::string& stage,
                             const std::string& execution_id, model::ConditionType condition);
@@ -179,8 +197,8 @@ class Engine {
   Status job_succeeded(const std::string& job_id, const JobSuccess& result);
   Status job_failed(const std::string& job_id, model::FailureType type, const std::string& message,
                     const std::string& external_execution_id);
-  // Fails the jobs of job workers that ran past their action's timeout.
-  // The server calls it every few seconds.
+  // Fails the jobs of job workers, and the waiting approvals, that ran past
+  // their action's timeout. The server calls it every few seconds.
   Status expire_jobs();
 
   // After a restart: rebuilds every execution the store says is InProgress
@@ -204,7 +222,7 @@ class Engine {
     int stage;
     std::string action;
     std::string job_id;     // empty for a manual approval
-    bool external = false;  // a job worker's job, not the in-process runner's
+    bool external = false;  // a job worker's job, or a waiting approval: not the runner's
     model::TimestampMs deadline_ms = 0;
   };
   // What a committed batch leaves to do once the transaction is over.
