@@ -1,10 +1,13 @@
 #include "api/client/api_client.h"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <system_error>
+#include <thread>
 
 #include "base/strings.h"
 
@@ -44,40 +47,164 @@ Result<ApiClient> ApiClient::create(ServerLocation location, ClientOptions optio
   return ApiClient(std::move(location), std::move(*endpoint), std::move(options));
 }
 
+bool is_retryable_error(const ServiceError& error) {
+  // botocore retries/standard.py: TransientRetryableChecker (the status codes
+  // and the transient codes) and ThrottledRetryableChecker; reference
+  // section 1.5 adds 429 (as throttling) for clients that read the status.
+  static constexpr std::string_view kCodes[] = {
+      "RequestTimeout",
+      "RequestTimeoutException",
+      "PriorRequestNotComplete",
+      "Throttling",
+      "ThrottlingException",
+      "ThrottledException",
+      "RequestThrottledException",
+      "TooManyRequestsException",
+      "ProvisionedThroughputExceededException",
+      "TransactionInProgressException",
+      "RequestLimitExceeded",
+      "BandwidthLimitExceeded",
+      "LimitExceededException",
+      "RequestThrottled",
+      "SlowDown",
+      "EC2ThrottledException",
+  };
+  switch (error.http_status) {
+    case 429:
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return true;
+    default:
+      break;
+  }
+  return std::find(std::begin(kCodes), std::end(kCodes), error.type) != std::end(kCodes);
+}
+
+bool is_retryable_failure(TransportFailure failure) {
+  switch (failure) {
+    case TransportFailure::kRefused:
+    case TransportFailure::kReset:
+    case TransportFailure::kConnectTimeout:
+      return true;
+    case TransportFailure::kNone:
+    case TransportFailure::kResolve:
+    case TransportFailure::kTimeout:
+    case TransportFailure::kMalformed:
+    case TransportFailure::kOther:
+      return false;
+  }
+  return false;
+}
+
+std::chrono::milliseconds retry_delay(int failed_attempt, double random,
+                                      const RetryOptions& options) {
+  using std::chrono::milliseconds;
+  // base * 2^(attempt - 1), capped; the cap also keeps the shift small.
+  milliseconds cap = options.max_backoff;
+  milliseconds grown = options.base;
+  for (int i = 1; i < failed_attempt && grown < cap; ++i) grown *= 2;
+  const double jitter = std::clamp(random, 0.0, 1.0);
+  return milliseconds(
+      static_cast<int64_t>(jitter * static_cast<double>(std::min(grown, cap).count())));
+}
+
+namespace {
+
+double default_random() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+
+}  // namespace
+
 Result<Reply> ApiClient::send(std::string_view target_prefix, std::string_view operation,
                               const json::object& input) {
+  const RetryOptions& retry = options_.retry;
+  const int max_attempts = std::max(1, retry.max_attempts);
+  const std::string body = json::serialize(input);
+  auto wait = [&](int failed_attempt) {
+    auto delay =
+        retry_delay(failed_attempt, retry.random ? retry.random() : default_random(), retry);
+    if (retry.sleep)
+      retry.sleep(delay);
+    else
+      std::this_thread::sleep_for(delay);
+  };
+  for (int attempt = 1;; ++attempt) {
+    sigv4::HttpRequest request;
+    request.method = "POST";
+    request.target = "/";
+    request.headers = {
+        {"Host", endpoint_.host_header()},
+        {"X-Amz-Target", std::string(target_prefix) + "." + std::string(operation)},
+        {"Content-Type", "application/x-amz-json-1.1"},
+        {"Accept-Encoding", "identity"},
+    };
+    request.body = body;
+    if (Status s = sigv4::sign(request, location_.key, location_.region, options_.service,
+                               options_.clock());
+        !s.ok())
+      return s.with_context("sign " + std::string(operation));
+    request.headers.emplace_back("User-Agent", "stageline/0.1.0");
+
+    HttpExchange exchange =
+        exchange_http(endpoint_, request, HttpOptions{.timeout = options_.timeout});
+    if (!exchange.response.ok()) {
+      if (attempt < max_attempts && is_retryable_failure(exchange.failure)) {
+        wait(attempt);
+        continue;
+      }
+      if (attempt == 1) return exchange.response.status();
+      const Status& last = exchange.response.status();
+      return Status(last.code(),
+                    last.message() + " (after " + std::to_string(attempt) + " attempts)");
+    }
+    HttpResponse& response = *exchange.response;
+
+    Reply reply;
+    if (response.status < 200 || response.status > 299) {
+      ServiceError error = parse_service_error(response.status, response.body);
+      if (attempt < max_attempts && is_retryable_error(error)) {
+        wait(attempt);
+        continue;
+      }
+      // As botocore's MaxAttemptsChecker: the last allowed attempt counts as
+      // reaching the maximum whether or not its answer was retryable.
+      error.retry_attempts = attempt - 1;
+      error.max_attempts_reached = attempt >= max_attempts;
+      reply.error = std::move(error);
+      return reply;
+    }
+    if (response.body.empty()) return reply;
+    json::error_code ec;
+    json::value v = json::parse(response.body, ec);
+    if (ec || !v.is_object())
+      return Status::io(std::string(operation) + " on " + endpoint_.display() +
+                        ": the response is not a JSON object" + (ec ? ": " + ec.message() : ""));
+    reply.output = std::move(v.as_object());
+    return reply;
+  }
+}
+
+Result<EventStream> ApiClient::open_event_stream(std::string_view target,
+                                                 std::string_view last_event_id,
+                                                 const EventStreamOptions& options) {
   sigv4::HttpRequest request;
-  request.method = "POST";
-  request.target = "/";
+  request.method = "GET";
+  request.target = std::string(target);
   request.headers = {
       {"Host", endpoint_.host_header()},
-      {"X-Amz-Target", std::string(target_prefix) + "." + std::string(operation)},
-      {"Content-Type", "application/x-amz-json-1.1"},
-      {"Accept-Encoding", "identity"},
+      {"Accept", "text/event-stream"},
   };
-  request.body = json::serialize(input);
+  if (!last_event_id.empty()) request.headers.emplace_back("Last-Event-ID", last_event_id);
   if (Status s =
           sigv4::sign(request, location_.key, location_.region, options_.service, options_.clock());
       !s.ok())
-    return s.with_context("sign " + std::string(operation));
+    return s.with_context("sign GET " + std::string(target));
   request.headers.emplace_back("User-Agent", "stageline/0.1.0");
-
-  auto response = send_http(endpoint_, request, HttpOptions{.timeout = options_.timeout});
-  if (!response.ok()) return response.status();
-
-  Reply reply;
-  if (response->status < 200 || response->status > 299) {
-    reply.error = parse_service_error(response->status, response->body);
-    return reply;
-  }
-  if (response->body.empty()) return reply;
-  json::error_code ec;
-  json::value v = json::parse(response->body, ec);
-  if (ec || !v.is_object())
-    return Status::io(std::string(operation) + " on " + endpoint_.display() +
-                      ": the response is not a JSON object" + (ec ? ": " + ec.message() : ""));
-  reply.output = std::move(v.as_object());
-  return reply;
+  return EventStream::open(endpoint_, request, options);
 }
 
 Result<json::value> ApiClient::call(std::string_view target_prefix, std::string_view operation,

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/client/event_stream.h"
 #include "api/client/http_client.h"
 #include "api/sigv4/keys.h"
 #include "base/status.h"
@@ -27,6 +28,12 @@ struct ServiceError {
   std::string type;
   std::string message;
   int http_status = 0;
+  // How many times the call was retried before this answer, and whether the
+  // retries ran out (botocore's ResponseMetadata RetryAttempts and
+  // MaxAttemptsReached, which the aws CLI prints as "(reached max retries:
+  // N)").
+  int retry_attempts = 0;
+  bool max_attempts_reached = false;
 };
 
 // What a call returned: the output (an object; {} for an empty body) or the
@@ -43,12 +50,44 @@ struct ServerLocation {
   sigv4::Key key;
 };
 
+// How failed calls are retried: the aws CLI's standard retry mode (botocore
+// retries/standard.py; reference section 1.5). An attempt is retried when it
+// got a 500, 502, 503 or 504, a 429, a throttling error (ThrottlingException,
+// Throttling, ThrottledException, RequestThrottledException,
+// TooManyRequestsException, LimitExceededException, ... the list of
+// is_retryable_error), a transient error (RequestTimeout,
+// RequestTimeoutException, PriorRequestNotComplete), or no answer because the
+// connection was refused, reset or closed early, or not set up in time. Never
+// any other 4xx, a malformed answer, or a read that timed out (the server may
+// be working on it). Before attempt i + 1 it waits rand(0, 1) * min(base *
+// 2^(i-1), max_backoff): truncated binary exponential back-off with full
+// jitter, so with the defaults rand * 1 s, then rand * 2 s.
+struct RetryOptions {
+  int max_attempts = 3;  // in all, the first included; 1 never retries
+  std::chrono::milliseconds base = std::chrono::seconds(1);
+  std::chrono::milliseconds max_backoff = std::chrono::seconds(20);
+  // Waits between attempts; empty: std::this_thread::sleep_for. Tests record.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // A number in [0, 1) for the jitter; empty: a per-thread random engine.
+  std::function<double()> random;
+};
+
+// Whether the standard retry mode retries this answer.
+bool is_retryable_error(const ServiceError& error);
+// Whether it retries an attempt that got no answer for this reason.
+bool is_retryable_failure(TransportFailure failure);
+// The wait before attempt `failed_attempt` + 1 (failed_attempt is 1-based),
+// for a jitter `random` in [0, 1).
+std::chrono::milliseconds retry_delay(int failed_attempt, double random,
+                                      const RetryOptions& options);
+
 struct ClientOptions {
   std::chrono::milliseconds timeout = std::chrono::seconds(30);
   std::string service = "codepipeline";  // the SigV4 signing name
   std::function<std::chrono::system_clock::time_point()> clock = [] {
     return std::chrono::system_clock::now();
   };
+  RetryOptions retry;
 };
 
 // Calls operations of one server. Holds no connection between calls (each is
@@ -59,9 +98,12 @@ class ApiClient {
   static Result<ApiClient> create(ServerLocation location, ClientOptions options = {});
 
   // POSTs `input` to "/" with X-Amz-Target "<target_prefix>.<operation>",
-  // Content-Type application/x-amz-json-1.1, signed. A 2xx answer gives its
-  // output; any other answer gives its ServiceError. Errors (Status): the
-  // transport (see send_http), signing, or a body that is not a JSON object.
+  // Content-Type application/x-amz-json-1.1, signed (again for each attempt).
+  // Retried as RetryOptions says. A 2xx answer gives its output; any other
+  // answer, once no retry is left or it is not retryable, gives its
+  // ServiceError. Errors (Status): the transport (see send_http; after the
+  // retries, the last attempt's error with " (after N attempts)"), signing,
+  // or a body that is not a JSON object.
   Result<Reply> send(std::string_view target_prefix, std::string_view operation,
                      const boost::json::object& input);
 
@@ -69,6 +111,14 @@ class ApiClient {
   // "TypeName: message".
   Result<boost::json::value> call(std::string_view target_prefix, std::string_view operation,
                                   const boost::json::object& input);
+
+  // Opens GET `target` (a path and query such as "/events?pipeline=app") as a
+  // stream of server-sent events, signed with SigV4 like every call, sending
+  // `last_event_id` as Last-Event-ID unless it is empty. Not retried (a
+  // caller that follows a stream reconnects by itself). Errors: see
+  // EventStream::open.
+  Result<EventStream> open_event_stream(std::string_view target, std::string_view last_event_id,
+                                        const EventStreamOptions& options = {});
 
   const ServerLocation& location() const { return location_; }
   const Endpoint& endpoint() const { return endpoint_; }

@@ -14,6 +14,7 @@
 
 #include "api/client/api_client.h"
 #include "api/client/http_client.h"
+#include "api/client/test_server.h"
 #include "api/sigv4/sigv4.h"
 #include "gtest/gtest.h"
 
@@ -110,9 +111,14 @@ sigv4::Key test_key() {
 ApiClient client_for(const std::string& url) {
   auto c = ApiClient::create(
       ServerLocation{.endpoint_url = url, .region = "us-east-1", .key = test_key()},
-      ClientOptions{.timeout = std::chrono::seconds(10), .service = "codepipeline", .clock = [] {
-                      return std::chrono::system_clock::now();
-                    }});
+      ClientOptions{.timeout = std::chrono::seconds(10),
+                    .service = "codepipeline",
+                    .clock = [] { return std::chrono::system_clock::now(); },
+                    .retry = RetryOptions{.max_attempts = 1,
+                                          .base = std::chrono::seconds(1),
+                                          .max_backoff = std::chrono::seconds(20),
+                                          .sleep = {},
+                                          .random = {}}});
   EXPECT_TRUE(c.ok()) << c.status().message();
   return std::move(*c);
 }
@@ -316,12 +322,174 @@ TEST(ApiClient, GivesUpWhenTheServerDoesNotAnswerInTime) {
       ServerLocation{.endpoint_url = server.url(), .region = "us-east-1", .key = test_key()},
       ClientOptions{.timeout = std::chrono::milliseconds(200),
                     .service = "codepipeline",
-                    .clock = [] { return std::chrono::system_clock::now(); }});
+                    .clock = [] { return std::chrono::system_clock::now(); },
+                    .retry = RetryOptions{.max_attempts = 1,
+                                          .base = std::chrono::seconds(1),
+                                          .max_backoff = std::chrono::seconds(20),
+                                          .sleep = {},
+                                          .random = {}}});
   ASSERT_TRUE(c.ok());
   auto out = c->call(kCodePipelineTargetPrefix, "ListPipelines", json::object{});
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("timed out after 200 ms"), std::string::npos)
       << out.status().message();
+}
+
+// --- Retries (the aws CLI's standard mode) ------------------------------------
+
+using std::chrono::milliseconds;
+using testing::ScriptedServer;
+
+// A client with the standard retry options, whose back-off waits are recorded
+// instead of slept, with the jitter fixed at 0.5.
+struct RetryingClient {
+  explicit RetryingClient(const std::string& url) {
+    auto c = ApiClient::create(
+        ServerLocation{.endpoint_url = url, .region = "us-east-1", .key = test_key()},
+        ClientOptions{.timeout = std::chrono::seconds(10),
+                      .service = "codepipeline",
+                      .clock = [] { return std::chrono::system_clock::now(); },
+                      .retry = RetryOptions{.max_attempts = 3,
+                                            .base = std::chrono::seconds(1),
+                                            .max_backoff = std::chrono::seconds(20),
+                                            .sleep = [this](milliseconds d) { waits.push_back(d); },
+                                            .random = [] { return 0.5; }}});
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    client.emplace(std::move(*c));
+  }
+  std::vector<milliseconds> waits;
+  std::optional<ApiClient> client;
+};
+
+TEST(ApiClientRetries, RetriesA503AndReturnsTheAnswerThatFollows) {
+  ScriptedServer server(
+      {ScriptedServer::reply(json_reply(503, R"({"__type":"ServiceUnavailableException"})")),
+       ScriptedServer::reply(json_reply(200, R"({"pipelines":[]})"))});
+  RetryingClient c(server.url());
+  auto reply = c.client->send(kCodePipelineTargetPrefix, "ListPipelines", json::object{});
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  EXPECT_FALSE(reply->error.has_value());
+  EXPECT_EQ(json::serialize(reply->output), R"({"pipelines":[]})");
+  EXPECT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(c.waits, std::vector<milliseconds>{milliseconds(500)});
+  // Each attempt is signed afresh, with the same body.
+  auto body = [](const std::string& raw) { return raw.substr(raw.find("\r\n\r\n") + 4); };
+  EXPECT_EQ(body(server.requests()[0]), "{}");
+  EXPECT_EQ(body(server.requests()[1]), "{}");
+}
+
+TEST(ApiClientRetries, GivesUpAfterThreeAttemptsAndSaysTheRetriesRanOut) {
+  const std::string boom = json_reply(500, R"({"__type":"InternalFailure","message":"boom"})");
+  ScriptedServer server({ScriptedServer::reply(boom), ScriptedServer::reply(boom),
+                         ScriptedServer::reply(boom), ScriptedServer::reply(boom)});
+  RetryingClient c(server.url());
+  auto reply = c.client->send(kCodePipelineTargetPrefix, "ListPipelines", json::object{});
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  ASSERT_TRUE(reply->error.has_value());
+  EXPECT_EQ(reply->error->type, "InternalFailure");
+  EXPECT_EQ(reply->error->retry_attempts, 2);
+  EXPECT_TRUE(reply->error->max_attempts_reached);
+  EXPECT_EQ(server.requests().size(), 3u);
+  // rand * 1 s, then rand * 2 s.
+  EXPECT_EQ(c.waits, (std::vector<milliseconds>{milliseconds(500), milliseconds(1000)}));
+}
+
+TEST(ApiClientRetries, RetriesThrottlingButNoOther4xx) {
+  ScriptedServer server(
+      {ScriptedServer::reply(json_reply(400, R"({"__type":"ThrottlingException"})")),
+       ScriptedServer::reply(json_reply(400, R"({"__type":"LimitExceededException"})")),
+       ScriptedServer::reply(json_reply(400, R"({"__type":"ThrottlingException"})"))});
+  RetryingClient c(server.url());
+  auto reply = c.client->send(kCodePipelineTargetPrefix, "CreatePipeline", json::object{});
+  ASSERT_TRUE(reply.ok());
+  ASSERT_TRUE(reply->error.has_value());
+  EXPECT_EQ(server.requests().size(), 3u);
+
+  ScriptedServer other(
+      {ScriptedServer::reply(json_reply(400, R"({"__type":"PipelineNotFoundException"})")),
+       ScriptedServer::reply(json_reply(200, "{}"))});
+  RetryingClient d(other.url());
+  auto not_found = d.client->send(kCodePipelineTargetPrefix, "GetPipeline", json::object{});
+  ASSERT_TRUE(not_found.ok());
+  ASSERT_TRUE(not_found->error.has_value());
+  EXPECT_EQ(not_found->error->type, "PipelineNotFoundException");
+  EXPECT_EQ(not_found->error->retry_attempts, 0);
+  EXPECT_FALSE(not_found->error->max_attempts_reached);
+  EXPECT_EQ(other.requests().size(), 1u);
+  EXPECT_TRUE(d.waits.empty());
+}
+
+TEST(ApiClientRetries, RetriesAConnectionResetBeforeAnAnswer) {
+  ScriptedServer server({ScriptedServer::reset(), ScriptedServer::reply("HTTP/1.1 200 OK\r\n"),
+                         ScriptedServer::reply(json_reply(200, R"({"ok":1})"))});
+  RetryingClient c(server.url());
+  auto reply = c.client->send(kCodePipelineTargetPrefix, "ListPipelines", json::object{});
+  ASSERT_TRUE(reply.ok()) << reply.status().message();
+  EXPECT_EQ(json::serialize(reply->output), R"({"ok":1})");
+  EXPECT_EQ(server.requests().size(), 3u);
+  EXPECT_EQ(c.waits.size(), 2u);
+}
+
+TEST(ApiClientRetries, RetriesARefusedConnectionThreeTimesThenSaysSo) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  RetryingClient c("http://127.0.0.1:" + std::to_string(port));
+  auto reply = c.client->send(kCodePipelineTargetPrefix, "ListPipelines", json::object{});
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().message(),
+            "no Stageline server at 127.0.0.1:" + std::to_string(port) +
+                ": connection refused; start one with `stageline server` (after 3 attempts)");
+  EXPECT_EQ(c.waits.size(), 2u);
+}
+
+TEST(ApiClientRetries, DoesNotRetryAMalformedAnswer) {
+  ScriptedServer server(
+      {ScriptedServer::reply("SMTP ready\r\n\r\n"), ScriptedServer::reply(json_reply(200, "{}"))});
+  RetryingClient c(server.url());
+  auto reply = c.client->send(kCodePipelineTargetPrefix, "ListPipelines", json::object{});
+  ASSERT_FALSE(reply.ok());
+  EXPECT_NE(reply.status().message().find("malformed HTTP response"), std::string::npos);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST(RetryPolicy, BacksOffExponentiallyWithFullJitterUpToTwentySeconds) {
+  RetryOptions o;
+  EXPECT_EQ(retry_delay(1, 0.5, o), milliseconds(500));
+  EXPECT_EQ(retry_delay(2, 0.5, o), milliseconds(1000));
+  EXPECT_EQ(retry_delay(3, 1.0, o), milliseconds(4000));
+  EXPECT_EQ(retry_delay(40, 1.0, o), milliseconds(20000));
+  EXPECT_EQ(retry_delay(2, 0.0, o), milliseconds(0));
+}
+
+TEST(RetryPolicy, RetriesWhatTheStandardModeRetries) {
+  auto err = [](int status, std::string type) {
+    return ServiceError{.type = std::move(type),
+                        .message = "",
+                        .http_status = status,
+                        .retry_attempts = 0,
+                        .max_attempts_reached = false};
+  };
+  for (int status : {500, 502, 503, 504, 429})
+    EXPECT_TRUE(is_retryable_error(err(status, "X"))) << status;
+  for (const char* type : {"ThrottlingException", "Throttling", "ThrottledException",
+                           "RequestThrottledException", "LimitExceededException", "RequestTimeout",
+                           "RequestTimeoutException", "PriorRequestNotComplete"})
+    EXPECT_TRUE(is_retryable_error(err(400, type))) << type;
+  for (int status : {400, 403, 404, 409, 501})
+    EXPECT_FALSE(is_retryable_error(err(status, "ValidationException"))) << status;
+  EXPECT_TRUE(is_retryable_failure(TransportFailure::kRefused));
+  EXPECT_TRUE(is_retryable_failure(TransportFailure::kReset));
+  EXPECT_TRUE(is_retryable_failure(TransportFailure::kConnectTimeout));
+  EXPECT_FALSE(is_retryable_failure(TransportFailure::kTimeout));
+  EXPECT_FALSE(is_retryable_failure(TransportFailure::kMalformed));
+  EXPECT_FALSE(is_retryable_failure(TransportFailure::kResolve));
 }
 
 // --- Finding the local server ------------------------------------------------

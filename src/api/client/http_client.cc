@@ -1,21 +1,19 @@
 #include "api/client/http_client.h"
 
-#include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 
+#include "api/client/socket.h"
 #include "base/strings.h"
 
 namespace stageline::api::client {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using detail::Clock;
 
 Status malformed(const std::string& why) { return Status::io("malformed HTTP response: " + why); }
 
@@ -29,68 +27,6 @@ bool parse_decimal(std::string_view s, uint64_t& out) {
   if (s.empty() || s.size() > 18) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size();
-}
-
-// Closes the socket on every path out of send_http.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Waits until `fd` is ready for `events` or the deadline passes. Returns 1
-// ready, 0 timed out, -1 error (errno set).
-int wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return 0;
-    pollfd p{fd, events, 0};
-    int n = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -1;
-    if (n > 0) return 1;
-  }
-}
-
-std::string refused_message(const Endpoint& e) {
-  return "no Stageline server at " + e.display() +
-         ": connection refused; start one with `stageline server`";
-}
-
-// Connects to one address without blocking past the deadline. Returns the fd,
-// or -1 with errno set (ETIMEDOUT when the deadline passed).
-int connect_one(const addrinfo* ai, Clock::time_point deadline) {
-  int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-  if (fd < 0) return -1;
-  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) return fd;
-  if (errno != EINPROGRESS) {
-    int saved = errno;
-    ::close(fd);
-    errno = saved;
-    return -1;
-  }
-  int ready = wait_for(fd, POLLOUT, deadline);
-  int err = 0;
-  if (ready == 0) {
-    err = ETIMEDOUT;
-  } else if (ready < 0) {
-    err = errno;
-  } else {
-    socklen_t len = sizeof(err);
-    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-  }
-  if (err == 0) return fd;
-  ::close(fd);
-  errno = err;
-  return -1;
 }
 
 }  // namespace
@@ -160,20 +96,8 @@ std::optional<std::string> HttpResponse::header(std::string_view name) const {
   return std::nullopt;
 }
 
-Result<std::optional<HttpResponse>> parse_http_response(std::string_view buffer, bool eof,
-                                                        size_t max_bytes) {
-  using Parsed = std::optional<HttpResponse>;
-  if (buffer.size() > max_bytes)
-    return malformed("larger than " + std::to_string(max_bytes) + " bytes");
-  const size_t head_end = buffer.find("\r\n\r\n");
-  if (head_end == std::string_view::npos) {
-    if (eof)
-      return malformed(buffer.empty() ? "the server closed the connection without answering"
-                                      : "the connection closed inside the headers");
-    return Parsed();
-  }
+Result<HttpResponse> parse_http_head(std::string_view head) {
   HttpResponse r;
-  std::string_view head = buffer.substr(0, head_end);
   size_t line_end = head.find("\r\n");
   std::string_view status_line = head.substr(0, line_end);
   // "HTTP/1.1 200 OK": version, a three-digit code, an optional reason.
@@ -198,6 +122,24 @@ Result<std::optional<HttpResponse>> parse_http_response(std::string_view buffer,
     r.headers.emplace_back(std::string(line.substr(0, colon)),
                            std::string(trim(line.substr(colon + 1))));
   }
+  return r;
+}
+
+Result<std::optional<HttpResponse>> parse_http_response(std::string_view buffer, bool eof,
+                                                        size_t max_bytes) {
+  using Parsed = std::optional<HttpResponse>;
+  if (buffer.size() > max_bytes)
+    return malformed("larger than " + std::to_string(max_bytes) + " bytes");
+  const size_t head_end = buffer.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) {
+    if (eof)
+      return malformed(buffer.empty() ? "the server closed the connection without answering"
+                                      : "the connection closed inside the headers");
+    return Parsed();
+  }
+  auto parsed_head = parse_http_head(buffer.substr(0, head_end));
+  if (!parsed_head.ok()) return parsed_head.status();
+  HttpResponse r = std::move(*parsed_head);
 
   std::string_view body = buffer.substr(head_end + 4);
   const bool no_body = r.status == 204 || r.status == 304 || r.status < 200;
@@ -260,85 +202,58 @@ Result<std::optional<HttpResponse>> parse_http_response(std::string_view buffer,
 
 Result<HttpResponse> send_http(const Endpoint& endpoint, const sigv4::HttpRequest& request,
                                const HttpOptions& options) {
-  const std::string where = endpoint.display();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(endpoint.port);
-  if (int rc = ::getaddrinfo(endpoint.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return Status::io("resolve " + quote(endpoint.host) + ": " +
-                      (rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc)));
-  }
-  Clock::time_point deadline = Clock::now() + options.timeout;
-  int fd = -1;
-  int last_errno = 0;
-  for (const addrinfo* ai = found; ai != nullptr && fd < 0; ai = ai->ai_next) {
-    fd = connect_one(ai, deadline);
-    if (fd < 0) last_errno = errno;
-  }
-  ::freeaddrinfo(found);
-  if (fd < 0) {
-    if (last_errno == ECONNREFUSED) return Status::io(refused_message(endpoint));
-    if (last_errno == ETIMEDOUT)
-      return Status::io("connect to " + where + ": timed out after " +
-                        std::to_string(options.timeout.count()) + " ms");
-    return Status::io("connect to " + where + ": " + std::strerror(last_errno));
-  }
-  Fd socket(fd);
+  return exchange_http(endpoint, request, options).response;
+}
 
-  std::string wire = request.method + " " + request.target + " HTTP/1.1\r\n";
-  for (const auto& [name, value] : request.headers) {
-    if (iequals(name, "Content-Length") || iequals(name, "Connection")) continue;
-    wire += name + ": " + value + "\r\n";
-  }
-  wire +=
-      "Content-Length: " + std::to_string(request.body.size()) + "\r\nConnection: close\r\n\r\n";
-  wire += request.body;
+HttpExchange exchange_http(const Endpoint& endpoint, const sigv4::HttpRequest& request,
+                           const HttpOptions& options) {
+  auto failed = [](detail::Failure f) { return HttpExchange{std::move(f.status), f.kind}; };
+  const std::string where = endpoint.display();
+  detail::Connected connected = detail::connect_endpoint(endpoint, options.timeout);
+  if (!connected.failure.ok()) return failed(std::move(connected.failure));
+  const int fd = connected.fd.get();
 
   // The deadline for the exchange starts once connected.
-  deadline = Clock::now() + options.timeout;
-  auto timed_out = [&](const char* doing) {
-    return Status::io(std::string(doing) + " " + where + ": timed out after " +
-                      std::to_string(options.timeout.count()) + " ms");
-  };
-  size_t sent = 0;
-  while (sent < wire.size()) {
-    ssize_t n = ::send(socket.get(), wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int ready = wait_for(socket.get(), POLLOUT, deadline);
-      if (ready == 0) return timed_out("send to");
-      if (ready < 0) return Status::io("send to " + where + ": " + std::strerror(errno));
-      continue;
-    }
-    return Status::io("send to " + where + ": " + std::strerror(errno));
-  }
+  const Clock::time_point deadline = Clock::now() + options.timeout;
+  if (detail::Failure f = detail::send_all(fd, detail::serialize_request(request, /*close=*/true),
+                                           deadline, where, options.timeout);
+      !f.ok())
+    return failed(std::move(f));
 
   std::string buffer;
   char chunk[16384];
   for (;;) {
-    ssize_t n = ::recv(socket.get(), chunk, sizeof chunk, 0);
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      int ready = wait_for(socket.get(), POLLIN, deadline);
-      if (ready == 0) return timed_out("read from");
-      if (ready < 0) return Status::io("read from " + where + ": " + std::strerror(errno));
+      int ready = detail::wait_for(fd, POLLIN, deadline);
+      if (ready == 0)
+        return failed({TransportFailure::kTimeout,
+                       Status::io("read from " + where + ": timed out after " +
+                                  std::to_string(options.timeout.count()) + " ms")});
+      if (ready < 0)
+        return failed({detail::classify_errno(errno),
+                       Status::io("read from " + where + ": " + std::strerror(errno))});
       continue;
     }
     // A reset after a complete response is harmless; before one it is an error.
     const bool eof = n <= 0;
-    if (n < 0 && errno != ECONNRESET)
-      return Status::io("read from " + where + ": " + std::strerror(errno));
+    const bool reset = n < 0 && errno == ECONNRESET;
+    if (n < 0 && !reset)
+      return failed({detail::classify_errno(errno),
+                     Status::io("read from " + where + ": " + std::strerror(errno))});
     if (n > 0) buffer.append(chunk, static_cast<size_t>(n));
     auto parsed = parse_http_response(buffer, eof);
-    if (!parsed.ok()) return parsed.status().with_context("call " + where);
-    if (parsed->has_value()) return std::move(**parsed);
+    if (!parsed.ok()) {
+      // An answer the peer cut short by going away (it was well-formed so
+      // far) is a dropped connection, worth a retry; anything else is a
+      // malformed answer.
+      auto so_far = parse_http_response(buffer, /*eof=*/false);
+      const bool cut = eof && so_far.ok() && !so_far->has_value();
+      return failed({cut ? TransportFailure::kReset : TransportFailure::kMalformed,
+                     parsed.status().with_context("call " + where)});
+    }
+    if (parsed->has_value()) return HttpExchange{std::move(**parsed), TransportFailure::kNone};
   }
 }
 
