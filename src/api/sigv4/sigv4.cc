@@ -62,6 +62,7 @@ namespace {
 
 constexpr std::string_view kAlgorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view kUnsignedPayload = "UNSIGNED-PAYLOAD";
+constexpr std::string_view kStreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
 constexpr std::string_view kSignatureMismatch =
     "The request signature we calculated does not match the signature you provided. Check your "
     "AWS Secret Access Key and signing method. Consult the service documentation for details.";
@@ -305,15 +306,24 @@ Verifier::Verifier(VerifierOptions options, KeySource& keys)
 }
 
 AuthResult Verifier::verify(const HttpRequestView& request) const {
-  return verify_for(request, options_.services);
+  return verify_for(request, options_.services, std::nullopt);
 }
 
 AuthResult Verifier::verify(const HttpRequestView& request, std::string_view service) const {
-  return verify_for(request, {std::string(service)});
+  return verify_for(request, {std::string(service)}, std::nullopt);
+}
+
+AuthResult Verifier::verify(const HttpRequestView& request, std::string_view service,
+                            std::string_view body_sha256_hex) const {
+  return verify_for(request, {std::string(service)}, body_sha256_hex);
 }
 
 AuthResult Verifier::verify_for(const HttpRequestView& request,
-                                const std::vector<std::string>& services) const {
+                                const std::vector<std::string>& services,
+                                std::optional<std::string_view> body_sha256_hex) const {
+  auto body_hash = [&] {
+    return body_sha256_hex ? std::string(*body_sha256_hex) : sha256_hex(request.body);
+  };
   auto target = split_target(request.target);
   if (!target)
     return failure(AuthError::kIncompleteSignature,
@@ -388,6 +398,7 @@ AuthResult Verifier::verify_for(const HttpRequestView& request,
   // 7. The payload.
   const bool s3 = is_s3(claim.service);
   std::string payload_hash;
+  bool streaming = false;
   auto content_hashes = header_values(request.headers, "x-amz-content-sha256");
   if (content_hashes.size() > 1)
     return failure(AuthError::kIncompleteSignature,
@@ -395,24 +406,26 @@ AuthResult Verifier::verify_for(const HttpRequestView& request,
   if (!content_hashes.empty()) {
     std::string_view claimed = content_hashes.front();
     if (is_hex64(claimed)) {
-      std::string actual = sha256_hex(request.body);
+      std::string actual = body_hash();
       if (to_lower(claimed) != actual)
         return failure(AuthError::kContentHashMismatch,
                        "The provided 'x-amz-content-sha256' header does not match what was "
                        "computed.",
                        "claimed " + std::string(claimed) + ", body of " +
                            std::to_string(request.body.size()) + " bytes hashes to " + actual);
+    } else if (s3 && claimed == kStreamingPayload && !claim.presigned) {
+      streaming = true;
     } else if (!(s3 && claimed == kUnsignedPayload)) {
       return failure(AuthError::kIncompleteSignature,
                      "X-Amz-Content-SHA256 " + quote(claimed, 64) +
                          " is not supported: send the hex SHA-256 of the body" +
-                         (s3 ? " or UNSIGNED-PAYLOAD." : "."));
+                         (s3 ? ", UNSIGNED-PAYLOAD or STREAMING-AWS4-HMAC-SHA256-PAYLOAD." : "."));
     }
     payload_hash = claimed;
   } else if (claim.presigned && s3) {
     payload_hash = kUnsignedPayload;
   } else {
-    payload_hash = sha256_hex(request.body);
+    payload_hash = body_hash();
   }
 
   // 8. The signature.
@@ -430,8 +443,14 @@ AuthResult Verifier::verify_for(const HttpRequestView& request,
     return failure(AuthError::kSignatureDoesNotMatch, std::string(kSignatureMismatch),
                    "canonical request:\n" + creq + "\nstring to sign:\n" + sts);
 
-  return Identity{claim.access_key_id, key->principal,  claim.region,
-                  claim.service,       claim.signed_at, claim.presigned};
+  Identity identity{claim.access_key_id, key->principal,  claim.region, claim.service,
+                    claim.signed_at,     claim.presigned, std::nullopt};
+  if (streaming) {
+    identity.streaming =
+        StreamingSeed{claim.amz_date, scope, to_lower(claim.signature),
+                      std::string(reinterpret_cast<const char*>(k.data()), k.size())};
+  }
+  return identity;
 }
 
 }  // namespace stageline::api::sigv4

@@ -36,8 +36,11 @@
 // What it does not do: there are no temporary credentials. The session token
 // of X-Amz-Security-Token is not looked up or checked against anything; it is
 // only required to be signed when present, so a client that has one configured
-// still works. Also not supported: SigV4A (ECDSA), chunked
-// STREAMING-AWS4-HMAC-SHA256-PAYLOAD uploads, the Date header in place of
+// still works. Chunked STREAMING-AWS4-HMAC-SHA256-PAYLOAD uploads (S3 only):
+// verify checks the seed signature over the headers and returns the
+// Identity's `streaming` seed; each chunk's signature is then checked by
+// ChunkedPayloadDecoder (chunked.h) as the body is read. Not supported:
+// SigV4A (ECDSA), trailer variants (STREAMING-*-TRAILER), the Date header in place of
 // X-Amz-Date, and replay detection within the skew window (AWS has none
 // either). Authorization (what the principal may do) is the iam module's job.
 //
@@ -132,6 +135,16 @@ struct AuthFailure {
   int http_status() const { return wire_error(error).http_status; }
 };
 
+// What a chunk signature of an aws-chunked body chains from: the request's
+// X-Amz-Date, credential scope, seed signature (the Authorization header's)
+// and signing key.
+struct StreamingSeed {
+  std::string amz_date;
+  std::string scope;           // yyyymmdd/region/s3/aws4_request
+  std::string seed_signature;  // 64 hex digits
+  std::string signing_key;     // 32 raw bytes
+};
+
 // Who signed an accepted request, and with what scope.
 struct Identity {
   std::string access_key_id;
@@ -140,6 +153,9 @@ struct Identity {
   std::string service;
   std::chrono::sys_seconds signed_at{};  // X-Amz-Date
   bool presigned = false;                // authenticated by query parameters
+  // Set when X-Amz-Content-SHA256 is STREAMING-AWS4-HMAC-SHA256-PAYLOAD: the
+  // body is aws-chunked and its chunks are not verified yet.
+  std::optional<StreamingSeed> streaming;
 };
 
 // The outcome of verify: an Identity or an AuthFailure. Not base's Result<T>
@@ -196,10 +212,15 @@ class Verifier {
   // Authenticates `request` for `service` only (e.g. "s3" on the artifact
   // routes), whatever options.services says.
   AuthResult verify(const HttpRequestView& request, std::string_view service) const;
+  // The same for a body the caller holds elsewhere (spooled to a file):
+  // `body_sha256_hex` is its SHA-256 (lower-case hex) and request.body is
+  // ignored.
+  AuthResult verify(const HttpRequestView& request, std::string_view service,
+                    std::string_view body_sha256_hex) const;
 
  private:
-  AuthResult verify_for(const HttpRequestView& request,
-                        const std::vector<std::string>& services) const;
+  AuthResult verify_for(const HttpRequestView& request, const std::vector<std::string>& services,
+                        std::optional<std::string_view> body_sha256_hex) const;
 
   VerifierOptions options_;
   KeySource& keys_;
