@@ -44,6 +44,10 @@ struct Request {
   std::string request_id;  // the x-amzn-RequestId the response will carry
   Headers headers;         // in order received; names as sent
   std::string body;
+  // Set when the body was spooled to a file (see Options::spool_dir): its
+  // path, and `body` is empty. The server removes the file once the handler
+  // has returned; a handler that wants the bytes moves or copies them.
+  std::string body_file;
 
   // The value of the first header called `name` (case-insensitive), or "" when
   // there is none. has_header tells an empty value from a missing header.
@@ -54,6 +58,25 @@ struct Request {
   std::string_view query() const;
 };
 
+// A response body read from an open file, so a large object is streamed
+// from disk rather than held in memory: `length` bytes from `offset`. Owns
+// `fd` (closed on destruction).
+class FileBody {
+ public:
+  FileBody(int fd, uint64_t offset, uint64_t length) : fd_(fd), offset_(offset), length_(length) {}
+  ~FileBody();
+  FileBody(const FileBody&) = delete;
+  FileBody& operator=(const FileBody&) = delete;
+  int fd() const { return fd_; }
+  uint64_t offset() const { return offset_; }
+  uint64_t length() const { return length_; }
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  uint64_t length_;
+};
+
 // The handler's answer. The server adds Content-Length (always its own),
 // x-amzn-RequestId, Date and Server unless the handler set them, and
 // Connection when the connection closes. Headers containing CR or LF are
@@ -62,6 +85,10 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // When set, the body is these bytes of a file instead of `body` (which is
+  // then ignored); Content-Length is file->length(). A HEAD answer may set it
+  // to announce the length without sending the bytes.
+  std::shared_ptr<FileBody> file;
 };
 
 // A response `{"__type":type,"message":message}` with Content-Type
@@ -108,10 +135,20 @@ class Server {
     // "host:port" with an IPv4 literal, "[IPv6]:port", or "localhost:port";
     // port 0 picks an ephemeral port (see port()).
     std::string listen = "127.0.0.1:7300";
-    size_t body_limit = 6 * 1024 * 1024;               // bytes, after chunked decoding
+    size_t body_limit = 6 * 1024 * 1024;  // bytes, after chunked decoding
+    // Decides the body limit of one request from its request line and
+    // headers (the Request has no body yet), e.g. 5 GiB for S3 PUTs;
+    // std::nullopt, or no function, means body_limit.
+    std::function<std::optional<uint64_t>(const Request&)> body_limit_for;
+    // Where bodies of requests whose limit is above body_limit are written
+    // when they are longer than spool_threshold (or of unknown length), so a
+    // connection never holds more than body_limit of body in memory. Empty:
+    // such bodies are kept in memory too.
+    std::string spool_dir;
+    size_t spool_threshold = 1024 * 1024;
     size_t header_limit = 16 * 1024;                   // bytes: request line + headers
     std::chrono::milliseconds header_timeout{10'000};  // request line + headers
-    std::chrono::milliseconds body_timeout{30'000};    // the whole body
+    std::chrono::milliseconds body_timeout{30'000};    // the whole body (spooled: each read)
     std::chrono::milliseconds idle_timeout{60'000};    // between keep-alive requests
     std::chrono::milliseconds write_timeout{30'000};   // each response write
     size_t max_connections = 1024;                     // beyond it: 503 and close

@@ -1,6 +1,7 @@
 #include "api/http/message.h"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <ctime>
@@ -44,6 +45,10 @@ std::string_view Request::query() const {
   std::string_view t = target;
   size_t q = t.find('?');
   return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+}
+
+FileBody::~FileBody() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Response json_error(int status, std::string_view type, std::string_view message) {
@@ -215,9 +220,10 @@ std::string serialize_response(const Response& response, const ResponseContext& 
     kept.emplace_back(name, value);
   }
   append_common(out, kept, context);
-  if (!bodiless) append_header(out, "Content-Length", std::to_string(response.body.size()));
+  const uint64_t length = response.file ? response.file->length() : response.body.size();
+  if (!bodiless) append_header(out, "Content-Length", std::to_string(length));
   out.append("\r\n");
-  if (!bodiless && !context.head) out.append(response.body);
+  if (!bodiless && !context.head && !response.file) out.append(response.body);
   return out;
 }
 

@@ -34,7 +34,9 @@ struct ResponseContext {
 // Content-Length, Transfer-Encoding, Connection and any with CR/LF/NUL), the
 // added ones, a blank line, the body. A status outside 200..599 (or 1xx) is
 // turned into a 500 InternalFailure, since it cannot be a final response;
-// 204 and 304 are sent without a body or Content-Length.
+// 204 and 304 are sent without a body or Content-Length. With response.file
+// only the header block is returned (Content-Length is the file range's);
+// the caller writes the file's bytes after it.
 std::string serialize_response(const Response& response, const ResponseContext& context);
 
 // The header block opening an event stream: 200, text/event-stream, chunked,

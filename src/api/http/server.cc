@@ -22,6 +22,7 @@
 // the completion handler, never in a destructor, because frames still pending
 // when the io_context is destroyed are destroyed without being resumed.
 #include <signal.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -36,11 +37,15 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <optional>
@@ -209,6 +214,7 @@ class Server::Impl {
                                      detail::ResponseContext ctx);
   asio::awaitable<void> refuse(tcp::socket socket);
   asio::awaitable<bool> write(beast::tcp_stream& s, std::string_view data);
+  asio::awaitable<bool> write_file(beast::tcp_stream& s, const FileBody& file);
   asio::awaitable<void> fail(Connection& c, const Response& r, const std::string& request_id);
   asio::awaitable<void> linger(beast::tcp_stream& s);
   asio::awaitable<void> watch_for_close(std::shared_ptr<Connection> c,
@@ -362,6 +368,26 @@ asio::awaitable<bool> Server::Impl::write(beast::tcp_stream& s, std::string_view
   co_return !ec;
 }
 
+asio::awaitable<bool> Server::Impl::write_file(beast::tcp_stream& s, const FileBody& file) {
+  std::vector<char> buf(256 * 1024);
+  uint64_t offset = file.offset(), left = file.length();
+  while (left > 0) {
+    ssize_t n = ::pread(file.fd(), buf.data(), std::min<uint64_t>(buf.size(), left),
+                        static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // The length was promised in Content-Length: the connection must end.
+      log("read a response body file: " +
+          std::string(n < 0 ? std::strerror(errno) : "it is shorter than announced"));
+      co_return false;
+    }
+    if (!co_await write(s, std::string_view(buf.data(), static_cast<size_t>(n)))) co_return false;
+    offset += static_cast<uint64_t>(n);
+    left -= static_cast<uint64_t>(n);
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Server::Impl::linger(beast::tcp_stream& s) {
   error_code ec;
   s.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -405,14 +431,18 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> c) {
     c->phase = Connection::Phase::kBusy;
     first = false;
 
-    bhttp::request_parser<bhttp::string_body> parser;
+    // The header is read on its own, so the body's limit and destination
+    // (memory or a spool file) can be chosen from it; the parser then changes
+    // body type, as Beast allows before any body byte is parsed.
+    bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(opt_.header_limit));
-    parser.body_limit(opt_.body_limit);
+    parser.body_limit(boost::none);
     std::string request_id = new_uuid();
+    uint64_t limit = opt_.body_limit;
     auto too_large = [&] {
-      return json_error(413, "RequestEntityTooLargeException",
-                        "the request body is larger than the limit of " +
-                            std::to_string(opt_.body_limit) + " bytes");
+      return json_error(
+          413, "RequestEntityTooLargeException",
+          "the request body is larger than the limit of " + std::to_string(limit) + " bytes");
     };
     auto malformed = [&](const error_code& ec) {
       return json_error(400, "MalformedHttpRequestException",
@@ -422,9 +452,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> c) {
     c->stream.expires_after(opt_.header_timeout);
     auto [hec, hn] = co_await bhttp::async_read_header(c->stream, buffer, parser, kTok);
     if (hec) {
-      if (hec == bhttp::error::body_limit) {
-        co_await fail(*c, too_large(), request_id);
-      } else if (hec == bhttp::error::header_limit || hec == bhttp::error::buffer_overflow) {
+      if (hec == bhttp::error::header_limit || hec == bhttp::error::buffer_overflow) {
         co_await fail(*c,
                       json_error(431, "RequestHeaderFieldsTooLarge",
                                  "the request line and headers exceed " +
@@ -437,37 +465,90 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> c) {
       co_return;  // anything else: the client went away or timed out
     }
 
+    Request req;
+    {
+      const auto& head = parser.get();
+      req.method = std::string(head.method_string());
+      req.target = std::string(head.target());
+      req.peer = c->peer;
+      req.request_id = std::move(request_id);
+      for (const auto& field : head) {
+        req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+    }
+    if (opt_.body_limit_for) {
+      std::optional<uint64_t> chosen;
+      guarded("the body limit function", [&] { chosen = opt_.body_limit_for(req); });
+      if (chosen) limit = *chosen;
+    }
+    const auto length = parser.content_length();
+    if (length && *length > limit) {
+      co_await fail(*c, too_large(), req.request_id);
+      co_return;
+    }
+    const bool spool = !parser.is_done() && limit > opt_.body_limit && !opt_.spool_dir.empty() &&
+                       (!length || *length > opt_.spool_threshold);
+    const bool http10 = parser.get().version() == 10;
+    const bool wants_keep_alive = parser.get().keep_alive();
+
     if (!parser.is_done()) {
       auto expect = parser.get()[bhttp::field::expect];
       if (iequals(expect, "100-continue") &&
           !co_await write(c->stream, "HTTP/1.1 100 Continue\r\n\r\n")) {
         co_return;
       }
-      c->stream.expires_after(opt_.body_timeout);
-      auto [bec, bn] = co_await bhttp::async_read(c->stream, buffer, parser, kTok);
-      if (bec) {
-        if (bec == bhttp::error::body_limit) {
-          co_await fail(*c, too_large(), request_id);
-        } else if (is_http_error(bec) && bec != bhttp::error::end_of_stream &&
-                   bec != bhttp::error::partial_message) {
-          co_await fail(*c, malformed(bec), request_id);
-        }
+    }
+    // Removes the spool file however this iteration ends.
+    struct SpoolGuard {
+      std::string path;
+      ~SpoolGuard() {
+        if (!path.empty()) ::unlink(path.c_str());
+      }
+    } spool_guard;
+    error_code bec;
+    if (spool) {
+      bhttp::request_parser<bhttp::file_body> body_parser(std::move(parser));
+      body_parser.body_limit(limit);
+      spool_guard.path = opt_.spool_dir + "/body-" + req.request_id;
+      error_code oec;
+      body_parser.get().body().open(spool_guard.path.c_str(), beast::file_mode::write_new, oec);
+      if (oec) {
+        log("spool a request body to " + spool_guard.path + ": " + oec.message());
+        spool_guard.path.clear();
+        co_await fail(
+            *c,
+            json_error(500, "InternalFailure", "internal error (request " + req.request_id + ")"),
+            req.request_id);
         co_return;
       }
+      // A large body may take long: the timeout bounds each read, not the whole.
+      while (!body_parser.is_done()) {
+        c->stream.expires_after(opt_.body_timeout);
+        auto [ec, n] = co_await bhttp::async_read_some(c->stream, buffer, body_parser, kTok);
+        if (ec) {
+          bec = ec;
+          break;
+        }
+      }
+      body_parser.get().body().file().close(oec);
+      req.body_file = spool_guard.path;
+    } else if (!parser.is_done()) {
+      bhttp::request_parser<bhttp::string_body> body_parser(std::move(parser));
+      body_parser.body_limit(limit);
+      c->stream.expires_after(opt_.body_timeout);
+      auto [ec, n] = co_await bhttp::async_read(c->stream, buffer, body_parser, kTok);
+      bec = ec;
+      if (!ec) req.body = std::move(body_parser.get().body());
     }
-
-    auto& msg = parser.get();
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    req.peer = c->peer;
-    req.request_id = std::move(request_id);
-    for (const auto& field : msg) {
-      req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    if (bec) {
+      if (bec == bhttp::error::body_limit) {
+        co_await fail(*c, too_large(), req.request_id);
+      } else if (is_http_error(bec) && bec != bhttp::error::end_of_stream &&
+                 bec != bhttp::error::partial_message) {
+        co_await fail(*c, malformed(bec), req.request_id);
+      }
+      co_return;
     }
-    req.body = std::move(msg.body());
-    const bool http10 = msg.version() == 10;
-    const bool wants_keep_alive = msg.keep_alive();
 
     bool is_stream = false;
     if (streams_.accepts) {
@@ -489,7 +570,12 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Connection> c) {
     ctx.keep_alive = wants_keep_alive && !stopping_;
     ctx.date = date();
     std::string out = detail::serialize_response(response, ctx);
-    if (!co_await write(c->stream, out) || !ctx.keep_alive) co_return;
+    if (!co_await write(c->stream, out)) co_return;
+    if (response.file && !ctx.head && response.status != 204 && response.status != 304 &&
+        !co_await write_file(c->stream, *response.file)) {
+      co_return;
+    }
+    if (!ctx.keep_alive) co_return;
   }
 }
 
