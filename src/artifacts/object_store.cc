@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <system_error>
+#include <tuple>
 
 #include "artifacts/file_util.h"
 #include "base/strings.h"
@@ -34,6 +35,11 @@ namespace {
 constexpr const char* kTempDir = ".tmp";
 constexpr const char* kVersionsDir = "@v";
 constexpr const char* kBucketFile = ".bucket";
+constexpr const char* kUploadsDir = ".uploads";
+constexpr const char* kUploadFile = "upload";
+constexpr const char* kMarkerSuffix = ".dm";
+constexpr const char* kMetaSuffix = ".meta";
+constexpr const char* kConfigPrefix = ".config-";
 constexpr size_t kMaxKeyBytes = 1024;
 constexpr size_t kMaxSegmentBytes = 255;  // NAME_MAX on Linux file systems
 constexpr size_t kVersionIdLength = 24;
@@ -115,8 +121,9 @@ std::vector<std::string_view> split_key(std::string_view key) {
 
 struct VersionFile {
   std::string version_id;
-  std::string etag;
+  std::string etag;  // empty for a delete marker
   fs::path path;
+  bool marker = false;
 };
 
 bool is_lower_hex(std::string_view s) {
@@ -126,12 +133,16 @@ bool is_lower_hex(std::string_view s) {
 
 std::optional<VersionFile> parse_version_file(const fs::path& path) {
   std::string name = path.filename().string();
+  if (name.size() == kVersionIdLength + 3 && name.substr(kVersionIdLength) == kMarkerSuffix &&
+      is_lower_hex(name.substr(0, kVersionIdLength))) {
+    return VersionFile{name.substr(0, kVersionIdLength), "", path, true};
+  }
   if (name.size() != kVersionIdLength + 1 + kEtagLength || name[kVersionIdLength] != '.') {
     return std::nullopt;
   }
   std::string id = name.substr(0, kVersionIdLength), etag = name.substr(kVersionIdLength + 1);
   if (!is_lower_hex(id) || !is_lower_hex(etag)) return std::nullopt;
-  return VersionFile{id, etag, path};
+  return VersionFile{id, etag, path, false};
 }
 
 int64_t version_micros(std::string_view version_id) {
@@ -164,6 +175,86 @@ Result<std::string> make_version_id(int64_t after_micros) {
 Clock::time_point time_of_version(std::string_view version_id) {
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
       std::chrono::microseconds(version_micros(version_id))));
+}
+
+// --- Sidecar files: "<version id>.meta", an upload's "upload" file ---
+//
+// One "<field>:<value>" per line. Values come from HTTP header values, which
+// hold no CR or LF; a name of user metadata holds no ':'. Keys are written
+// with encode_segment, which leaves no '/' or control byte.
+
+std::string format_meta(const PutOptions& options, std::string_view etag) {
+  std::string out;
+  if (!options.content_type.empty()) out += "content-type:" + options.content_type + "\n";
+  if (!etag.empty()) out += "etag:" + std::string(etag) + "\n";
+  for (const auto& [name, value] : options.metadata) out += "meta:" + name + ":" + value + "\n";
+  return out;
+}
+
+// Fields parse_meta does not know are left to the caller through `other`.
+void parse_meta(std::string_view text, PutOptions& options, std::string& etag,
+                std::vector<std::pair<std::string, std::string>>* other = nullptr) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view field = line.substr(0, colon), value = line.substr(colon + 1);
+    if (field == "content-type") {
+      options.content_type = std::string(value);
+    } else if (field == "etag") {
+      etag = std::string(value);
+    } else if (field == "meta") {
+      size_t c = value.find(':');
+      if (c == std::string_view::npos) continue;
+      options.metadata.emplace_back(std::string(value.substr(0, c)),
+                                    std::string(value.substr(c + 1)));
+    } else if (other) {
+      other->emplace_back(std::string(field), std::string(value));
+    }
+  }
+}
+
+// The content of a small file, or nullopt when it does not exist.
+Result<std::optional<std::string>> read_small_file(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return errno_status("open " + path.string(), errno);
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno_status("read " + path.string(), errno);
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > (1u << 20)) return Status::io(path.string() + " is larger than 1 MiB");
+  }
+  return std::optional<std::string>(std::move(out));
+}
+
+// Writes `text` to a new file `path` (O_EXCL) and fsyncs it; the caller
+// renames it into place and fsyncs the directory.
+Status write_new_file(const fs::path& path, std::string_view text) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd.valid()) return errno_status("create " + path.string(), errno);
+  if (auto s = write_all(fd.get(), text.data(), text.size(), path.string()); !s.ok()) {
+    ::unlink(path.c_str());
+    return s;
+  }
+  if (::fsync(fd.get()) != 0) {
+    int err = errno;
+    ::unlink(path.c_str());
+    return errno_status("fsync " + path.string(), err);
+  }
+  if (auto s = fd.close(); !s.ok()) {
+    ::unlink(path.c_str());
+    return s;
+  }
+  return {};
 }
 
 // --- Error helpers ---
@@ -244,10 +335,30 @@ Result<std::vector<VersionFile>> version_files(const fs::path& key_dir) {
 }
 
 Result<ObjectInfo> info_of(std::string_view key, const VersionFile& v) {
+  ObjectInfo info;
+  info.key = std::string(key);
+  info.version_id = v.version_id;
+  info.last_modified = time_of_version(v.version_id);
+  if (v.marker) {
+    info.delete_marker = true;
+    return info;
+  }
   struct stat st;
   if (::stat(v.path.c_str(), &st) != 0) return errno_status("stat " + v.path.string(), errno);
-  return ObjectInfo{std::string(key), v.version_id, v.etag, static_cast<uint64_t>(st.st_size),
-                    time_of_version(v.version_id)};
+  info.etag = v.etag;
+  info.size = static_cast<uint64_t>(st.st_size);
+  fs::path meta = v.path.parent_path() / (v.version_id + kMetaSuffix);
+  auto text = read_small_file(meta);
+  if (!text.ok()) return text.status();
+  if (*text) {
+    PutOptions options;
+    std::string etag;
+    parse_meta(**text, options, etag);
+    info.content_type = std::move(options.content_type);
+    info.metadata = std::move(options.metadata);
+    if (!etag.empty()) info.etag = std::move(etag);
+  }
+  return info;
 }
 
 struct Located {
@@ -269,6 +380,12 @@ Result<Located> locate(const fs::path& root, std::string_view bucket, std::strin
       return Status::not_found("NoSuchVersion: the key has no version " + quote(version_id));
     }
     chosen = &*it;
+  }
+  if (chosen->marker) {
+    return Status::not_found(
+        std::string("NoSuchKey: ") +
+        (version_id.empty() ? "the latest version of the key is" : "the version is") +
+        " a delete marker");
   }
   auto info = info_of(key, *chosen);
   if (!info.ok()) return info.status();
@@ -533,7 +650,7 @@ Status ObjectStore::validate_key(std::string_view key) {
 }
 
 Result<ObjectInfo> ObjectStore::put_object(std::string_view bucket, std::string_view key,
-                                           std::string_view bytes) {
+                                           std::string_view bytes, const PutOptions& options) {
   size_t offset = 0;
   Source source{bytes.size(), [&](char* buf, size_t cap) -> Result<size_t> {
                   size_t n = std::min(cap, bytes.size() - offset);
@@ -541,20 +658,21 @@ Result<ObjectInfo> ObjectStore::put_object(std::string_view bucket, std::string_
                   offset += n;
                   return n;
                 }};
-  return put_from_source(bucket, key, source);
+  return put_from_source(bucket, key, source, options, {});
 }
 
 Result<ObjectInfo> ObjectStore::put_object_from_file(std::string_view bucket, std::string_view key,
-                                                     const fs::path& file) {
+                                                     const fs::path& file,
+                                                     const PutOptions& options) {
   UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return errno_status("put object " + describe(bucket, key) + ": open " + file.string(), errno);
   }
-  return put_object_from_fd(bucket, key, fd.get());
+  return put_object_from_fd(bucket, key, fd.get(), options);
 }
 
 Result<ObjectInfo> ObjectStore::put_object_from_fd(std::string_view bucket, std::string_view key,
-                                                   int fd) {
+                                                   int fd, const PutOptions& options) {
   Source source;
   struct stat st;
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -568,11 +686,12 @@ Result<ObjectInfo> ObjectStore::put_object_from_fd(std::string_view bucket, std:
       if (errno != EINTR) return errno_status("read the source", errno);
     }
   };
-  return put_from_source(bucket, key, source);
+  return put_from_source(bucket, key, source, options, {});
 }
 
 Result<ObjectInfo> ObjectStore::put_from_source(std::string_view bucket, std::string_view key,
-                                                Source& source) {
+                                                Source& source, const PutOptions& options,
+                                                const std::string& etag_override) {
   const std::string what = "put object " + describe(bucket, key);
   if (auto s = validate_bucket_name(bucket); !s.ok()) return s.with_context(what);
   if (auto s = validate_key(key); !s.ok()) return s.with_context(what);
@@ -625,32 +744,74 @@ Result<ObjectInfo> ObjectStore::put_from_source(std::string_view bucket, std::st
   if (auto s = fd.close(); !s.ok()) return discard(s.with_context(what + ": " + temp.string()));
   auto etag = md5->finish();
   if (!etag.ok()) return discard(etag.status().with_context(what));
+  // The sidecar (content type, metadata, a multipart ETag) is complete on
+  // disk before the version appears, so a reader never sees a version
+  // without it.
+  std::string meta_text = format_meta(options, etag_override);
+  fs::path meta_temp = temp.string() + kMetaSuffix;
+  if (!meta_text.empty()) {
+    if (auto s = write_new_file(meta_temp, meta_text); !s.ok()) {
+      return discard(s.with_context(what));
+    }
+  }
+  auto discard_both = [&](Status s) {
+    if (!meta_text.empty()) s = also(std::move(s), unlink_quietly(meta_temp));
+    return discard(std::move(s));
+  };
 
   std::lock_guard lock(mu_);
   // The bucket may have been deleted while the data was written.
-  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return discard(s.with_context(what));
+  if (auto s = check_bucket(options_.root, bucket); !s.ok())
+    return discard_both(s.with_context(what));
   fs::path dir = bucket_path(options_.root, bucket);
   for (std::string_view segment : split_key(key)) {
     dir /= encode_segment(segment);
-    if (auto s = ensure_dir(dir); !s.ok()) return discard(s.with_context(what));
+    if (auto s = ensure_dir(dir); !s.ok()) return discard_both(s.with_context(what));
   }
   auto versions = version_files(dir);
-  if (!versions.ok()) return discard(versions.status().with_context(what));
+  if (!versions.ok()) return discard_both(versions.status().with_context(what));
   dir /= kVersionsDir;
-  if (auto s = ensure_dir(dir); !s.ok()) return discard(s.with_context(what));
+  if (auto s = ensure_dir(dir); !s.ok()) return discard_both(s.with_context(what));
   auto version_id =
       make_version_id(versions->empty() ? 0 : version_micros(versions->front().version_id));
-  if (!version_id.ok()) return discard(version_id.status().with_context(what));
+  if (!version_id.ok()) return discard_both(version_id.status().with_context(what));
   fs::path final_path = dir / (*version_id + "." + *etag);
+  fs::path meta_path = dir / (*version_id + kMetaSuffix);
+  if (!meta_text.empty() && ::rename(meta_temp.c_str(), meta_path.c_str()) != 0) {
+    return discard_both(errno_status(what + ": rename " + meta_temp.string(), errno));
+  }
+  auto take_back_meta = [&](Status s) {
+    return meta_text.empty() ? s : also(std::move(s), unlink_quietly(meta_path));
+  };
   if (::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) != 0) {
-    return discard(
-        errno_status(what + ": rename " + temp.string() + " to " + final_path.string(), errno));
+    return take_back_meta(discard(
+        errno_status(what + ": rename " + temp.string() + " to " + final_path.string(), errno)));
   }
   // Not durable until the directory entry is: if that fails, take the version
   // back so a failed put leaves nothing visible.
   if (auto s = fsync_dir(dir); !s.ok())
-    return also(s.with_context(what), unlink_quietly(final_path));
-  return ObjectInfo{std::string(key), *version_id, *etag, size, time_of_version(*version_id)};
+    return take_back_meta(also(s.with_context(what), unlink_quietly(final_path)));
+  if (options.replace) {
+    // The new version is durable; the older ones go (an unversioned bucket).
+    for (const auto& v : *versions) {
+      if (::unlink(v.path.c_str()) != 0 && errno != ENOENT) {
+        return errno_status(what + ": remove the replaced version " + v.path.string(), errno);
+      }
+      (void)unlink_quietly(dir / (v.version_id + kMetaSuffix));
+    }
+    if (!versions->empty()) {
+      if (auto s = fsync_dir(dir); !s.ok()) return s.with_context(what);
+    }
+  }
+  ObjectInfo info;
+  info.key = std::string(key);
+  info.version_id = *version_id;
+  info.etag = etag_override.empty() ? *etag : etag_override;
+  info.size = size;
+  info.last_modified = time_of_version(*version_id);
+  info.content_type = options.content_type;
+  info.metadata = options.metadata;
+  return info;
 }
 
 Result<ObjectInfo> ObjectStore::head_object(std::string_view bucket, std::string_view key,
@@ -743,6 +904,9 @@ Status ObjectStore::delete_object(std::string_view bucket, std::string_view key,
     if (::unlink(v.path.c_str()) != 0 && errno != ENOENT) {
       return errno_status(what + ": remove " + v.path.string(), errno);
     }
+    if (auto e = unlink_quietly(dir / kVersionsDir / (v.version_id + kMetaSuffix)); !e.empty()) {
+      return Status::io(what + ": " + e);
+    }
     ++removed;
   }
   if (removed == 0) return {};
@@ -784,6 +948,24 @@ Result<std::vector<ObjectInfo>> ObjectStore::list_object_versions(std::string_vi
   return out;
 }
 
+// Every key at or below the prefix's directory (unsorted), for list_objects
+// and list_keys. REQUIRES: mu_ held, the bucket exists.
+Status keys_under_prefix(const fs::path& root, std::string_view bucket, std::string_view prefix,
+                         std::vector<std::string>& keys) {
+  // Walk only the directory of the prefix's complete segments: "a/b/c" starts
+  // at a/b. A segment no key can have means no key can match.
+  fs::path start = bucket_path(root, bucket);
+  std::string start_key;
+  std::vector<std::string_view> segments = split_key(prefix);
+  segments.pop_back();
+  for (std::string_view segment : segments) {
+    if (segment.empty() || segment == "." || segment == "..") return {};
+    start /= encode_segment(segment);
+    start_key += (start_key.empty() ? "" : "/") + std::string(segment);
+  }
+  return collect_keys(start, start_key, keys);
+}
+
 Result<ListObjectsPage> ObjectStore::list_objects(std::string_view bucket,
                                                   const ListObjectsRequest& request) const {
   const std::string what = "list objects in bucket " + quote(bucket);
@@ -795,39 +977,504 @@ Result<ListObjectsPage> ObjectStore::list_objects(std::string_view bucket,
   std::lock_guard lock(mu_);
   if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
 
-  // Walk only the directory of the prefix's complete segments: "a/b/c" starts
-  // at a/b. A segment no key can have means no key can match.
   ListObjectsPage page;
-  fs::path start = bucket_path(options_.root, bucket);
-  std::string start_key;
-  std::vector<std::string_view> segments = split_key(request.prefix);
-  segments.pop_back();
-  for (std::string_view segment : segments) {
-    if (segment.empty() || segment == "." || segment == "..") return page;
-    start /= encode_segment(segment);
-    start_key += (start_key.empty() ? "" : "/") + std::string(segment);
-  }
   std::vector<std::string> keys;
-  if (auto s = collect_keys(start, start_key, keys); !s.ok()) return s.with_context(what);
-  std::sort(keys.begin(), keys.end());
-  auto it = keys.begin();
-  if (!request.continuation_token.empty()) {
-    it = std::upper_bound(keys.begin(), keys.end(), request.continuation_token);
+  if (auto s = keys_under_prefix(options_.root, bucket, request.prefix, keys); !s.ok()) {
+    return s.with_context(what);
   }
+  std::sort(keys.begin(), keys.end());
+  const std::string& token = request.continuation_token;
+  // A token that is a common prefix skips every key it rolled up.
+  const bool token_is_prefix = !request.delimiter.empty() && !token.empty() &&
+                               token.size() >= request.delimiter.size() &&
+                               token.compare(token.size() - request.delimiter.size(),
+                                             std::string::npos, request.delimiter) == 0;
+  auto it = keys.begin();
+  if (!token.empty()) it = std::upper_bound(keys.begin(), keys.end(), token);
+  size_t entries = 0;
+  std::string last;
   for (; it != keys.end(); ++it) {
     if (!starts_with(*it, request.prefix)) continue;
-    if (page.objects.size() == request.max_keys) {
-      page.next_continuation_token = page.objects.back().key;
-      break;
+    if (token_is_prefix && starts_with(*it, token)) continue;
+    std::optional<std::string> common;
+    if (!request.delimiter.empty()) {
+      size_t d = it->find(request.delimiter, request.prefix.size());
+      if (d != std::string::npos) common = it->substr(0, d + request.delimiter.size());
+    }
+    if (common && !page.common_prefixes.empty() && page.common_prefixes.back() == *common) {
+      continue;
     }
     auto versions = version_files(key_path(options_.root, bucket, *it));
     if (!versions.ok()) return versions.status().with_context(what);
-    if (versions->empty()) continue;  // an @v directory a crash left empty
+    // An @v directory a crash left empty, or a key whose latest version is a
+    // delete marker, is not listed.
+    if (versions->empty() || versions->front().marker) continue;
+    if (entries == request.max_keys) {
+      page.next_continuation_token = last;
+      break;
+    }
+    ++entries;
+    if (common) {
+      page.common_prefixes.push_back(*common);
+      last = *common;
+      continue;
+    }
     auto info = info_of(*it, versions->front());
     if (!info.ok()) return info.status().with_context(what);
     page.objects.push_back(std::move(*info));
+    last = *it;
   }
   return page;
+}
+
+Result<std::vector<std::string>> ObjectStore::list_keys(std::string_view bucket,
+                                                        std::string_view prefix) const {
+  const std::string what = "list keys in bucket " + quote(bucket);
+  if (auto s = validate_bucket_name(bucket); !s.ok()) return s.with_context(what);
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
+  std::vector<std::string> keys, out;
+  if (auto s = keys_under_prefix(options_.root, bucket, prefix, keys); !s.ok()) {
+    return s.with_context(what);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (auto& key : keys) {
+    if (!starts_with(key, prefix)) continue;
+    auto versions = version_files(key_path(options_.root, bucket, key));
+    if (!versions.ok()) return versions.status().with_context(what);
+    if (!versions->empty()) out.push_back(std::move(key));
+  }
+  return out;
+}
+
+Result<ObjectInfo> ObjectStore::put_delete_marker(std::string_view bucket, std::string_view key) {
+  const std::string what = "put a delete marker on " + describe(bucket, key);
+  if (auto s = validate_bucket_name(bucket); !s.ok()) return s.with_context(what);
+  if (auto s = validate_key(key); !s.ok()) return s.with_context(what);
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
+  fs::path dir = bucket_path(options_.root, bucket);
+  for (std::string_view segment : split_key(key)) {
+    dir /= encode_segment(segment);
+    if (auto s = ensure_dir(dir); !s.ok()) return s.with_context(what);
+  }
+  auto versions = version_files(dir);
+  if (!versions.ok()) return versions.status().with_context(what);
+  dir /= kVersionsDir;
+  if (auto s = ensure_dir(dir); !s.ok()) return s.with_context(what);
+  auto version_id =
+      make_version_id(versions->empty() ? 0 : version_micros(versions->front().version_id));
+  if (!version_id.ok()) return version_id.status().with_context(what);
+  fs::path marker = dir / (*version_id + kMarkerSuffix);
+  if (auto s = write_new_file(marker, ""); !s.ok()) return s.with_context(what);
+  if (auto s = fsync_dir(dir); !s.ok()) {
+    return also(s.with_context(what), unlink_quietly(marker));
+  }
+  ObjectInfo info;
+  info.key = std::string(key);
+  info.version_id = *version_id;
+  info.last_modified = time_of_version(*version_id);
+  info.delete_marker = true;
+  return info;
+}
+
+// --- Bucket configuration documents: <bucket>/.config-<name> ---
+
+namespace {
+
+Status check_config_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || !std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || c == '-';
+      })) {
+    return Status::invalid("bucket configuration name " + quote(name) +
+                           " must be 1-32 characters of a-z and '-'");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status ObjectStore::put_bucket_config(std::string_view bucket, std::string_view name,
+                                      std::string_view text) {
+  const std::string what =
+      "put the " + std::string(name) + " configuration of bucket " + quote(bucket);
+  if (auto s = validate_bucket_name(bucket); !s.ok()) return s.with_context(what);
+  if (auto s = check_config_name(name); !s.ok()) return s.with_context(what);
+  auto suffix = random_hex(16);
+  if (!suffix.ok()) return suffix.status().with_context(what);
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
+  fs::path dir = bucket_path(options_.root, bucket);
+  fs::path file = dir / (kConfigPrefix + std::string(name));
+  if (text.empty()) {
+    if (auto e = unlink_quietly(file); !e.empty()) return Status::io(what + ": " + e);
+    return fsync_dir(dir).with_context(what);
+  }
+  fs::path temp = options_.root / kTempDir / ("config-" + *suffix);
+  if (auto s = write_new_file(temp, text); !s.ok()) return s.with_context(what);
+  if (::rename(temp.c_str(), file.c_str()) != 0) {
+    return also(errno_status(what + ": rename " + temp.string(), errno), unlink_quietly(temp));
+  }
+  return fsync_dir(dir).with_context(what);
+}
+
+Result<std::optional<std::string>> ObjectStore::get_bucket_config(std::string_view bucket,
+                                                                  std::string_view name) const {
+  const std::string what =
+      "get the " + std::string(name) + " configuration of bucket " + quote(bucket);
+  if (auto s = validate_bucket_name(bucket); !s.ok()) return s.with_context(what);
+  if (auto s = check_config_name(name); !s.ok()) return s.with_context(what);
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
+  auto text =
+      read_small_file(bucket_path(options_.root, bucket) / (kConfigPrefix + std::string(name)));
+  if (!text.ok()) return text.status().with_context(what);
+  return *text;
+}
+
+// --- Multipart uploads ---
+//
+// <root>/.uploads/<upload id>/upload holds "bucket:", "key:" (encoded as a
+// key segment), "initiated:" (ms) and the put's meta fields; each part is
+// "p<5 digits>-<md5>" in the same directory, written through .tmp and renamed
+// in, so a part is either whole or absent.
+
+namespace {
+
+constexpr int kMaxParts = 10000;
+
+Status no_such_upload(std::string_view upload_id) {
+  return Status::not_found("NoSuchUpload: the upload " + quote(upload_id, 40) +
+                           " does not exist; it may have been completed or aborted");
+}
+
+bool valid_upload_id(std::string_view id) { return id.size() == 32 && is_lower_hex(id); }
+
+struct PartFile {
+  PartInfo info;
+  fs::path path;
+};
+
+// The parts of the upload in `dir`, by number (one per number).
+Result<std::vector<PartFile>> part_files(const fs::path& dir) {
+  std::vector<PartFile> out;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec), end;
+  if (ec) return Status::io("list parts in " + dir.string() + ": " + ec.message());
+  for (; it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() != 1 + 5 + 1 + kEtagLength || name[0] != 'p' || name[6] != '-') continue;
+    int number = 0;
+    if (std::from_chars(name.data() + 1, name.data() + 6, number).ec != std::errc()) continue;
+    std::string etag = name.substr(7);
+    if (!is_lower_hex(etag)) continue;
+    struct stat st;
+    if (::stat(it->path().c_str(), &st) != 0)
+      return errno_status("stat " + it->path().string(), errno);
+    out.push_back({PartInfo{number, etag, static_cast<uint64_t>(st.st_size),
+                            Clock::time_point(std::chrono::seconds(st.st_mtime))},
+                   it->path()});
+  }
+  if (ec) return Status::io("list parts in " + dir.string() + ": " + ec.message());
+  std::sort(out.begin(), out.end(), [](const PartFile& a, const PartFile& b) {
+    return a.info.part_number < b.info.part_number;
+  });
+  return out;
+}
+
+Result<MultipartUpload> read_upload(const fs::path& root, std::string_view upload_id) {
+  if (!valid_upload_id(upload_id)) return no_such_upload(upload_id);
+  auto text = read_small_file(root / kUploadsDir / std::string(upload_id) / kUploadFile);
+  if (!text.ok()) return text.status();
+  if (!*text) return no_such_upload(upload_id);
+  MultipartUpload upload;
+  upload.upload_id = std::string(upload_id);
+  std::string etag;
+  std::vector<std::pair<std::string, std::string>> other;
+  parse_meta(**text, upload.options, etag, &other);
+  for (const auto& [field, value] : other) {
+    if (field == "bucket") upload.bucket = value;
+    if (field == "key") upload.key = decode_segment(value).value_or("");
+    if (field == "initiated") {
+      int64_t ms = 0;
+      std::from_chars(value.data(), value.data() + value.size(), ms);
+      upload.initiated = Clock::time_point(std::chrono::milliseconds(ms));
+    }
+  }
+  if (upload.bucket.empty() || upload.key.empty()) {
+    return Status::io("the upload file of " + std::string(upload_id) + " is malformed");
+  }
+  return upload;
+}
+
+}  // namespace
+
+Result<std::string> ObjectStore::create_multipart_upload(std::string_view bucket,
+                                                         std::string_view key,
+                                                         const PutOptions& options) {
+  const std::string what = "create a multipart upload of " + describe(bucket, key);
+  if (auto s = validate_bucket_name(bucket); !s.ok()) return s.with_context(what);
+  if (auto s = validate_key(key); !s.ok()) return s.with_context(what);
+  auto id = random_hex(16);
+  if (!id.ok()) return id.status().with_context(what);
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
+  fs::path uploads = options_.root / kUploadsDir;
+  if (auto s = ensure_dir(uploads); !s.ok()) return s.with_context(what);
+  // Prepared in .tmp and renamed in, so an upload directory always has its
+  // upload file.
+  fs::path staging = options_.root / kTempDir / ("upload-" + *id);
+  if (::mkdir(staging.c_str(), 0755) != 0)
+    return errno_status(what + ": mkdir " + staging.string(), errno);
+  int64_t ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch())
+          .count();
+  std::string text = "bucket:" + std::string(bucket) + "\nkey:" + encode_segment(key) +
+                     "\ninitiated:" + std::to_string(ms) + "\n" + format_meta(options, "");
+  auto abandon = [&](Status s) {
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    return s;
+  };
+  if (auto s = write_new_file(staging / kUploadFile, text); !s.ok())
+    return abandon(s.with_context(what));
+  if (auto s = fsync_dir(staging); !s.ok()) return abandon(s.with_context(what));
+  fs::path dir = uploads / *id;
+  if (::rename(staging.c_str(), dir.c_str()) != 0) {
+    return abandon(errno_status(what + ": rename " + staging.string(), errno));
+  }
+  if (auto s = fsync_dir(uploads); !s.ok()) return s.with_context(what);
+  return *id;
+}
+
+Result<MultipartUpload> ObjectStore::get_multipart_upload(std::string_view bucket,
+                                                          std::string_view key,
+                                                          std::string_view upload_id) const {
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s;
+  auto upload = read_upload(options_.root, upload_id);
+  if (!upload.ok()) return upload.status();
+  if (upload->bucket != bucket || upload->key != key) return no_such_upload(upload_id);
+  return upload;
+}
+
+Result<PartInfo> ObjectStore::upload_part(std::string_view bucket, std::string_view key,
+                                          std::string_view upload_id, int part_number, int fd) {
+  const std::string what =
+      "upload part " + std::to_string(part_number) + " of " + describe(bucket, key);
+  if (part_number < 1 || part_number > kMaxParts) {
+    return Status::invalid(
+        what + ": InvalidArgument: Part number must be an integer between 1 and 10000, inclusive");
+  }
+  if (auto u = get_multipart_upload(bucket, key, upload_id); !u.ok())
+    return u.status().with_context(what);
+  auto md5 = Md5Stream::create();
+  if (!md5.ok()) return md5.status().with_context(what);
+  auto suffix = random_hex(16);
+  if (!suffix.ok()) return suffix.status().with_context(what);
+  fs::path temp = options_.root / kTempDir / ("part-" + *suffix);
+  UniqueFd out(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!out.valid()) return errno_status(what + ": create " + temp.string(), errno);
+  auto discard = [&](Status s) { return also(std::move(s), unlink_quietly(temp)); };
+  std::vector<char> buf(kChunk);
+  uint64_t size = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return discard(errno_status(what + ": read the source", errno));
+    if (n == 0) break;
+    size += static_cast<uint64_t>(n);
+    if (size > options_.max_object_bytes)
+      return discard(entity_too_large(options_.max_object_bytes).with_context(what));
+    if (auto s = md5->update(buf.data(), static_cast<size_t>(n)); !s.ok())
+      return discard(s.with_context(what));
+    const char* p = buf.data();
+    size_t left = static_cast<size_t>(n);
+    while (left > 0) {
+      ssize_t w = syscalls_.write(out.get(), p, left);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return discard(errno_status(what + ": write " + temp.string(), errno));
+      }
+      p += w;
+      left -= static_cast<size_t>(w);
+    }
+  }
+  if (syscalls_.fsync(out.get()) != 0)
+    return discard(errno_status(what + ": fsync " + temp.string(), errno));
+  if (auto s = out.close(); !s.ok()) return discard(s.with_context(what));
+  auto etag = md5->finish();
+  if (!etag.ok()) return discard(etag.status().with_context(what));
+
+  std::lock_guard lock(mu_);
+  fs::path dir = options_.root / kUploadsDir / std::string(upload_id);
+  auto parts = part_files(dir);  // also fails when the upload went away meanwhile
+  if (!parts.ok()) return discard(no_such_upload(upload_id).with_context(what));
+  char name[16];
+  std::snprintf(name, sizeof name, "p%05d-", part_number);
+  fs::path final_path = dir / (name + *etag);
+  if (::rename(temp.c_str(), final_path.c_str()) != 0) {
+    return discard(errno_status(what + ": rename " + temp.string(), errno));
+  }
+  for (const auto& p : *parts) {
+    if (p.info.part_number == part_number && p.path != final_path) {
+      if (auto e = unlink_quietly(p.path); !e.empty()) return Status::io(what + ": " + e);
+    }
+  }
+  if (auto s = fsync_dir(dir); !s.ok()) return s.with_context(what);
+  return PartInfo{part_number, *etag, size, Clock::now()};
+}
+
+Result<std::vector<PartInfo>> ObjectStore::list_parts(std::string_view bucket, std::string_view key,
+                                                      std::string_view upload_id) const {
+  const std::string what = "list the parts of upload " + quote(upload_id, 40);
+  if (auto u = get_multipart_upload(bucket, key, upload_id); !u.ok())
+    return u.status().with_context(what);
+  std::lock_guard lock(mu_);
+  auto parts = part_files(options_.root / kUploadsDir / std::string(upload_id));
+  if (!parts.ok()) return parts.status().with_context(what);
+  std::vector<PartInfo> out;
+  for (auto& p : *parts) out.push_back(std::move(p.info));
+  return out;
+}
+
+Result<std::vector<MultipartUpload>> ObjectStore::list_multipart_uploads(
+    std::string_view bucket) const {
+  const std::string what = "list the multipart uploads of bucket " + quote(bucket);
+  std::lock_guard lock(mu_);
+  if (auto s = check_bucket(options_.root, bucket); !s.ok()) return s.with_context(what);
+  std::vector<MultipartUpload> out;
+  std::error_code ec;
+  fs::path uploads = options_.root / kUploadsDir;
+  fs::directory_iterator it(uploads, ec), end;
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return out;
+    return Status::io(what + ": " + ec.message());
+  }
+  for (; it != end; it.increment(ec)) {
+    auto upload = read_upload(options_.root, it->path().filename().string());
+    if (!upload.ok()) continue;  // not an upload directory, or one being removed
+    if (upload->bucket == bucket) out.push_back(std::move(*upload));
+  }
+  if (ec) return Status::io(what + ": " + ec.message());
+  std::sort(out.begin(), out.end(), [](const MultipartUpload& a, const MultipartUpload& b) {
+    return std::tie(a.key, a.initiated, a.upload_id) < std::tie(b.key, b.initiated, b.upload_id);
+  });
+  return out;
+}
+
+Status ObjectStore::abort_multipart_upload(std::string_view bucket, std::string_view key,
+                                           std::string_view upload_id) {
+  const std::string what = "abort upload " + quote(upload_id, 40) + " of " + describe(bucket, key);
+  if (auto u = get_multipart_upload(bucket, key, upload_id); !u.ok())
+    return u.status().with_context(what);
+  auto suffix = random_hex(16);
+  if (!suffix.ok()) return suffix.status().with_context(what);
+  std::lock_guard lock(mu_);
+  fs::path dir = options_.root / kUploadsDir / std::string(upload_id);
+  fs::path doomed = options_.root / kTempDir / ("deleted-" + *suffix);
+  if (::rename(dir.c_str(), doomed.c_str()) != 0) {
+    if (errno == ENOENT) return no_such_upload(upload_id).with_context(what);
+    return errno_status(what + ": rename " + dir.string(), errno);
+  }
+  if (auto s = fsync_dir(options_.root / kUploadsDir); !s.ok()) return s.with_context(what);
+  std::error_code ec;
+  fs::remove_all(doomed, ec);
+  if (ec) return Status::io(what + ": remove " + doomed.string() + ": " + ec.message());
+  return {};
+}
+
+Result<ObjectInfo> ObjectStore::complete_multipart_upload(
+    std::string_view bucket, std::string_view key, std::string_view upload_id,
+    const std::vector<std::pair<int, std::string>>& parts, bool replace) {
+  const std::string what =
+      "complete upload " + quote(upload_id, 40) + " of " + describe(bucket, key);
+  auto upload = get_multipart_upload(bucket, key, upload_id);
+  if (!upload.ok()) return upload.status().with_context(what);
+  if (parts.empty()) {
+    return Status(StatusCode::kFailedPrecondition,
+                  what + ": InvalidRequest: You must specify at least one part");
+  }
+  std::vector<PartFile> have;
+  {
+    std::lock_guard lock(mu_);
+    auto all = part_files(options_.root / kUploadsDir / std::string(upload_id));
+    if (!all.ok()) return all.status().with_context(what);
+    have = std::move(*all);
+  }
+  std::vector<PartFile> chosen;
+  std::string binary_md5s;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto& [number, etag] = parts[i];
+    if (i > 0 && number <= parts[i - 1].first) {
+      return Status(StatusCode::kFailedPrecondition,
+                    what +
+                        ": InvalidPartOrder: The list of parts was not in ascending order. "
+                        "Parts must be ordered by part number.");
+    }
+    auto it = std::find_if(have.begin(), have.end(),
+                           [&](const PartFile& p) { return p.info.part_number == number; });
+    if (it == have.end() || it->info.etag != etag) {
+      return Status(StatusCode::kFailedPrecondition,
+                    what +
+                        ": InvalidPart: One or more of the specified parts could not be found. "
+                        "The part may not have been uploaded, or the specified entity tag may "
+                        "not match the part's entity tag. (part " +
+                        std::to_string(number) + ")");
+    }
+    if (i + 1 < parts.size() && it->info.size < options_.min_part_bytes) {
+      return Status(StatusCode::kFailedPrecondition,
+                    what +
+                        ": EntityTooSmall: Your proposed upload is smaller than the minimum "
+                        "allowed object size. (part " +
+                        std::to_string(number) + " is " + std::to_string(it->info.size) +
+                        " bytes)");
+    }
+    for (size_t h = 0; h < etag.size(); h += 2) {
+      binary_md5s += static_cast<char>(hex_value(etag[h]) * 16 + hex_value(etag[h + 1]));
+    }
+    chosen.push_back(*it);
+  }
+  auto md5 = Md5Stream::create();
+  if (!md5.ok()) return md5.status().with_context(what);
+  if (auto s = md5->update(binary_md5s.data(), binary_md5s.size()); !s.ok())
+    return s.with_context(what);
+  auto digest = md5->finish();
+  if (!digest.ok()) return digest.status().with_context(what);
+  std::string etag = *digest + "-" + std::to_string(parts.size());
+
+  // The parts are read one after the other into an ordinary put. A part
+  // replaced meanwhile fails the open (its name holds its MD5).
+  uint64_t total = 0;
+  for (const auto& p : chosen) total += p.info.size;
+  size_t index = 0;
+  UniqueFd current;
+  Source source;
+  source.size = total;
+  source.read = [&](char* buf, size_t cap) -> Result<size_t> {
+    for (;;) {
+      if (!current.valid()) {
+        if (index == chosen.size()) return size_t{0};
+        current = UniqueFd(::open(chosen[index].path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!current.valid())
+          return errno_status("open part " + chosen[index].path.string(), errno);
+      }
+      ssize_t n = ::read(current.get(), buf, cap);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno_status("read part " + chosen[index].path.string(), errno);
+      if (n > 0) return static_cast<size_t>(n);
+      current = UniqueFd();
+      ++index;
+    }
+  };
+  PutOptions options = upload->options;
+  options.replace = replace;
+  auto info = put_from_source(bucket, key, source, options, etag);
+  if (!info.ok()) return info.status().with_context("complete upload " + quote(upload_id, 40));
+  if (auto s = abort_multipart_upload(bucket, key, upload_id); !s.ok()) {
+    return s.with_context(what + ": the object was stored, but removing the upload failed");
+  }
+  return info;
 }
 
 }  // namespace stageline::artifacts
