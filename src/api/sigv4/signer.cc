@@ -56,6 +56,12 @@ Status check_scope_names(std::string_view region, std::string_view service) {
 
 Status sign(HttpRequest& request, const Key& key, std::string_view region, std::string_view service,
             std::chrono::system_clock::time_point now) {
+  return sign_with_payload_hash(request, key, region, service, now, sha256_hex(request.body));
+}
+
+Status sign_with_payload_hash(HttpRequest& request, const Key& key, std::string_view region,
+                              std::string_view service, std::chrono::system_clock::time_point now,
+                              std::string_view payload_hash_value) {
   if (Status s = check_scope_names(region, service); !s.ok()) return s.with_context("sign request");
   auto target = split_target(request.target);
   if (!target)
@@ -70,7 +76,7 @@ Status sign(HttpRequest& request, const Key& key, std::string_view region, std::
   });
 
   const std::string amz_date = format_amz_date(std::chrono::floor<std::chrono::seconds>(now));
-  const std::string payload_hash = sha256_hex(request.body);
+  const std::string payload_hash(payload_hash_value);
   request.headers.emplace_back("X-Amz-Date", amz_date);
   request.headers.emplace_back("X-Amz-Content-SHA256", payload_hash);
 

@@ -237,6 +237,14 @@ class Verifier {
 Status sign(HttpRequest& request, const Key& key, std::string_view region, std::string_view service,
             std::chrono::system_clock::time_point now);
 
+// The same, with X-Amz-Content-SHA256 set to `payload_hash` instead of the
+// body's SHA-256: "UNSIGNED-PAYLOAD", or "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+// for an aws-chunked body (then the Authorization header's Signature is the
+// seed of encode_chunked in chunked.h).
+Status sign_with_payload_hash(HttpRequest& request, const Key& key, std::string_view region,
+                              std::string_view service, std::chrono::system_clock::time_point now,
+                              std::string_view payload_hash);
+
 // What a presigned URL grants: one request of `method` to `target` (a path,
 // with an optional query of its own) on `host`, until now + expires.
 struct PresignRequest {
