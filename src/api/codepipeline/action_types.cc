@@ -1,6 +1,8 @@
-// Action types (reference §11.1): CreateCustomActionType,
+// Action types (reference §11.1, §11.3): CreateCustomActionType,
 // DeleteCustomActionType, ListActionTypes, GetActionType, UpdateActionType,
-// and the cache of custom types the other operations read (docs/api.md).
+// the /action-types extension that registers ThirdParty types, and the
+// cache of custom and registered types the other operations read
+// (docs/api.md).
 //
 // The store keeps each custom type's definition as the ActionType JSON this
 // file renders, with its members in a fixed order whatever order the request
@@ -13,6 +15,7 @@
 
 #include "api/codepipeline/codepipeline_api.h"
 #include "api/codepipeline/render.h"
+#include "api/wire/wire.h"
 #include "model/pipeline_json.h"
 
 namespace stageline::api {
@@ -206,6 +209,78 @@ void describe_custom(const model::ActionTypeId& id, const json::object& def,
   info.runnable = true;                  // by job workers
 }
 
+constexpr std::string_view kService = "codepipeline";
+constexpr std::string_view kActionTypeKind = "action-type";
+
+// The resource name of a registered type.
+std::string registered_name(const model::ActionTypeId& id) {
+  return std::string(model::to_string(id.category)) + "/" + id.provider + "/" + id.version;
+}
+
+// The catalogue entry of a registered ThirdParty type's declaration.
+definitions::ActionTypeInfo describe_registered(const model::ActionTypeId& id,
+                                                const json::object& decl) {
+  definitions::ActionTypeInfo info{};
+  info.category = id.category;
+  info.owner = model::ActionOwner::kThirdParty;
+  info.provider = id.provider;
+  info.version = id.version;
+  const json::object* in = obj(decl, "inputArtifactDetails");
+  const json::object* out = obj(decl, "outputArtifactDetails");
+  info.input = {static_cast<int>(count(in, "minimumCount")),
+                static_cast<int>(count(in, "maximumCount"))};
+  info.output = {static_cast<int>(count(out, "minimumCount")),
+                 static_cast<int>(count(out, "maximumCount"))};
+  if (const json::value* props = decl.if_contains("properties");
+      props != nullptr && props->is_array())
+    for (const auto& p : props->as_array()) {
+      if (!p.is_object()) continue;
+      const json::object& o = p.as_object();
+      const std::string name = str(o, "name");
+      (flag(o, "optional") ? info.optional_config : info.required_config).push_back(name);
+      if (flag(o, "noEcho")) info.secret_config.push_back(name);
+    }
+  info.config_keys_known = true;
+  info.runnable = true;  // by the partner's job worker
+  return info;
+}
+
+// A registered declaration as ListActionTypes' ActionType shape.
+json::object registered_action_type(const model::ActionTypeId& id, const json::object& decl) {
+  json::object o{{"id", encode_action_type_id(id)}};
+  if (const json::object* urls = obj(decl, "urls")) {
+    json::object settings;
+    if (const json::value* v = urls->if_contains("configurationUrl"))
+      settings["thirdPartyConfigurationUrl"] = *v;
+    for (std::string_view k : {"entityUrlTemplate", "executionUrlTemplate", "revisionUrlTemplate"})
+      if (const json::value* v = urls->if_contains(k)) settings[k] = *v;
+    if (!settings.empty()) o["settings"] = std::move(settings);
+  }
+  if (const json::value* props = decl.if_contains("properties");
+      props != nullptr && props->is_array() && !props->as_array().empty()) {
+    json::array out;
+    for (const auto& p : props->as_array()) {
+      const json::object& q = p.as_object();
+      json::object property{{"name", str(q, "name")},
+                            {"required", !flag(q, "optional")},
+                            {"key", flag(q, "key")},
+                            {"secret", flag(q, "noEcho")}};
+      if (flag(q, "queryable")) property["queryable"] = true;
+      // ActionConfigurationProperty's description is shorter (160) than
+      // ActionTypeProperty's (250).
+      put_nonempty(property, "description", str(q, "description"), 160);
+      out.push_back(std::move(property));
+    }
+    o["actionConfigurationProperties"] = std::move(out);
+  }
+  for (std::string_view k : {"inputArtifactDetails", "outputArtifactDetails"}) {
+    const json::object* d = obj(decl, k);
+    o[k] = json::object{{"minimumCount", count(d, "minimumCount")},
+                        {"maximumCount", count(d, "maximumCount")}};
+  }
+  return o;
+}
+
 }  // namespace
 
 Status CodePipelineApi::load_custom_types() {
@@ -231,7 +306,33 @@ Status CodePipelineApi::load_custom_types() {
     c.record = std::move(record);
     loaded.push_back(std::move(c));
   }
+  std::vector<RegisteredType> registered;
+  for (std::string after;;) {
+    auto page =
+        store_.list_resources(std::string(kService), std::string(kActionTypeKind), 100, after);
+    if (!page.ok()) return page.status().with_context("load registered action types");
+    for (auto& r : page->items) {
+      boost::system::error_code ec;
+      json::value decl = json::parse(r.document_json, ec);
+      const json::object* id_json = !ec && decl.is_object() ? obj(decl.as_object(), "id") : nullptr;
+      auto id = id_json != nullptr ? decode_action_type_id(*id_json) : std::nullopt;
+      if (!id || id->owner != model::ActionOwner::kThirdParty)
+        return Status::internal("load registered action type " + r.name +
+                                ": the stored declaration is not a ThirdParty "
+                                "ActionTypeDeclaration");
+      RegisteredType t;
+      t.id = *id;
+      t.declaration = std::move(decl.as_object());
+      t.info = describe_registered(t.id, t.declaration);
+      actions.push_back(t.info);
+      every.push_back(t.info);
+      registered.push_back(std::move(t));
+    }
+    if (page->next_key.empty()) break;
+    after = page->next_key;
+  }
   custom_types_ = std::move(loaded);
+  registered_types_ = std::move(registered);
   catalogue_ =
       definitions::Catalogue(std::move(actions), definitions::Catalogue::builtin().rule_types());
   every_type_ =
@@ -246,6 +347,13 @@ const CodePipelineApi::CustomType* CodePipelineApi::custom_type(
     if (c.record.id.category == id.category && c.record.id.provider == id.provider &&
         c.record.id.version == id.version)
       return &c;
+  return nullptr;
+}
+
+const CodePipelineApi::RegisteredType* CodePipelineApi::registered_type(
+    const model::ActionTypeId& id) const {
+  for (const auto& t : registered_types_)
+    if (t.id == id) return &t;
   return nullptr;
 }
 
@@ -372,6 +480,9 @@ CodePipelineApi::Out CodePipelineApi::list_action_types(const In& in) {
     if (!owner || *owner == model::ActionOwner::kCustom)
       for (const auto& c : custom_types_)
         if (!c.record.deleted()) types.emplace_back(key(c.record.id), c.definition);
+    if (!owner || *owner == model::ActionOwner::kThirdParty)
+      for (const auto& t : registered_types_)
+        types.emplace_back(key(t.id), registered_action_type(t.id, t.declaration));
   }
   std::sort(types.begin(), types.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -396,6 +507,8 @@ CodePipelineApi::Out CodePipelineApi::get_action_type(const In& in) {
   if (!id) return error("ValidationException", "category or owner is not valid");
   // The model's ActionTypeIdentifier allows owner AWS or ThirdParty only, so
   // the wire layer refuses Custom; custom types are read with ListActionTypes.
+  if (const RegisteredType* registered = registered_type(*id))
+    return json::value(json::object{{"actionType", registered->declaration}});
   const definitions::ActionTypeInfo* info = id->owner == model::ActionOwner::kCustom
                                                 ? nullptr
                                                 : definitions::Catalogue::builtin().find(*id);
@@ -412,16 +525,152 @@ CodePipelineApi::Out CodePipelineApi::update_action_type(const In& in) {
   STAGELINE_CHECK(id_json != nullptr);  // required
   auto id = decode_action_type_id(*id_json);
   if (!id) return error("ValidationException", "actionType.id is not a valid action type id");
+  if (const RegisteredType* registered = registered_type(*id)) {
+    auto checked = registration(*declaration);
+    if (!checked.ok()) return checked.error();
+    store::ResourceRecord r;
+    r.service = kService;
+    r.kind = kActionTypeKind;
+    r.name = registered_name(registered->id);
+    r.document_json = json::serialize(*checked);
+    r.updated_ms = options_.now_ms();
+    Status s = store_.update_resource(r);
+    if (!s.ok()) return from_status(s);
+    if (Status loaded = load_custom_types(); !loaded.ok()) return from_status(loaded);
+    return json::value(json::object());
+  }
   // Only types of the owners AWS and ThirdParty can be named here (the
-  // model's pattern); every such type of this server is built in.
+  // model's pattern); the others of this server are built in.
   if (id->owner == model::ActionOwner::kCustom ||
       definitions::Catalogue::builtin().find(*id) == nullptr)
     return error("ActionTypeNotFoundException",
-                 describe(*id) + " does not exist in region '" + options_.region + "'");
+                 describe(*id) + " does not exist in region '" + options_.region +
+                     "'; a third-party action type is registered first (stageline "
+                     "action-types register)");
   return error("ValidationException",
                describe(*id) +
                    " is built into Stageline and cannot be updated; a custom action type is "
                    "changed by creating it with a new version (CreateCustomActionType)");
+}
+
+wire::Outcome<json::object> CodePipelineApi::registration(const json::object& declaration) {
+  const json::object* id_json = obj(declaration, "id");
+  STAGELINE_CHECK(id_json != nullptr);  // required by the shape
+  auto id = decode_action_type_id(*id_json);
+  if (!id) return error("ValidationException", "actionType.id is not a valid action type id");
+  std::vector<std::string> problems;
+  if (id->owner != model::ActionOwner::kThirdParty)
+    problems.push_back(
+        "id.owner must be ThirdParty: AWS-owned action types are built into "
+        "Stageline, and custom ones are made with CreateCustomActionType");
+  else if (definitions::Catalogue::builtin().find(*id) != nullptr)
+    problems.push_back(describe(*id) + " is built into Stageline");
+  const json::object* executor = obj(declaration, "executor");
+  STAGELINE_CHECK(executor != nullptr);  // required by the shape
+  if (str(*executor, "type") != "JobWorker")
+    problems.push_back(
+        "executor.type must be JobWorker: Stageline invokes no Lambda function; "
+        "a job worker polls for the jobs (PollForThirdPartyJobs)");
+  if (const json::object* config = obj(*executor, "configuration");
+      config != nullptr && config->contains("lambdaExecutorConfiguration"))
+    problems.push_back(
+        "executor.configuration.lambdaExecutorConfiguration cannot be used with a JobWorker");
+  for (std::string_view k : {"inputArtifactDetails", "outputArtifactDetails"}) {
+    const json::object* d = obj(declaration, k);
+    if (count(d, "minimumCount") > count(d, "maximumCount"))
+      problems.push_back(std::string(k) + ".minimumCount must not be greater than maximumCount");
+    // ListActionTypes shows the counts as ArtifactDetails, whose maximum is 5.
+    if (count(d, "maximumCount") > 5)
+      problems.push_back(std::string(k) + ".maximumCount must be at most 5 in Stageline");
+  }
+  std::set<std::string> names;
+  int queryable = 0;
+  if (const json::value* props = declaration.if_contains("properties");
+      props != nullptr && props->is_array())
+    for (const auto& p : props->as_array()) {
+      const json::object& o = p.as_object();
+      const std::string name = str(o, "name");
+      if (!names.insert(name).second)
+        problems.push_back("properties names '" + name + "' more than once");
+      if (flag(o, "queryable")) {
+        if (++queryable == 2) problems.push_back("at most one property may be queryable");
+        if (flag(o, "optional") || flag(o, "noEcho"))
+          problems.push_back("the queryable property '" + name +
+                             "' must be neither optional nor noEcho");
+      }
+    }
+  if (!problems.empty()) {
+    std::string message = std::to_string(problems.size()) + " validation error" +
+                          (problems.size() == 1 ? "" : "s") + " in action type " +
+                          registered_name(*id) + ": ";
+    for (size_t i = 0; i < problems.size(); ++i) message += (i ? "; " : "") + problems[i];
+    return error("ValidationException", message);
+  }
+  return declaration;
+}
+
+CodePipelineApi::Out CodePipelineApi::register_action_type(const In& in) {
+  const json::object* declaration = obj(in, "actionType");
+  STAGELINE_CHECK(declaration != nullptr);  // required by the shape
+  auto checked = registration(*declaration);
+  if (!checked.ok()) return checked.error();
+  auto id = decode_action_type_id(*obj(*checked, "id"));
+  STAGELINE_CHECK(id.has_value());  // registration() read it
+  store::ResourceRecord r;
+  r.service = kService;
+  r.kind = kActionTypeKind;
+  r.name = registered_name(*id);
+  r.document_json = json::serialize(*checked);
+  r.created_ms = r.updated_ms = options_.now_ms();
+  Status s = store_.insert_resource(r);
+  if (s.code() == StatusCode::kAlreadyExists)
+    return error("ValidationException", describe(*id) +
+                                            " is already registered; change it with "
+                                            "UpdateActionType (aws codepipeline "
+                                            "update-action-type)");
+  if (!s.ok()) return from_status(s);
+  if (Status loaded = load_custom_types(); !loaded.ok()) return from_status(loaded);
+  return json::value(json::object{{"actionType", std::move(*checked)}});
+}
+
+wire::Response CodePipelineApi::action_types_extension(std::string_view method,
+                                                       std::string_view body) {
+  auto answer = [](const Out& out) {
+    if (!out.ok()) return wire::encode_error(out.error());
+    wire::Response r;
+    r.content_type = "application/json";
+    r.body = json::serialize(*out);
+    return r;
+  };
+  if (!custom_types_loaded_)
+    if (Status s = load_custom_types(); !s.ok()) return answer(from_status(s));
+  if (method == "GET") {
+    json::array types;
+    for (const auto& t : registered_types_) types.push_back(t.declaration);
+    return answer(json::value(json::object{{"actionTypes", std::move(types)}}));
+  }
+  if (method != "POST") {
+    wire::Error e =
+        error("ValidationException",
+              "/action-types answers GET (list) and POST (register), not " + std::string(method));
+    wire::Response r = wire::encode_error(e);
+    r.http_status = 405;
+    return r;
+  }
+  // The body is UpdateActionType's input, checked as a request of that
+  // operation would be.
+  const wire::Operation* op = model_.find_operation("UpdateActionType");
+  STAGELINE_CHECK(op != nullptr);
+  boost::system::error_code ec;
+  json::value parsed = json::parse(body.empty() ? std::string_view("{}") : body, ec);
+  if (ec || !parsed.is_object())
+    return answer(error("ValidationException",
+                        "the body must be a JSON object {\"actionType\": "
+                        "ActionTypeDeclaration}"));
+  wire::Dispatcher dispatcher(model_);
+  auto call = dispatcher.decode(wire::Routed{op, std::move(parsed)});
+  if (!call.ok()) return answer(call.error());
+  return answer(register_action_type(call->input));
 }
 
 }  // namespace stageline::api

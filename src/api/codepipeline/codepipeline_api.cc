@@ -70,6 +70,14 @@ wire::Outcome<json::value> CodePipelineApi::call(const wire::Call& call, const C
   if (name == "ListRuleTypes") return list_rule_types(in);
   if (name == "GetActionType") return get_action_type(in);
   if (name == "UpdateActionType") return update_action_type(in);
+  if (name == "PollForThirdPartyJobs") return poll_for_third_party_jobs(in, caller);
+  if (name == "GetThirdPartyJobDetails") return get_third_party_job_details(in, caller);
+  if (name == "AcknowledgeThirdPartyJob") return acknowledge_third_party_job(in);
+  if (name == "PutThirdPartyJobSuccessResult") return put_third_party_job_success_result(in);
+  if (name == "PutThirdPartyJobFailureResult") return put_third_party_job_failure_result(in);
+  // Revisions and deploy targets.
+  if (name == "PutActionRevision") return put_action_revision(in, caller);
+  if (name == "ListDeployActionExecutionTargets") return list_deploy_action_execution_targets(in);
   // There are no webhooks, so the list is truthfully empty; PutWebhook says
   // it is not available.
   if (name == "ListWebhooks") return json::value(json::object{{"webhooks", json::array()}});
@@ -100,14 +108,6 @@ wire::Error CodePipelineApi::not_available(std::string_view operation) const {
       {"DeleteWebhook", "V1 webhooks (PutWebhook) are not implemented"},
       {"RegisterWebhookWithThirdParty", "V1 webhooks (PutWebhook) are not implemented"},
       {"DeregisterWebhookWithThirdParty", "V1 webhooks (PutWebhook) are not implemented"},
-      {"PollForThirdPartyJobs", "third-party (partner) action jobs are not implemented"},
-      {"AcknowledgeThirdPartyJob", "third-party (partner) action jobs are not implemented"},
-      {"GetThirdPartyJobDetails", "third-party (partner) action jobs are not implemented"},
-      {"PutThirdPartyJobSuccessResult", "third-party (partner) action jobs are not implemented"},
-      {"PutThirdPartyJobFailureResult", "third-party (partner) action jobs are not implemented"},
-      {"PutActionRevision", "PutActionRevision-triggered executions are not implemented"},
-      {"ListDeployActionExecutionTargets",
-       "deploy targets are recorded by no provider yet (CodeDeploy/ECS deploy actions)"},
   };
   auto it = kWhy.find(operation);
   std::string why = it == kWhy.end() ? "it is not implemented" : std::string(it->second);

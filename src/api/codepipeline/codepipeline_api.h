@@ -4,9 +4,11 @@
 // through the engine, except those the store owns alone: tags
 // (set_pipeline_tags), job claims (claim_jobs, claim_matching_jobs,
 // acknowledge_job), custom action types (put_custom_action_type,
-// mark_custom_action_type_deleted; see action_types.cc) and the output
-// artifacts a job worker reports (see jobs.cc). docs/api.md lists each
-// operation, what differs from AWS and the errors.
+// mark_custom_action_type_deleted; see action_types.cc), registered
+// third-party action types (resources of kind "action-type"; see
+// action_types.cc) and the output artifacts a job worker reports (see
+// jobs.cc). docs/api.md lists each operation, what differs from AWS and the
+// errors.
 //
 // Depends on engine, store, wire (errors, page tokens, timestamps),
 // definitions (validation, the action-type catalogue) and model. Never on
@@ -23,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/wire/errors.h"
@@ -70,6 +73,18 @@ class CodePipelineApi {
   // The pipeline ARN: arn:aws:codepipeline:<region>:<account>:<name>.
   std::string pipeline_arn(const std::string& name) const;
 
+  // A Stageline extension (docs/api.md, "Registered action types"), which
+  // the server routes from /action-types after authenticating the request:
+  //   POST with UpdateActionType's input ({"actionType": ActionTypeDeclaration})
+  //        registers a new ThirdParty action type and answers {"actionType"};
+  //   GET  answers {"actionTypes": [ActionTypeDeclaration, ...]}, every
+  //        registered type in (category, provider, version) order.
+  // The body is checked against the model's UpdateActionTypeInput shape as a
+  // JSON request would be. Answers the HTTP response: 200, or an AWS JSON
+  // error (ValidationException, SerializationException, 405 for another
+  // method, InternalFailure when the store fails). Never throws.
+  wire::Response action_types_extension(std::string_view method, std::string_view body);
+
  private:
   using Out = wire::Outcome<boost::json::value>;
   using In = boost::json::object;
@@ -103,12 +118,32 @@ class CodePipelineApi {
   Out put_job_success_result(const In& in);
   Out put_job_failure_result(const In& in);
   Out list_rule_types(const In& in);
+  // AcknowledgeJob and AcknowledgeThirdPartyJob, after their own checks.
+  Out acknowledge(const std::string& job_id, const std::string& nonce);
+  // jobs.cc, third-party jobs (reference §11.3)
+  Out poll_for_third_party_jobs(const In& in, const Caller& caller);
+  Out get_third_party_job_details(const In& in, const Caller& caller);
+  Out acknowledge_third_party_job(const In& in);
+  Out put_third_party_job_success_result(const In& in);
+  Out put_third_party_job_failure_result(const In& in);
+  // The job named by in.jobId whose clientId is in.clientToken: else
+  // JobNotFoundException, InvalidJobException (GetThirdPartyJobDetails, for
+  // a job of another owner; `invalid_job_modeled`) or
+  // InvalidClientTokenException.
+  wire::Outcome<model::JobRecord> third_party_job(const In& in, bool invalid_job_modeled);
+  // revisions.cc
+  Out put_action_revision(const In& in, const Caller& caller);
+  Out list_deploy_action_execution_targets(const In& in);
   // action_types.cc
   Out create_custom_action_type(const In& in);
   Out delete_custom_action_type(const In& in);
   Out list_action_types(const In& in);
   Out get_action_type(const In& in);
   Out update_action_type(const In& in);
+  // The registration checks of a ThirdParty action type (UpdateActionType
+  // and the /action-types extension): the declaration to store, or the error.
+  wire::Outcome<boost::json::object> registration(const boost::json::object& declaration);
+  Out register_action_type(const In& in);
 
   struct CustomType {
     store::CustomActionTypeRecord record;
@@ -116,10 +151,21 @@ class CodePipelineApi {
     definitions::ActionTypeInfo info;
     std::string queryable;  // the name of its queryable property, "" if none
   };
-  // Reads every custom action type from the store into custom_types_ and
-  // rebuilds catalogue_ (built-in types plus the live custom ones). An error
-  // if the store fails or holds a definition this build cannot read.
+  // A ThirdParty action type registered with the /action-types extension,
+  // stored as a resource (service "codepipeline", kind "action-type", name
+  // "<category>/<provider>/<version>").
+  struct RegisteredType {
+    model::ActionTypeId id;           // owner is kThirdParty
+    boost::json::object declaration;  // the ActionTypeDeclaration as registered
+    definitions::ActionTypeInfo info;
+  };
+  // Reads every custom action type and every registered one from the store
+  // into custom_types_ and registered_types_ and rebuilds catalogue_
+  // (built-in types plus the live custom ones and the registered ones). An
+  // error if the store fails or holds a definition this build cannot read.
   Status load_custom_types();
+  // The registered type with exactly this id, or nullptr.
+  const RegisteredType* registered_type(const model::ActionTypeId& id) const;
   // The custom type with id's category, provider and version, live or
   // deleted; nullptr if there is none.
   const CustomType* custom_type(const model::ActionTypeId& id) const;
@@ -171,7 +217,8 @@ class CodePipelineApi {
   // Built-in plus every custom type, deleted ones included: what secrets to
   // hide (a deleted type's secrets stay hidden in old pipelines).
   definitions::Catalogue every_type_;
-  std::vector<CustomType> custom_types_;  // in the store's order, deleted ones included
+  std::vector<CustomType> custom_types_;          // in the store's order, deleted ones included
+  std::vector<RegisteredType> registered_types_;  // in the store's (name) order
   bool custom_types_loaded_ = false;
   std::map<std::pair<std::string, int>, std::optional<model::PipelineDeclaration>> versions_;
 };

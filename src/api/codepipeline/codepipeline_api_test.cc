@@ -759,5 +759,314 @@ TEST_F(CodePipelineApiTest, GetActionTypeDescribesBuiltInTypesAndUpdateActionTyp
   EXPECT_EQ(fails("UpdateActionType", with("Nope")), "ActionTypeNotFoundException");
 }
 
+// ---- Registered third-party action types and their jobs (reference §11.3) ----
+
+constexpr std::string_view kPartnerType = R"({"actionType": {
+    "description": "Scans the code",
+    "executor": {"configuration": {"jobWorkerExecutorConfiguration": {
+        "pollingAccounts": ["111122223333"]}}, "type": "JobWorker", "jobTimeout": 600},
+    "id": {"category": "Test", "owner": "ThirdParty", "provider": "Scanner", "version": "1"},
+    "inputArtifactDetails": {"minimumCount": 1, "maximumCount": 1},
+    "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
+    "properties": [
+      {"name": "Project", "optional": false, "key": true, "noEcho": false,
+       "description": "The project"},
+      {"name": "ApiKey", "optional": true, "key": false, "noEcho": true}],
+    "urls": {"configurationUrl": "https://scanner.example.com/setup",
+             "executionUrlTemplate": "https://scanner.example.com/run/{ExternalExecutionId}"}}})";
+
+// The app pipeline with the partner's Scanner action in place of Make.
+std::string partner_pipeline(const std::string& name = "scan") {
+  return R"({"pipeline": {
+  "name": ")" +
+         name + R"(", "roleArn": "arn:aws:iam::123456789012:role/R",
+  "artifactStore": {"type": "S3", "location": "bucket"},
+  "stages": [
+    {"name": "Source", "actions": [{"name": "Src",
+      "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+      "configuration": {"S3Bucket": "b", "S3ObjectKey": "k.zip"},
+      "outputArtifacts": [{"name": "Code"}]}]},
+    {"name": "Test", "actions": [{"name": "Scan",
+      "actionTypeId": {"category": "Test", "owner": "ThirdParty", "provider": "Scanner",
+                       "version": "1"},
+      "configuration": {"Project": "p", "ApiKey": "hunter2"},
+      "inputArtifacts": [{"name": "Code"}]}]}]}})";
+}
+
+constexpr std::string_view kPollScanner = R"({"actionTypeId": {"category": "Test",
+    "owner": "ThirdParty", "provider": "Scanner", "version": "1"}, "maxBatchSize": 5})";
+
+TEST_F(CodePipelineApiTest, ARegisteredThirdPartyTypeIsListedDescribedUpdatedAndSurvivesARestart) {
+  const std::string path =
+      ::testing::TempDir() + "codepipeline_api_test_" + std::to_string(::getpid()) + "_tp.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  open(path);
+  wire::Response registered = api_->action_types_extension("POST", kPartnerType);
+  ASSERT_EQ(registered.http_status, 200) << registered.body;
+  EXPECT_EQ(json::parse(registered.body).at("actionType").at("id").at("provider"), "Scanner");
+  wire::Response again = api_->action_types_extension("POST", kPartnerType);
+  EXPECT_EQ(again.http_status, 400);
+  EXPECT_NE(again.body.find("already registered"), std::string::npos) << again.body;
+
+  open(path);  // a restart
+  json::value listed = json::parse(api_->action_types_extension("GET", "").body);
+  ASSERT_EQ(listed.at("actionTypes").as_array().size(), 1u) << json::serialize(listed);
+  json::value got = ok("GetActionType", R"({"category": "Test", "owner": "ThirdParty",
+      "provider": "Scanner", "version": "1"})");
+  EXPECT_EQ(got.at("actionType").at("description"), "Scans the code");
+  EXPECT_EQ(got.at("actionType").at("executor").at("jobTimeout"), 600);
+  json::value types = ok("ListActionTypes", R"({"actionOwnerFilter": "ThirdParty"})");
+  const json::object* scanner = nullptr;
+  for (const auto& t : types.at("actionTypes").as_array())
+    if (t.at("id").at("provider") == "Scanner") scanner = &t.as_object();
+  ASSERT_NE(scanner, nullptr) << json::serialize(types);
+  EXPECT_EQ(scanner->at("settings").at("thirdPartyConfigurationUrl"),
+            "https://scanner.example.com/setup");
+  EXPECT_EQ(scanner->at("actionConfigurationProperties").at(0).at("required"), true);
+  EXPECT_EQ(scanner->at("actionConfigurationProperties").at(1).at("secret"), true);
+
+  std::string update(kPartnerType);
+  update.replace(update.find("Scans the code"), 14, "Scans it all");
+  ok("UpdateActionType", update);
+  EXPECT_EQ(ok("GetActionType", R"({"category": "Test", "owner": "ThirdParty",
+      "provider": "Scanner", "version": "1"})")
+                .at("actionType")
+                .at("description"),
+            "Scans it all");
+  // Pipelines may use it, and its secret property is hidden.
+  ok("CreatePipeline", partner_pipeline());
+  EXPECT_EQ(ok("GetPipeline", R"({"name": "scan"})")
+                .at("pipeline")
+                .at("stages")
+                .at(1)
+                .at("actions")
+                .at(0)
+                .at("configuration")
+                .at("ApiKey"),
+            "****");
+  api_.reset();
+  engine_.reset();
+  store_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+}
+
+TEST_F(CodePipelineApiTest, RegistrationRefusesWhatCannotRunHereAndSaysWhy) {
+  auto refused = [&](std::string_view from, std::string_view to) {
+    std::string body(kPartnerType);
+    body.replace(body.find(from), from.size(), to);
+    wire::Response r = api_->action_types_extension("POST", body);
+    EXPECT_EQ(r.http_status, 400) << body;
+    return r.body;
+  };
+  EXPECT_NE(refused(R"("owner": "ThirdParty")", R"("owner": "AWS")").find("ThirdParty"),
+            std::string::npos);
+  EXPECT_NE(refused(R"("type": "JobWorker")", R"("type": "Lambda")").find("JobWorker"),
+            std::string::npos);
+  EXPECT_NE(
+      refused(R"("minimumCount": 1, "maximumCount": 1)", R"("minimumCount": 2, "maximumCount": 1)")
+          .find("minimumCount"),
+      std::string::npos);
+  EXPECT_NE(refused(R"("jobTimeout": 600)", R"("jobTimeout": 5)").find("jobTimeout"),
+            std::string::npos)
+      << "the model's constraints are checked as for a request";
+  std::string github(kPartnerType);
+  for (auto [from, to] : {std::pair<std::string_view, std::string_view>{R"("Test")", R"("Source")"},
+                          {"Scanner", "GitHub"}})
+    github.replace(github.find(from), from.size(), to);
+  wire::Response builtin = api_->action_types_extension("POST", github);
+  EXPECT_NE(builtin.body.find("built into Stageline"), std::string::npos) << builtin.body;
+  EXPECT_EQ(api_->action_types_extension("POST", "[1]").http_status, 400);
+  EXPECT_EQ(api_->action_types_extension("DELETE", "").http_status, 405);
+  EXPECT_EQ(json::parse(api_->action_types_extension("GET", "").body).at("actionTypes"),
+            json::array())
+      << "nothing was registered";
+  // UpdateActionType does not register.
+  EXPECT_EQ(fails("UpdateActionType", kPartnerType), "ActionTypeNotFoundException");
+}
+
+TEST_F(CodePipelineApiTest, AThirdPartyWorkerProvesItsClaimWithTheClientIdAndCompletesTheAction) {
+  ASSERT_EQ(api_->action_types_extension("POST", kPartnerType).http_status, 200);
+  ok("CreatePipeline", partner_pipeline());
+  EXPECT_EQ(ok("PollForThirdPartyJobs", kPollScanner).at("jobs"), json::array())
+      << "nothing queued before the source ends";
+  finish_source();
+  EXPECT_EQ(fails("PollForThirdPartyJobs", R"({"actionTypeId": {"category": "Test",
+      "owner": "ThirdParty", "provider": "Other", "version": "1"}})"),
+            "ActionTypeNotFoundException");
+  EXPECT_EQ(fails("PollForJobs", R"({"actionTypeId": {"category": "Test",
+      "owner": "ThirdParty", "provider": "Scanner", "version": "1"}})"),
+            "ActionTypeNotFoundException")
+      << "PollForJobs is for custom types only";
+  json::value polled = ok("PollForThirdPartyJobs", kPollScanner);
+  ASSERT_EQ(polled.at("jobs").as_array().size(), 1u);
+  const std::string job_id(polled.at("jobs").at(0).at("jobId").as_string());
+  const std::string client(polled.at("jobs").at(0).at("clientId").as_string());
+  EXPECT_EQ(ok("PollForThirdPartyJobs", kPollScanner).at("jobs"), json::array())
+      << "a claimed job is not handed out again";
+  auto with = [&](const std::string& token, const std::string& rest = "") {
+    return R"({"jobId": ")" + job_id + R"(", "clientToken": ")" + token + "\"" + rest + "}";
+  };
+  const std::string other = "00000000-0000-4000-8000-0000000000ff";
+  EXPECT_EQ(fails("GetThirdPartyJobDetails", with(other)), "InvalidClientTokenException");
+  EXPECT_EQ(fails("AcknowledgeThirdPartyJob", with(other, R"(, "nonce": "x")")),
+            "InvalidClientTokenException");
+  EXPECT_EQ(fails("PutThirdPartyJobSuccessResult", with(other)), "InvalidClientTokenException");
+  EXPECT_EQ(fails("GetThirdPartyJobDetails",
+                  R"({"jobId": "00000000-0000-4000-8000-999999999999", "clientToken": ")" + client +
+                      "\"}"),
+            "JobNotFoundException");
+
+  json::value details = ok("GetThirdPartyJobDetails", with(client));
+  const json::value& data = details.at("jobDetails").at("data");
+  EXPECT_EQ(data.at("pipelineContext").at("pipelineName"), "scan");
+  EXPECT_EQ(data.at("pipelineContext").at("action").at("name"), "Scan");
+  EXPECT_FALSE(data.at("pipelineContext").as_object().contains("pipelineArn"));
+  EXPECT_FALSE(data.at("pipelineContext").as_object().contains("pipelineExecutionId"));
+  EXPECT_EQ(data.at("actionConfiguration").at("configuration").at("ApiKey"), "hunter2")
+      << "the worker sees its secrets";
+  EXPECT_EQ(data.at("inputArtifacts").at(0).at("name"), "Code");
+  const std::string nonce(details.at("jobDetails").at("nonce").as_string());
+
+  EXPECT_EQ(fails("PutThirdPartyJobSuccessResult", with(client)), "InvalidJobStateException")
+      << "not acknowledged yet";
+  EXPECT_EQ(fails("AcknowledgeThirdPartyJob", with(client, R"(, "nonce": "wrong")")),
+            "InvalidNonceException");
+  EXPECT_EQ(
+      ok("AcknowledgeThirdPartyJob", with(client, R"(, "nonce": ")" + nonce + "\"")).at("status"),
+      "InProgress");
+  ok("PutThirdPartyJobSuccessResult",
+     with(client, R"(, "executionDetails": {"summary": "clean", "externalExecutionId": "s-1"})"));
+  auto execs = store_->list_pipeline_executions("scan", 10, "");
+  ASSERT_TRUE(execs.ok());
+  EXPECT_EQ(execs->items.at(0).status, model::PipelineExecutionStatus::kSucceeded);
+}
+
+TEST_F(CodePipelineApiTest, AThirdPartyFailureFailsTheActionAndCustomJobsAreNotThirdPartyJobs) {
+  ASSERT_EQ(api_->action_types_extension("POST", kPartnerType).http_status, 200);
+  ok("CreatePipeline", partner_pipeline());
+  finish_source();
+  json::value polled = ok("PollForThirdPartyJobs", kPollScanner);
+  ASSERT_EQ(polled.at("jobs").as_array().size(), 1u);
+  const std::string job_id(polled.at("jobs").at(0).at("jobId").as_string());
+  const std::string client(polled.at("jobs").at(0).at("clientId").as_string());
+  const std::string nonce(ok("GetThirdPartyJobDetails",
+                             R"({"jobId": ")" + job_id + R"(", "clientToken": ")" + client + "\"}")
+                              .at("jobDetails")
+                              .at("nonce")
+                              .as_string());
+  ok("AcknowledgeThirdPartyJob", R"({"jobId": ")" + job_id + R"(", "clientToken": ")" + client +
+                                     R"(", "nonce": ")" + nonce + "\"}");
+  ok("PutThirdPartyJobFailureResult", R"({"jobId": ")" + job_id + R"(", "clientToken": ")" +
+                                          client +
+                                          R"(", "failureDetails": {"type": "JobFailed",
+      "message": "3 vulnerabilities"}})");
+  auto execs = store_->list_pipeline_executions("scan", 10, "");
+  ASSERT_TRUE(execs.ok());
+  EXPECT_EQ(execs->items.at(0).status, model::PipelineExecutionStatus::kFailed);
+  json::value state = ok("GetPipelineState", R"({"name": "scan"})");
+  EXPECT_EQ(state.at("stageStates")
+                .at(1)
+                .at("actionStates")
+                .at(0)
+                .at("latestExecution")
+                .at("errorDetails")
+                .at("message"),
+            "3 vulnerabilities");
+
+  // A custom type's job cannot be read through the third-party calls.
+  create_app();
+  finish_source();
+  json::value custom = ok("PollForJobs", R"({"actionTypeId": {"category": "Build",
+      "owner": "Custom", "provider": "MyBuild", "version": "1"}})");
+  ASSERT_EQ(custom.at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(fails("GetThirdPartyJobDetails",
+                  R"({"jobId": ")" + std::string(custom.at("jobs").at(0).at("id").as_string()) +
+                      R"(", "clientToken": ")" + client + "\"}"),
+            "InvalidJobException");
+}
+
+// ---- PutActionRevision and ListDeployActionExecutionTargets ----------------------
+
+TEST_F(CodePipelineApiTest, PutActionRevisionStartsAnExecutionForANewRevisionOnly) {
+  create_app();
+  finish_source();  // the Source stage is free for the next execution
+  const size_t before = runner_.started.size();
+  auto put = [&](const std::string& stage, const std::string& action, const std::string& rev,
+                 const std::string& pipeline = "app") {
+    return R"({"pipelineName": ")" + pipeline + R"(", "stageName": ")" + stage +
+           R"(", "actionName": ")" + action + R"(", "actionRevision": {"revisionId": ")" + rev +
+           R"(", "revisionChangeId": "c-1", "created": 1700000000}})";
+  };
+  json::value first = ok("PutActionRevision", put("Source", "Src", "v-7"));
+  EXPECT_EQ(first.at("newRevision"), true);
+  const std::string id(first.at("pipelineExecutionId").as_string());
+  ASSERT_EQ(runner_.started.size(), before + 1);
+  EXPECT_EQ(runner_.started.back().execution_id, id);
+  EXPECT_EQ(runner_.started.back().revision_type, "S3_OBJECT_VERSION_ID");
+  EXPECT_EQ(runner_.started.back().revision_value, "v-7");
+  json::value exec = ok("GetPipelineExecution",
+                        R"({"pipelineName": "app", "pipelineExecutionId": ")" + id + "\"}");
+  EXPECT_EQ(exec.at("pipelineExecution").at("trigger").at("triggerType"), "PutActionRevision");
+  EXPECT_EQ(exec.at("pipelineExecution").at("trigger").at("triggerDetail"),
+            caller_.principal.c_str());
+
+  json::value again = ok("PutActionRevision", put("Source", "Src", "v-7"));
+  EXPECT_EQ(again.at("newRevision"), false);
+  EXPECT_EQ(again.at("pipelineExecutionId"), id.c_str());
+  EXPECT_EQ(runner_.started.size(), before + 1) << "no second execution for the same revision";
+  EXPECT_EQ(ok("PutActionRevision", put("Source", "Src", "v-8")).at("newRevision"), true);
+
+  EXPECT_EQ(fails("PutActionRevision", put("Source", "Src", "v-9", "nope")),
+            "PipelineNotFoundException");
+  EXPECT_EQ(fails("PutActionRevision", put("Nope", "Src", "v-9")), "StageNotFoundException");
+  EXPECT_EQ(fails("PutActionRevision", put("Source", "Nope", "v-9")), "ActionNotFoundException");
+  EXPECT_EQ(fails("PutActionRevision", put("Build", "Make", "v-9")), "ValidationException")
+      << "not a source action";
+}
+
+TEST_F(CodePipelineApiTest, ListDeployActionExecutionTargetsAnswersTheRecordedTargets) {
+  create_app();
+  const std::string action_id = runner_.started.back().action_execution_id;
+  auto list = [&](const std::string& rest = "") {
+    return R"({"pipelineName": "app", "actionExecutionId": ")" + action_id + "\"" + rest + "}";
+  };
+  EXPECT_EQ(ok("ListDeployActionExecutionTargets", list()).at("targets"), json::array())
+      << "no provider recorded targets";
+  EXPECT_EQ(fails("ListDeployActionExecutionTargets",
+                  R"({"pipelineName": "app", "actionExecutionId": "nope"})"),
+            "ActionExecutionNotFoundException");
+  EXPECT_EQ(fails("ListDeployActionExecutionTargets",
+                  R"({"pipelineName": "nope", "actionExecutionId": ")" + action_id + "\"}"),
+            "PipelineNotFoundException");
+
+  store::ResourceRecord r;
+  r.service = "codepipeline";
+  r.kind = "deploy-targets";
+  r.name = action_id;
+  r.document_json = R"({"targets": [
+      {"targetId": "i-1", "targetType": "EC2", "status": "Succeeded", "startTime": 1700000000},
+      {"targetId": "i-2", "targetType": "EC2", "status": "Failed"},
+      {"targetId": "i-3", "targetType": "EC2", "status": "Succeeded"}]})";
+  ASSERT_TRUE(store_->insert_resource(r).ok());
+  json::value all = ok("ListDeployActionExecutionTargets", list());
+  ASSERT_EQ(all.at("targets").as_array().size(), 3u);
+  EXPECT_EQ(all.at("targets").at(0).at("targetId"), "i-1");
+  json::value failed =
+      ok("ListDeployActionExecutionTargets",
+         list(R"(, "filters": [{"name": "TARGET_STATUS", "values": ["Failed"]}])"));
+  ASSERT_EQ(failed.at("targets").as_array().size(), 1u);
+  EXPECT_EQ(failed.at("targets").at(0).at("targetId"), "i-2");
+  json::value page = ok("ListDeployActionExecutionTargets", list(R"(, "maxResults": 2)"));
+  ASSERT_EQ(page.at("targets").as_array().size(), 2u);
+  std::string token(page.at("nextToken").as_string());
+  json::value rest = ok("ListDeployActionExecutionTargets",
+                        list(R"(, "maxResults": 2, "nextToken": ")" + token + "\""));
+  ASSERT_EQ(rest.at("targets").as_array().size(), 1u);
+  EXPECT_EQ(rest.at("targets").at(0).at("targetId"), "i-3");
+  EXPECT_FALSE(rest.as_object().contains("nextToken"));
+  EXPECT_EQ(fails("ListDeployActionExecutionTargets", list(R"(, "nextToken": "garbage")")),
+            "InvalidNextTokenException");
+}
+
 }  // namespace
 }  // namespace stageline::api

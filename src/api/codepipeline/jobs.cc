@@ -1,6 +1,7 @@
 // The job worker protocol (reference §11): PollForJobs, AcknowledgeJob,
-// GetJobDetails, PutJobSuccessResult, PutJobFailureResult; and ListRuleTypes
-// (docs/api.md). The action types are in action_types.cc.
+// GetJobDetails, PutJobSuccessResult, PutJobFailureResult, their third-party
+// variants (§11.3); and ListRuleTypes (docs/api.md). The action types are in
+// action_types.cc.
 #include <algorithm>
 
 #include "api/codepipeline/codepipeline_api.h"
@@ -177,8 +178,11 @@ CodePipelineApi::Out CodePipelineApi::poll_for_jobs(const In& in, const Caller& 
 }
 
 CodePipelineApi::Out CodePipelineApi::acknowledge_job(const In& in) {
-  const std::string id = str(in, "jobId");
-  auto job = store_.acknowledge_job(id, str(in, "nonce"), options_.now_ms());
+  return acknowledge(str(in, "jobId"), str(in, "nonce"));
+}
+
+CodePipelineApi::Out CodePipelineApi::acknowledge(const std::string& id, const std::string& nonce) {
+  auto job = store_.acknowledge_job(id, nonce, options_.now_ms());
   if (job.ok()) return json::value(json::object{{"status", model::to_string(job->status)}});
   switch (job.status().code()) {
     case StatusCode::kNotFound:
@@ -280,6 +284,98 @@ CodePipelineApi::Out CodePipelineApi::put_job_failure_result(const In& in) {
                                 str(*details, "externalExecutionId"));
   if (!s.ok()) return from_status(s);
   return json::value(json::object());
+}
+
+// ---- Third-party jobs (reference §11.3) ------------------------------------
+//
+// A registered ThirdParty action type's jobs are queued by the engine like a
+// custom type's. The partner's worker claims them with PollForThirdPartyJobs,
+// which hands out only {clientId, jobId}: the clientId is new with every
+// claim (the store sets jobs.client_id), and every later call must show it
+// as clientToken, so only the claimant reads the job's data and reports its
+// result. From there the calls are the custom ones, shared with them.
+
+CodePipelineApi::Out CodePipelineApi::poll_for_third_party_jobs(const In& in,
+                                                                const Caller& caller) {
+  const json::object* type_json = obj(in, "actionTypeId");
+  STAGELINE_CHECK(type_json != nullptr);  // required; the wire layer checked it
+  auto type = decode_action_type_id(*type_json);
+  if (!type) return error("ValidationException", "actionTypeId is not a valid action type id");
+  if (type->owner != model::ActionOwner::kThirdParty || registered_type(*type) == nullptr)
+    return error("ActionTypeNotFoundException",
+                 "ActionType (Category: '" + std::string(model::to_string(type->category)) +
+                     "', Provider: '" + type->provider + "', Owner: '" +
+                     std::string(model::to_string(type->owner)) + "', Version: '" + type->version +
+                     "') is not a registered third-party action type of this server; "
+                     "PollForThirdPartyJobs is only for those (stageline action-types register)");
+  int max = 1;
+  if (const json::value* v = in.if_contains("maxBatchSize"); v && v->is_int64())
+    max = static_cast<int>(std::clamp<int64_t>(v->as_int64(), 1, 100));
+  auto claimed = store_.claim_jobs({*type}, caller.principal, max, options_.now_ms());
+  if (!claimed.ok()) return from_status(claimed.status());
+  json::array jobs;
+  for (const auto& job : *claimed) {
+    STAGELINE_CHECK(!job.client_id.empty());  // the store gives every third-party claim one
+    jobs.push_back(json::object{{"clientId", job.client_id}, {"jobId", job.id}});
+  }
+  return json::value(json::object{{"jobs", std::move(jobs)}});
+}
+
+wire::Outcome<model::JobRecord> CodePipelineApi::third_party_job(const In& in,
+                                                                 bool invalid_job_modeled) {
+  const std::string id = str(in, "jobId");
+  auto job = store_.get_job(id);
+  if (!job.ok()) {
+    if (job.status().code() == StatusCode::kNotFound)
+      return error("JobNotFoundException", "The job " + id + " was not found");
+    return from_status(job.status());
+  }
+  if (job->action_type_id.owner != model::ActionOwner::kThirdParty)
+    return error(invalid_job_modeled ? "InvalidJobException" : "JobNotFoundException",
+                 "The job " + id +
+                     " is not a third-party job; use the job calls without ThirdParty "
+                     "(GetJobDetails, AcknowledgeJob, PutJobSuccessResult, ...)");
+  if (job->client_id.empty() || job->client_id != str(in, "clientToken"))
+    return error("InvalidClientTokenException",
+                 "The client token is not valid for job " + id +
+                     ": it must be the clientId PollForThirdPartyJobs returned with the job's "
+                     "current claim");
+  return std::move(*job);
+}
+
+CodePipelineApi::Out CodePipelineApi::get_third_party_job_details(const In& in,
+                                                                  const Caller& caller) {
+  auto job = third_party_job(in, true);
+  if (!job.ok()) return job.error();
+  auto data = job_data(*job, caller);
+  if (!data.ok()) return data.error();
+  // ThirdPartyJobData's pipeline context names no pipeline ARN or execution
+  // (reference §11.2): partners see only what their action needs.
+  json::object& context = data->as_object()["pipelineContext"].as_object();
+  context.erase("pipelineArn");
+  context.erase("pipelineExecutionId");
+  return json::value(json::object{
+      {"jobDetails",
+       json::object{{"id", job->id}, {"data", std::move(*data)}, {"nonce", job->nonce}}}});
+}
+
+CodePipelineApi::Out CodePipelineApi::acknowledge_third_party_job(const In& in) {
+  auto job = third_party_job(in, false);
+  if (!job.ok()) return job.error();
+  return acknowledge(job->id, str(in, "nonce"));
+}
+
+CodePipelineApi::Out CodePipelineApi::put_third_party_job_success_result(const In& in) {
+  auto job = third_party_job(in, false);
+  if (!job.ok()) return job.error();
+  // The same result as a custom job's; the input has no outputVariables.
+  return put_job_success_result(in);
+}
+
+CodePipelineApi::Out CodePipelineApi::put_third_party_job_failure_result(const In& in) {
+  auto job = third_party_job(in, false);
+  if (!job.ok()) return job.error();
+  return put_job_failure_result(in);
 }
 
 CodePipelineApi::Out CodePipelineApi::list_rule_types(const In&) {
