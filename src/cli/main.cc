@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/action_types_command.h"
 #include "cli/aws_command.h"
 #include "cli/client_verbs.h"
 #include "cli/logs.h"
@@ -107,6 +108,12 @@ int main(int argc, char** argv) {
       "NAME] [--follow])");
   lg->prefix_command();
   lg->set_help_flag();
+  auto* at = app.add_subcommand(
+      "action-types",
+      "register a third-party action type with the server (register FILE.json) or list the "
+      "registered ones (list)");
+  at->prefix_command();
+  at->set_help_flag();
   auto* aws = app.add_subcommand(
       "aws",
       "run the installed aws CLI against the local server (endpoint, region and credentials "
@@ -134,6 +141,8 @@ int main(int argc, char** argv) {
   if (lg->parsed())
     return stageline::cli::run_logs(lg->remaining(), client_env, std::cout, std::cerr);
   if (aws->parsed()) return stageline::cli::run_aws(aws->remaining(), client_env, std::cerr);
+  if (at->parsed())
+    return stageline::cli::run_action_types(at->remaining(), client_env, std::cout, std::cerr);
 
   if (sv->parsed()) return stageline::server::run_server(server, std::cout, std::cerr);
   if (k->parsed()) {
