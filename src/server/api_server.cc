@@ -199,7 +199,27 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     return r;
   };
 
+  // GET and POST /action-types: the registered third-party action types (a
+  // Stageline extension, signed like every request; docs/api.md,
+  // "Registered action types"; `stageline action-types`).
+  auto action_types = [&](const http::Request& req) -> http::Response {
+    sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
+    auto auth = verifier.verify(view, "codepipeline");
+    if (!auth.ok()) {
+      const auto& f = auth.failure();
+      return http::json_error(f.http_status(), f.aws_type(), f.message);
+    }
+    wire::Response answer = codepipeline.action_types_extension(req.method, req.body);
+    http::Response r;
+    r.status = answer.http_status;
+    r.headers.emplace_back("Content-Type", answer.content_type);
+    r.body = std::move(answer.body);
+    return r;
+  };
+
   auto handle = [&](const http::Request& req) -> http::Response {
+    if (req.path() == "/action-types" && credential_scope_service(req) != "s3")
+      return action_types(req);
     if (req.method == "GET" && req.path().starts_with("/logs/")) return logs(req);
     return router.handle(req);
   };
