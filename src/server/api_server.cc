@@ -11,6 +11,8 @@
 #include <fstream>
 #include <memory>
 
+#include "api/codecommit/codecommit_api.h"
+#include "api/codecommit/git_http.h"
 #include "api/codepipeline/codepipeline_api.h"
 #include "api/events/events.h"
 #include "api/http/http.h"
@@ -137,6 +139,18 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
                            [&codepipeline](const wire::Call& call, const api::Caller& caller) {
                              return codepipeline.call(call, caller);
                            }});
+  // CodeCommit: repositories in DATA_DIR/git/codecommit (api/codecommit).
+  codecommit::CodeCommitOptions codecommit_options;
+  codecommit_options.data_dir = data;
+  codecommit_options.region = args.region;
+  codecommit_options.account_id = args.account_id;
+  codecommit_options.now_ms = now_ms;
+  codecommit_options.page_token_key = admin->secret;
+  codecommit::CodeCommitApi codecommit_api(**store, codecommit_options);
+  services.add(JsonService{&codecommit::codecommit_model(),
+                           [&codecommit_api](const wire::Call& call, const api::Caller&) {
+                             return codecommit_api.call(call);
+                           }});
   keys::StoreKeySource::Options key_options;
   key_options.on_error = [&err](const Status& s) {
     err << "stageline server: access keys: " << s.message() << "\n";
@@ -147,6 +161,18 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   verifier_options.services = services.signing_names();
   sigv4::Verifier verifier(verifier_options, key_source);
   Router router(services, verifier, key_source, now_ms, err);
+  // git clone/push of cloneUrlHttp (/v1/repos/NAME), Basic auth by access key.
+  codecommit::GitHttpOptions git_options;
+  git_options.data_dir = data;
+  git_options.path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  git_options.log = [&err](const std::string& line) { err << "stageline server: " << line << "\n"; };
+  // TODO(#5): start the pipelines whose CodeCommit source watches the branch.
+  git_options.on_push = [&err](const std::string& repository, const std::string& branch,
+                               const std::string& commit) {
+    err << "stageline server: codecommit push " << repository << " " << branch << " " << commit
+        << "\n";
+  };
+  codecommit::GitHttp git_http(**store, key_source, git_options);
 
   // GET /logs/ACTION_EXECUTION_ID?from=SEQ&limit=N: an action's log lines
   // (a Stageline extension, signed like every request; `stageline logs`).
@@ -221,6 +247,8 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     if (req.path() == "/action-types" && credential_scope_service(req) != "s3")
       return action_types(req);
     if (req.method == "GET" && req.path().starts_with("/logs/")) return logs(req);
+    // git's requests are not SigV4-signed: they never reach the Router.
+    if (codecommit::GitHttp::accepts(req)) return git_http.handle(req);
     return router.handle(req);
   };
 
@@ -278,6 +306,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     return 2;
   }
   loop = &server;
+  codecommit_api.set_endpoint_url(codecommit::endpoint_url_for(args.listen, server.port()));
   bool broken = false;
   drain = [&] {
     while (auto done = runner.next(std::chrono::milliseconds(0))) {
