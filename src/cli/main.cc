@@ -8,6 +8,7 @@
 #include "cli/aws_command.h"
 #include "cli/client_verbs.h"
 #include "cli/logs.h"
+#include "cli/repo_command.h"
 #include "cli/validate_command.h"
 #include "cli/watch.h"
 #include "server/api_server.h"
@@ -114,6 +115,12 @@ int main(int argc, char** argv) {
       "registered ones (list)");
   at->prefix_command();
   at->set_help_flag();
+  auto* repo = app.add_subcommand(
+      "repo",
+      "CodeCommit repositories on the server: create NAME [--description D] (prints the clone "
+      "URL), list, credential get (a git credential helper)");
+  repo->prefix_command();
+  repo->set_help_flag();
   auto* aws = app.add_subcommand(
       "aws",
       "run the installed aws CLI against the local server (endpoint, region and credentials "
@@ -141,6 +148,8 @@ int main(int argc, char** argv) {
   if (lg->parsed())
     return stageline::cli::run_logs(lg->remaining(), client_env, std::cout, std::cerr);
   if (aws->parsed()) return stageline::cli::run_aws(aws->remaining(), client_env, std::cerr);
+  if (repo->parsed())
+    return stageline::cli::run_repo(repo->remaining(), client_env, std::cin, std::cout, std::cerr);
   if (at->parsed())
     return stageline::cli::run_action_types(at->remaining(), client_env, std::cout, std::cerr);
 
