@@ -16,6 +16,7 @@
 #include "api/codepipeline/codepipeline_api.h"
 #include "api/events/events.h"
 #include "api/http/http.h"
+#include "api/s3/s3_api.h"
 #include "api/keys/keys.h"
 #include "api/sigv4/sigv4.h"
 #include "api/wire/embedded.h"
@@ -139,6 +140,10 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
                            [&codepipeline](const wire::Call& call, const api::Caller& caller) {
                              return codepipeline.call(call, caller);
                            }});
+  // S3 (api/s3): the buckets and objects of DATA_DIR/objects, the artifact
+  // store's own; made once the verifier exists, below.
+  std::unique_ptr<api::s3::S3Api> s3;
+  services.add(RestService{"s3", [&s3](const http::Request& req) { return s3->handle(req); }});
   // CodeCommit: repositories in DATA_DIR/git/codecommit (api/codecommit).
   codecommit::CodeCommitOptions codecommit_options;
   codecommit_options.data_dir = data;
@@ -160,6 +165,13 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   verifier_options.region = args.region;
   verifier_options.services = services.signing_names();
   sigv4::Verifier verifier(verifier_options, key_source);
+  api::s3::S3Options s3_options;
+  s3_options.region = args.region;
+  s3_options.account_id = args.account_id;
+  s3_options.scratch_dir = data / "spool";
+  fs::remove_all(s3_options.scratch_dir, ec);  // bodies a crash left behind
+  fs::create_directories(s3_options.scratch_dir, ec);
+  s3 = std::make_unique<api::s3::S3Api>(**objects, verifier, s3_options);
   Router router(services, verifier, key_source, now_ms, err);
   // git clone/push of cloneUrlHttp (/v1/repos/NAME), Basic auth by access key.
   codecommit::GitHttpOptions git_options;
@@ -246,7 +258,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   auto handle = [&](const http::Request& req) -> http::Response {
     if (req.path() == "/action-types" && credential_scope_service(req) != "s3")
       return action_types(req);
-    if (req.method == "GET" && req.path().starts_with("/logs/")) return logs(req);
+    if (req.method == "GET" && req.path().starts_with("/logs/") &&
+        credential_scope_service(req) != "s3")  // else an object of a bucket called "logs"
+      return logs(req);
     // git's requests are not SigV4-signed: they never reach the Router.
     if (codecommit::GitHttp::accepts(req)) return git_http.handle(req);
     return router.handle(req);
@@ -255,6 +269,12 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   http::Server::Options http_options;
   http_options.listen = args.listen;
   http_options.log = [&err](const std::string& line) { err << line << "\n"; };
+  // S3 PUTs may carry up to 5 GiB; bodies above 1 MiB go to DATA_DIR/spool.
+  http_options.body_limit_for = [](const http::Request& head) -> std::optional<uint64_t> {
+    if (credential_scope_service(head) != "s3") return std::nullopt;
+    return api::s3::S3Api::body_limit(head);
+  };
+  http_options.spool_dir = s3_options.scratch_dir.string();
   // GET /events: the event log as server-sent events (docs/api.md, "Live
   // events"), signed like any request (an Authorization header, or a
   // presigned URL for a browser's EventSource).
