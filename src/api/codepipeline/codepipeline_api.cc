@@ -78,9 +78,12 @@ wire::Outcome<json::value> CodePipelineApi::call(const wire::Call& call, const C
   // Revisions and deploy targets.
   if (name == "PutActionRevision") return put_action_revision(in, caller);
   if (name == "ListDeployActionExecutionTargets") return list_deploy_action_execution_targets(in);
-  // There are no webhooks, so the list is truthfully empty; PutWebhook says
-  // it is not available.
-  if (name == "ListWebhooks") return json::value(json::object{{"webhooks", json::array()}});
+  // V1 webhooks.
+  if (name == "PutWebhook") return put_webhook(in);
+  if (name == "ListWebhooks") return list_webhooks(in);
+  if (name == "DeleteWebhook") return delete_webhook(in);
+  if (name == "RegisterWebhookWithThirdParty" || name == "DeregisterWebhookWithThirdParty")
+    return webhook_registration(in);
   return not_available(name);
 }
 
@@ -104,10 +107,6 @@ wire::Error CodePipelineApi::not_available(std::string_view operation) const {
   // others have no issue number yet (docs/api.md).
   static const std::map<std::string_view, std::string_view> kWhy = {
       {"PutApprovalResult", "manual approvals that wait for a person come with issue #7"},
-      {"PutWebhook", "V1 webhooks (PutWebhook) are not implemented; use V2 triggers"},
-      {"DeleteWebhook", "V1 webhooks (PutWebhook) are not implemented"},
-      {"RegisterWebhookWithThirdParty", "V1 webhooks (PutWebhook) are not implemented"},
-      {"DeregisterWebhookWithThirdParty", "V1 webhooks (PutWebhook) are not implemented"},
   };
   auto it = kWhy.find(operation);
   std::string why = it == kWhy.end() ? "it is not implemented" : std::string(it->second);

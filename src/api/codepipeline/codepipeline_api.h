@@ -85,6 +85,27 @@ class CodePipelineApi {
   // method, InternalFailure when the store fails). Never throws.
   wire::Response action_types_extension(std::string_view method, std::string_view body);
 
+  // Where this server is reached, for the URLs of webhooks
+  // ("http://127.0.0.1:7300"); called when a URL is shown, so the server may
+  // set it before it knows its port. Unset: "http://127.0.0.1".
+  void set_endpoint_url(std::function<std::string()> endpoint_url);
+
+  // An unsigned POST /webhooks/TOKEN, as GitHub, Gitea or GitLab send one
+  // (docs/api.md, "Webhooks"): the webhook with that token checks it (its
+  // authentication, then every filter) and starts an execution of its
+  // pipeline (trigger Webhook). Answers 404 for an unknown token, 403 when
+  // the authentication fails, 400 for a body that is not JSON, 200 with
+  // {"started": false, "message"} when a filter does not match, 200 with
+  // {"started": true, "pipelineExecutionId"}, or the engine's error.
+  struct WebhookDelivery {
+    std::string_view token;
+    std::string_view body;
+    std::string_view peer;              // "127.0.0.1:53122" or "[::1]:53122"
+    std::string_view signature_sha256;  // X-Hub-Signature-256, "" if absent
+    std::string_view signature_sha1;    // X-Hub-Signature, "" if absent
+  };
+  wire::Response receive_webhook(const WebhookDelivery& delivery);
+
  private:
   using Out = wire::Outcome<boost::json::value>;
   using In = boost::json::object;
@@ -131,6 +152,15 @@ class CodePipelineApi {
   // a job of another owner; `invalid_job_modeled`) or
   // InvalidClientTokenException.
   wire::Outcome<model::JobRecord> third_party_job(const In& in, bool invalid_job_modeled);
+  // webhooks.cc
+  Out put_webhook(const In& in);
+  Out list_webhooks(const In& in);
+  Out delete_webhook(const In& in);
+  // RegisterWebhookWithThirdParty and DeregisterWebhookWithThirdParty.
+  Out webhook_registration(const In& in);
+  // A stored webhook document as ListWebhookItem (secret redacted).
+  boost::json::object webhook_item(const boost::json::object& document) const;
+  std::string webhook_arn(const std::string& name) const;
   // revisions.cc
   Out put_action_revision(const In& in, const Caller& caller);
   Out list_deploy_action_execution_targets(const In& in);
@@ -220,6 +250,7 @@ class CodePipelineApi {
   std::vector<CustomType> custom_types_;          // in the store's order, deleted ones included
   std::vector<RegisteredType> registered_types_;  // in the store's (name) order
   bool custom_types_loaded_ = false;
+  std::function<std::string()> endpoint_url_;
   std::map<std::pair<std::string, int>, std::optional<model::PipelineDeclaration>> versions_;
 };
 

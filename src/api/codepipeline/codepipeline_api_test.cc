@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -1066,6 +1068,143 @@ TEST_F(CodePipelineApiTest, ListDeployActionExecutionTargetsAnswersTheRecordedTa
   EXPECT_FALSE(rest.as_object().contains("nextToken"));
   EXPECT_EQ(fails("ListDeployActionExecutionTargets", list(R"(, "nextToken": "garbage")")),
             "InvalidNextTokenException");
+}
+
+// ---- V1 webhooks (reference §12) ---------------------------------------------
+
+std::string webhook(const std::string& name, const std::string& auth, const std::string& config,
+                    const std::string& filters = R"([{"jsonPath": "$.ref",
+                        "matchEquals": "refs/heads/{S3Bucket}"}])",
+                    const std::string& action = "Src", const std::string& pipeline = "app") {
+  return R"({"webhook": {"name": ")" + name + R"(", "targetPipeline": ")" + pipeline +
+         R"(", "targetAction": ")" + action + R"(", "filters": )" + filters +
+         R"(, "authentication": ")" + auth + R"(", "authenticationConfiguration": )" + config +
+         "}}";
+}
+
+std::string hmac_hex(const EVP_MD* md, std::string_view key, std::string_view body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 0xf]);
+  }
+  return out;
+}
+
+TEST_F(CodePipelineApiTest,
+       PutWebhookChecksItsTargetAuthenticationAndFiltersAndListsWithItsCasing) {
+  create_app();
+  api_->set_endpoint_url([] { return std::string("http://127.0.0.1:7300"); });
+  json::value put = ok("PutWebhook", webhook("gh", "GITHUB_HMAC", R"({"SecretToken": "s3cret"})"));
+  const json::value& item = put.at("webhook");
+  const std::string url(item.at("url").as_string());
+  EXPECT_EQ(url.rfind("http://127.0.0.1:7300/webhooks/", 0), 0u) << url;
+  EXPECT_EQ(item.at("arn"), "arn:aws:codepipeline:us-east-1:111122223333:webhook:gh");
+  EXPECT_EQ(item.at("definition").at("authenticationConfiguration").at("SecretToken"), "****");
+  // An update keeps the URL, and "****" keeps the secret.
+  json::value again = ok("PutWebhook", webhook("gh", "GITHUB_HMAC", R"({"SecretToken": "****"})"));
+  EXPECT_EQ(again.at("webhook").at("url"), url.c_str());
+  auto stored = store_->get_resource("codepipeline", "webhook", "gh");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_NE(stored->document_json.find("s3cret"), std::string::npos);
+
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "UNAUTHENTICATED", "{}", "[]", "Make")),
+            "ValidationException")
+      << "the target must be in the first stage";
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "UNAUTHENTICATED", "{}", "[]", "Src", "nope")),
+            "PipelineNotFoundException");
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "IP", R"({"SecretToken": "s"})")),
+            "InvalidWebhookAuthenticationParametersException");
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "IP", R"({"AllowedIPRange": "10.0.0.0/33"})")),
+            "InvalidWebhookAuthenticationParametersException");
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "UNAUTHENTICATED", R"({"SecretToken": "s"})")),
+            "InvalidWebhookAuthenticationParametersException");
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "GITHUB_HMAC", "{}")),
+            "InvalidWebhookAuthenticationParametersException");
+  EXPECT_EQ(
+      fails("PutWebhook", webhook("x", "UNAUTHENTICATED", "{}", R"([{"jsonPath": "$..ref"}])")),
+      "InvalidWebhookFilterPatternException");
+  EXPECT_EQ(fails("PutWebhook", webhook("x", "UNAUTHENTICATED", "{}",
+                                        R"([{"jsonPath": "$.ref", "matchEquals": "{Branch}"}])")),
+            "InvalidWebhookFilterPatternException")
+      << "Branch is not a configuration key of the S3 source";
+
+  ok("PutWebhook", webhook("ip", "IP", R"({"AllowedIPRange": "127.0.0.0/8"})"));
+  json::value first = ok("ListWebhooks", R"({"MaxResults": 1})");
+  ASSERT_EQ(first.at("webhooks").as_array().size(), 1u);
+  EXPECT_EQ(first.at("webhooks").at(0).at("definition").at("name"), "gh");
+  std::string token(first.at("NextToken").as_string());
+  json::value second = ok("ListWebhooks", R"({"MaxResults": 1, "NextToken": ")" + token + "\"}");
+  EXPECT_EQ(second.at("webhooks").at(0).at("definition").at("name"), "ip");
+  EXPECT_FALSE(second.as_object().contains("NextToken"));
+
+  ok("RegisterWebhookWithThirdParty", R"({"webhookName": "gh"})");
+  ok("DeregisterWebhookWithThirdParty", R"({"webhookName": "gh"})");
+  EXPECT_EQ(fails("RegisterWebhookWithThirdParty", R"({"webhookName": "nope"})"),
+            "WebhookNotFoundException");
+  ok("DeleteWebhook", R"({"name": "gh"})");
+  ok("DeleteWebhook", R"({"name": "gh"})");  // already gone: still a success
+  EXPECT_EQ(fails("DeregisterWebhookWithThirdParty", R"({"webhookName": "gh"})"),
+            "WebhookNotFoundException");
+  json::value recreated =
+      ok("PutWebhook", webhook("gh", "GITHUB_HMAC", R"({"SecretToken": "s3cret"})"));
+  EXPECT_NE(recreated.at("webhook").at("url"), url.c_str()) << "a new webhook gets a new URL";
+}
+
+TEST_F(CodePipelineApiTest, AWebhookDeliveryIsAuthenticatedThenFilteredThenStartsAnExecution) {
+  create_app();
+  auto token_of = [&](const json::value& put) {
+    std::string url(put.at("webhook").at("url").as_string());
+    return url.substr(url.rfind('/') + 1);
+  };
+  const std::string gh =
+      token_of(ok("PutWebhook", webhook("gh", "GITHUB_HMAC", R"({"SecretToken": "s3cret"})")));
+  const std::string ip =
+      token_of(ok("PutWebhook", webhook("ip", "IP", R"({"AllowedIPRange": "127.0.0.0/8"})", "[]")));
+  const std::string push = R"({"ref": "refs/heads/b", "commits": [{"id": "c1"}]})";
+  const std::string sig256 = "sha256=" + hmac_hex(EVP_sha256(), "s3cret", push);
+  const std::string sig1 = "sha1=" + hmac_hex(EVP_sha1(), "s3cret", push);
+  using D = CodePipelineApi::WebhookDelivery;
+
+  EXPECT_EQ(api_->receive_webhook(D{"nope", push, "127.0.0.1:1", sig256, ""}).http_status, 404);
+  EXPECT_EQ(api_->receive_webhook(D{gh, push, "127.0.0.1:1", "", ""}).http_status, 403);
+  EXPECT_EQ(api_->receive_webhook(D{gh, push, "127.0.0.1:1",
+                                    "sha256=" + hmac_hex(EVP_sha256(), "wrong", push), ""})
+                .http_status,
+            403);
+  EXPECT_EQ(api_->receive_webhook(D{gh, "not json", "127.0.0.1:1", "",
+                                    "sha1=" + hmac_hex(EVP_sha1(), "s3cret", "not json")})
+                .http_status,
+            400);
+  const std::string other = R"({"ref": "refs/heads/main"})";
+  wire::Response skipped = api_->receive_webhook(
+      D{gh, other, "127.0.0.1:1", "sha256=" + hmac_hex(EVP_sha256(), "s3cret", other), ""});
+  EXPECT_EQ(skipped.http_status, 200);
+  EXPECT_EQ(json::parse(skipped.body).at("started"), false) << skipped.body;
+
+  const size_t executions = store_->list_pipeline_executions("app", 100, "")->items.size();
+  wire::Response started = api_->receive_webhook(D{gh, push, "127.0.0.1:1", sig256, ""});
+  ASSERT_EQ(started.http_status, 200) << started.body;
+  const std::string id(json::parse(started.body).at("pipelineExecutionId").as_string());
+  json::value exec = ok("GetPipelineExecution",
+                        R"({"pipelineName": "app", "pipelineExecutionId": ")" + id + "\"}");
+  EXPECT_EQ(exec.at("pipelineExecution").at("trigger").at("triggerType"), "Webhook");
+  EXPECT_EQ(exec.at("pipelineExecution").at("trigger").at("triggerDetail"),
+            "arn:aws:codepipeline:us-east-1:111122223333:webhook:gh");
+  EXPECT_EQ(api_->receive_webhook(D{gh, push, "[::1]:2", "", sig1}).http_status, 200)
+      << "X-Hub-Signature (sha1) is accepted too";
+  EXPECT_EQ(store_->list_pipeline_executions("app", 100, "")->items.size(), executions + 2);
+  json::value listed = ok("ListWebhooks", "{}");
+  EXPECT_TRUE(listed.at("webhooks").at(0).as_object().contains("lastTriggered"));
+
+  EXPECT_EQ(api_->receive_webhook(D{ip, "{}", "10.1.2.3:9", "", ""}).http_status, 403);
+  EXPECT_EQ(api_->receive_webhook(D{ip, "{}", "127.0.0.1:9", "", ""}).http_status, 200);
+  EXPECT_EQ(api_->receive_webhook(D{ip, "{}", "[::ffff:127.0.0.5]:9", "", ""}).http_status, 200);
 }
 
 }  // namespace
