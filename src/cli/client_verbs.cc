@@ -649,8 +649,7 @@ int run_client_verb(const VerbSpec& verb, const std::vector<std::string>& args,
   }
   if (outcome->error) {
     // The aws CLI's rendering of a ClientError (awscli/utils.py write_exception).
-    err << "\nAn error occurred (" << outcome->error->type << ") when calling the "
-        << verb.operation << " operation: " << outcome->error->message << "\n";
+    err << "\n" << format_service_error(verb.operation, *outcome->error) << "\n";
     return kExitServiceError;
   }
   // The aws CLI prints what botocore parsed: members in the model's order.
@@ -666,6 +665,15 @@ int run_client_verb(const VerbSpec& verb, const std::vector<std::string>& args,
   if (!shown.as_object().empty()) out << format_aws_json(shown) << "\n";
   out.flush();
   return kExitOk;
+}
+
+std::string format_service_error(std::string_view operation,
+                                 const api::client::ServiceError& error) {
+  std::string retries;
+  if (error.max_attempts_reached)
+    retries = " (reached max retries: " + std::to_string(error.retry_attempts) + ")";
+  return "An error occurred (" + error.type + ") when calling the " + std::string(operation) +
+         " operation" + retries + ": " + error.message;
 }
 
 std::string random_uuid() {

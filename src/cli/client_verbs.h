@@ -14,7 +14,9 @@
 //   - run_operation: one call, or for paginated operations the pages merged as
 //     botocore's paginator merges them (with its NextToken format).
 //   - run_client_verb: all of it, printing the output as the aws CLI does
-//     (aws_json.h) or the error as it does; returns the exit code.
+//     (aws_json.h) or the error as it does; returns the exit code. Calls are
+//     retried as the aws CLI's standard retry mode retries them (3 attempts;
+//     see api/client/api_client.h, RetryOptions).
 // Depends on api/client (the signing HTTP client) and Boost.JSON; never on the
 // engine, the store or the server.
 #pragma once
@@ -135,6 +137,12 @@ struct ClientEnvironment {
 // for a service error, like the aws CLI). Returns the exit code.
 int run_client_verb(const VerbSpec& verb, const std::vector<std::string>& args,
                     const ClientEnvironment& env, std::ostream& out, std::ostream& err);
+
+// The aws CLI's line for a service error (botocore's ClientError): "An error
+// occurred (Type) when calling the Operation operation: message", with
+// " (reached max retries: N)" after "operation" when the retries ran out.
+std::string format_service_error(std::string_view operation,
+                                 const api::client::ServiceError& error);
 
 // The common flags of every verb that talks to a server, for usage texts.
 std::string_view connection_flags_usage();

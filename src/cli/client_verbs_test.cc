@@ -255,14 +255,37 @@ TEST(ClientVerbsPagination, RejectsAStartingTokenItDidNotMake) {
 TEST(ClientVerbsPagination, ReturnsTheServiceErrorOfAnyPage) {
   Caller failing = [](std::string_view, const json::object&) -> Result<Reply> {
     Reply r;
-    r.error = api::client::ServiceError{
-        .type = "PipelineNotFoundException", .message = "none", .http_status = 400};
+    r.error = api::client::ServiceError{.type = "PipelineNotFoundException",
+                                        .message = "none",
+                                        .http_status = 400,
+                                        .retry_attempts = 0,
+                                        .max_attempts_reached = false};
     return r;
   };
   auto out = run_operation(*find_verb("list-pipelines"), list_request({}), failing);
   ASSERT_TRUE(out.ok());
   ASSERT_TRUE(out->error.has_value());
   EXPECT_EQ(out->error->type, "PipelineNotFoundException");
+}
+
+TEST(ClientVerbsErrors, PrintTheServiceErrorAsTheAwsCliDoesWithTheRetriesItMade) {
+  api::client::ServiceError e{.type = "PipelineNotFoundException",
+                              .message = "no pipeline",
+                              .http_status = 400,
+                              .retry_attempts = 0,
+                              .max_attempts_reached = false};
+  EXPECT_EQ(format_service_error("GetPipeline", e),
+            "An error occurred (PipelineNotFoundException) when calling the GetPipeline "
+            "operation: no pipeline");
+  // botocore's wording after AWS_MAX_ATTEMPTS=3 and three 500s (reference section 1.5).
+  e = {.type = "InternalFailure",
+       .message = "boom",
+       .http_status = 500,
+       .retry_attempts = 2,
+       .max_attempts_reached = true};
+  EXPECT_EQ(format_service_error("ListPipelines", e),
+            "An error occurred (InternalFailure) when calling the ListPipelines operation "
+            "(reached max retries: 2): boom");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "cli/watch.h"
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -180,7 +182,9 @@ struct WatchArgs {
   std::string execution_id;
   std::string pipeline_name;
   api::client::LocateOptions where;
-  std::chrono::milliseconds interval{200};
+  std::chrono::milliseconds interval{200};  // when polling
+  std::chrono::seconds reconnect{120};
+  bool poll = false;  // --poll: no event stream
   bool help = false;
 };
 
@@ -191,6 +195,10 @@ Result<WatchArgs> parse_watch_args(const std::vector<std::string>& args) {
     if (word == "--help" || word == "-h" || word == "help") {
       w.help = true;
       return w;
+    }
+    if (word == "--poll") {
+      w.poll = true;
+      continue;
     }
     if (!starts_with(word, "--")) {
       if (!w.execution_id.empty())
@@ -222,6 +230,10 @@ Result<WatchArgs> parse_watch_args(const std::vector<std::string>& args) {
       int ms = std::atoi(value->c_str());
       if (ms < 10 || ms > 60000) return Status::invalid("--interval-ms must be 10..60000");
       w.interval = std::chrono::milliseconds(ms);
+    } else if (name == "reconnect-s") {
+      int seconds = std::atoi(value->c_str());
+      if (seconds < 1 || seconds > 3600) return Status::invalid("--reconnect-s must be 1..3600");
+      w.reconnect = std::chrono::seconds(seconds);
     } else {
       return Status::invalid("Unknown options: --" + name);
     }
@@ -233,19 +245,66 @@ Result<WatchArgs> parse_watch_args(const std::vector<std::string>& args) {
 // A service error as a Status, for messages.
 Status reply_error(const Result<api::client::Reply>& r, std::string_view operation) {
   if (!r.ok()) return r.status();
-  return Status(StatusCode::kFailedPrecondition,
-                "An error occurred (" + r->error->type + ") when calling the " +
-                    std::string(operation) + " operation: " + r->error->message);
+  return Status(StatusCode::kFailedPrecondition, format_service_error(operation, *r->error));
 }
 
 std::string_view watch_usage() {
-  return "usage: stageline watch EXECUTION_ID [--pipeline-name NAME] [--interval-ms 200]\n\n"
+  return "usage: stageline watch EXECUTION_ID [--pipeline-name NAME] [--reconnect-s 120]\n"
+         "                       [--poll] [--interval-ms 200]\n\n"
          "Follow a pipeline execution until it ends, printing stage and action transitions\n"
          "with durations. Exit 0 when it Succeeded, 1 when it ended otherwise. Without\n"
-         "--pipeline-name every pipeline is searched for the execution.\n\n";
+         "--pipeline-name every pipeline is searched for the execution.\n\n"
+         "It follows the server's event stream (GET /events), reconnecting for up to\n"
+         "--reconnect-s seconds when the stream drops (a server restart). With --poll, or\n"
+         "against a server without the stream, it polls every --interval-ms instead.\n\n";
 }
 
 }  // namespace
+
+namespace {
+
+// The three reads that make one snapshot of the execution. Errors: the
+// transport (kIo) or the service's answer (kFailedPrecondition, as the aws
+// CLI words it).
+Result<WatchSnapshot> take_snapshot(ApiClient& client, const std::string& pipeline,
+                                    const std::string& execution_id) {
+  auto send = [&](std::string_view op, const json::object& input) {
+    return client.send(kCodePipelineTargetPrefix, op, input);
+  };
+  auto execution =
+      send("GetPipelineExecution",
+           json::object{{"pipelineName", pipeline}, {"pipelineExecutionId", execution_id}});
+  if (!execution.ok() || execution->error) return reply_error(execution, "GetPipelineExecution");
+  auto state = send("GetPipelineState", json::object{{"name", pipeline}});
+  if (!state.ok() || state->error) return reply_error(state, "GetPipelineState");
+  json::array details;
+  json::object input{{"pipelineName", pipeline},
+                     {"filter", json::object{{"pipelineExecutionId", execution_id}}}};
+  for (;;) {
+    auto page = send("ListActionExecutions", input);
+    if (!page.ok() || page->error) return reply_error(page, "ListActionExecutions");
+    if (auto* list = page->output.if_contains("actionExecutionDetails"); list && list->is_array())
+      for (auto& d : list->as_array()) details.push_back(std::move(d));
+    auto* next = page->output.if_contains("nextToken");
+    if (!next || !next->is_string()) break;
+    input["nextToken"] = *next;
+  }
+  return read_snapshot(execution_id, execution->output, state->output, details);
+}
+
+}  // namespace
+
+bool event_concerns_execution(std::string_view data, const std::string& execution_id) {
+  json::error_code ec;
+  json::value v = json::parse(data, ec);
+  // An event we cannot read might be ours: refreshing once too often is harmless.
+  if (ec || !v.is_object()) return true;
+  const json::object* detail = object(v.as_object(), "detail");
+  if (!detail) return true;
+  const json::value* id = detail->if_contains("execution-id");
+  if (!id || !id->is_string()) return true;
+  return id->as_string() == execution_id;
+}
 
 int run_watch(const std::vector<std::string>& args, const ClientEnvironment& env, std::ostream& out,
               std::ostream& err) {
@@ -306,32 +365,102 @@ int run_watch(const std::vector<std::string>& args, const ClientEnvironment& env
   }
 
   WatchTracker tracker(w.execution_id, w.pipeline_name);
-  for (;;) {
-    auto execution = send(
-        "GetPipelineExecution",
-        json::object{{"pipelineName", w.pipeline_name}, {"pipelineExecutionId", w.execution_id}});
-    if (!execution.ok() || execution->error)
-      return fail(reply_error(execution, "GetPipelineExecution"));
-    auto state = send("GetPipelineState", json::object{{"name", w.pipeline_name}});
-    if (!state.ok() || state->error) return fail(reply_error(state, "GetPipelineState"));
-    json::array details;
-    json::object input{{"pipelineName", w.pipeline_name},
-                       {"filter", json::object{{"pipelineExecutionId", w.execution_id}}}};
-    for (;;) {
-      auto page = send("ListActionExecutions", input);
-      if (!page.ok() || page->error) return fail(reply_error(page, "ListActionExecutions"));
-      if (auto* list = page->output.if_contains("actionExecutionDetails"); list && list->is_array())
-        for (auto& d : list->as_array()) details.push_back(std::move(d));
-      auto* next = page->output.if_contains("nextToken");
-      if (!next || !next->is_string()) break;
-      input["nextToken"] = *next;
-    }
-    WatchSnapshot snapshot =
-        read_snapshot(w.execution_id, execution->output, state->output, details);
-    for (const auto& line : tracker.update(snapshot)) out << line << "\n";
+  // Refreshes the snapshot and prints what changed. Returns the exit code
+  // once the execution has ended (or the refresh failed for good).
+  auto refresh = [&]() -> Result<std::optional<int>> {
+    auto snapshot = take_snapshot(*client, w.pipeline_name, w.execution_id);
+    if (!snapshot.ok()) return snapshot.status();
+    for (const auto& line : tracker.update(*snapshot)) out << line << "\n";
     out.flush();
-    if (tracker.finished()) return tracker.succeeded() ? 0 : 1;
-    std::this_thread::sleep_for(w.interval);
+    if (tracker.finished()) return std::optional<int>(tracker.succeeded() ? 0 : 1);
+    return std::optional<int>();
+  };
+  auto poll = [&]() -> int {
+    for (;;) {
+      auto done = refresh();
+      if (!done.ok()) return fail(done.status());
+      if (*done) return **done;
+      std::this_thread::sleep_for(w.interval);
+    }
+  };
+  if (w.poll) return poll();
+
+  // Follow the server's event stream (docs/api.md, "Live events"). Each
+  // (re)connection subscribes first and reads a snapshot second, so that any
+  // change the snapshot misses comes as an event afterwards; an event about
+  // the execution then refreshes the snapshot (the three reads), after the
+  // events already received are drained, so a burst costs one refresh. A
+  // dropped stream is reopened with Last-Event-ID; while the server is away
+  // (a restart), reconnection backs off from 250 ms to 5 s, for up to
+  // --reconnect-s seconds since the stream was last open.
+  const std::string target = "/events?pipeline=" + w.pipeline_name;
+  std::string last_event_id;
+  bool ever_open = false;
+  for (;;) {
+    auto give_up_at = std::chrono::steady_clock::now() + w.reconnect;
+    auto backoff = std::chrono::milliseconds(250);
+    std::optional<api::client::EventStream> stream;
+    Status why;
+    for (;;) {
+      auto opened = client->open_event_stream(target, last_event_id);
+      if (opened.ok()) {
+        stream.emplace(std::move(*opened));
+        break;
+      }
+      if (opened.status().code() == StatusCode::kFailedPrecondition) {
+        // The server answered, but not with a stream: an older server.
+        err << "stageline watch: the server offers no event stream (" << opened.status().message()
+            << "); polling every " << w.interval.count() << " ms instead\n";
+        return poll();
+      }
+      if (!ever_open) return fail(opened.status());
+      why = opened.status();
+      if (std::chrono::steady_clock::now() + backoff > give_up_at)
+        return fail(Status::io("lost the server's event stream and could not reopen it within " +
+                               std::to_string(w.reconnect.count()) + " s: " + why.message()));
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    }
+    ever_open = true;
+
+    Status dropped;
+    auto done = refresh();
+    if (!done.ok()) {
+      if (done.status().code() != StatusCode::kIo) return fail(done.status());
+      dropped = done.status();  // the server went away between the two: reconnect
+    } else if (*done) {
+      return **done;
+    }
+    while (dropped.ok()) {
+      auto event = stream->next(std::chrono::seconds(60));
+      if (!event.ok()) {
+        dropped = event.status();
+        break;
+      }
+      if (!event->has_value()) continue;  // only heartbeats for a minute
+      bool relevant = event_concerns_execution((*event)->data, w.execution_id);
+      // Drain what has already arrived before paying for a refresh.
+      while (dropped.ok()) {
+        auto more = stream->next(std::chrono::milliseconds(0));
+        if (!more.ok()) {
+          dropped = more.status();
+        } else if (!more->has_value()) {
+          break;
+        } else {
+          relevant = relevant || event_concerns_execution((*more)->data, w.execution_id);
+        }
+      }
+      if (!relevant) continue;
+      auto result = refresh();
+      if (!result.ok()) {
+        if (result.status().code() != StatusCode::kIo) return fail(result.status());
+        dropped = result.status();
+      } else if (*result) {
+        return **result;
+      }
+    }
+    last_event_id = stream->last_event_id().empty() ? last_event_id : stream->last_event_id();
+    err << "stageline watch: " << dropped.message() << "; reconnecting\n";
   }
 }
 

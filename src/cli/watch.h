@@ -1,10 +1,15 @@
 // cli/watch: `stageline watch EXECUTION_ID [--pipeline-name P]`: follows one
 // pipeline execution until it ends, printing each stage and action transition
 // with durations, and exits 0 when it Succeeded, 1 when it ended otherwise.
-// It polls (GetPipelineExecution, ListActionExecutions filtered to the
-// execution, GetPipelineState) every 200 ms: the server has no event stream
-// for clients yet. WatchTracker holds the pure part (what changed since the
-// previous poll, and how to say it), so it is tested without a server.
+// It subscribes to the server's event stream (GET /events?pipeline=P,
+// docs/api.md "Live events"), then reads one snapshot (GetPipelineExecution,
+// GetPipelineState, ListActionExecutions filtered to the execution), and reads
+// a new snapshot after each event about the execution: no timer polling. A
+// dropped stream is reopened with Last-Event-ID (a server restart is
+// survived). Against a server without the stream, or with --poll, it polls
+// every 200 ms instead, with a note on stderr. WatchTracker holds the pure
+// part (what changed since the previous snapshot, and how to say it), so it
+// is tested without a server.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -14,6 +19,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/client_verbs.h"
@@ -48,6 +54,10 @@ struct WatchSnapshot {
 // of them are left empty.
 WatchSnapshot read_snapshot(const std::string& execution_id, const boost::json::object& execution,
                             const boost::json::object& state, const boost::json::array& details);
+
+// Whether an event's data (EventBridge-shaped JSON) may concern the execution:
+// false only when its detail names another execution-id.
+bool event_concerns_execution(std::string_view data, const std::string& execution_id);
 
 // True for the statuses an execution does not leave.
 bool is_final_execution_status(const std::string& status);

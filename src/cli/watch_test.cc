@@ -110,6 +110,18 @@ TEST(WatchSnapshot, ReadsOnlyTheWatchedExecutionFromTheApiOutputs) {
   EXPECT_DOUBLE_EQ(s.actions[1].start_time, 1700000002.5);
 }
 
+TEST(WatchEvents, RefreshesOnlyForEventsThatMayConcernTheExecution) {
+  EXPECT_TRUE(event_concerns_execution(
+      R"({"detail-type":"CodePipeline Stage Execution State Change",)"
+      R"("detail":{"pipeline":"app","execution-id":"e1","stage":"Build","state":"STARTED"}})",
+      "e1"));
+  EXPECT_FALSE(event_concerns_execution(
+      R"({"detail":{"pipeline":"app","execution-id":"e2","state":"STARTED"}})", "e1"));
+  // What cannot be read may be ours.
+  EXPECT_TRUE(event_concerns_execution("not json", "e1"));
+  EXPECT_TRUE(event_concerns_execution(R"({"detail":{"pipeline":"app"}})", "e1"));
+}
+
 TEST(WatchFormat, DurationsReadNaturally) {
   EXPECT_EQ(format_duration(0.04), "0.0 s");
   EXPECT_EQ(format_duration(12.34), "12.3 s");

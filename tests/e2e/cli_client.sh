@@ -2,7 +2,9 @@
 # End-to-end: the native client verbs of `stageline` (get-pipeline, ...),
 # `stageline watch` and `stageline aws` against a real `stageline server`,
 # with outputs and errors compared byte for byte with the aws CLI's for the
-# same calls.
+# same calls. `stageline watch` follows running executions through the
+# server's event stream, with a job worker written with botocore (a real SDK)
+# completing custom actions, across a server restart.
 # usage: tests/e2e/cli_client.sh path/to/stageline
 set -uo pipefail
 BIN=$(realpath "$1")
@@ -168,6 +170,129 @@ sl logs "$run_id" --pipeline-name run-locally --action Smoke --follow
 [ $? -eq 0 ] && [ "$(wc -l <"$TMP/out")" -eq 2 ] && ok || bad "stageline logs --action --follow ends with the execution"
 sl logs nope --pipeline-name run-locally
 [ $? -eq 255 ] && ok || bad "stageline logs of an unknown execution fails"
+stop_server
+
+# 11. stageline watch on the event stream: executions that are running when
+#     watch starts, held by a job worker (botocore) until the test lets go.
+start_server
+cat >"$TMP/worker.py" <<'PY'
+import configparser, os, sys, time
+import botocore.session
+from botocore.config import Config
+endpoint, tmp = sys.argv[1], sys.argv[2]
+ini = configparser.ConfigParser()
+ini.read(os.path.join(tmp, "data", "credentials"))
+client = botocore.session.get_session().create_client(
+    "codepipeline", endpoint_url=endpoint, region_name="us-east-1",
+    aws_access_key_id=ini["default"]["aws_access_key_id"],
+    aws_secret_access_key=ini["default"]["aws_secret_access_key"],
+    config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10))
+types = [dict(category=c, owner="Custom", provider=p, version="1")
+         for c, p in (("Source", "WatchSource"), ("Build", "WatchBuild"))]
+stop = os.path.join(tmp, "worker.stop")
+while not os.path.exists(stop):
+    for t in types:
+        try:
+            jobs = client.poll_for_jobs(actionTypeId=t, maxBatchSize=5)["jobs"]
+        except Exception:
+            time.sleep(0.2)
+            continue
+        for job in jobs:
+            try:
+                client.acknowledge_job(jobId=job["id"], nonce=job["nonce"])
+                config = job["data"]["actionConfiguration"]["configuration"]
+                if t["category"] == "Source":
+                    client.put_job_success_result(jobId=job["id"], executionDetails={"summary": "fetched"})
+                    continue
+                hold = os.path.join(tmp, "hold-" + config.get("Hold", "none"))
+                while os.path.exists(hold) and not os.path.exists(stop):
+                    time.sleep(0.1)
+                if config.get("Result") == "fail":
+                    client.put_job_failure_result(jobId=job["id"], failureDetails={
+                        "type": "JobFailed", "message": "make: 3 tests failed"})
+                else:
+                    client.put_job_success_result(jobId=job["id"], executionDetails={"summary": "built"})
+            except Exception as e:  # e.g. a job the server failed while it restarted
+                print("worker:", e, file=sys.stderr, flush=True)
+    time.sleep(0.1)
+PY
+python3 "$TMP/worker.py" "http://127.0.0.1:$PORT" "$TMP" 2>"$TMP/worker.err" &
+worker=$!
+awsx create-custom-action-type --category Source --provider WatchSource --action-version 1 \
+  --input-artifact-details minimumCount=0,maximumCount=0 --output-artifact-details minimumCount=1,maximumCount=1
+awsx create-custom-action-type --category Build --provider WatchBuild --action-version 1 \
+  --input-artifact-details minimumCount=1,maximumCount=1 --output-artifact-details minimumCount=0,maximumCount=0 \
+  --configuration-properties '[{"name":"Result","required":true,"key":true,"secret":false},{"name":"Hold","required":false,"key":false,"secret":false}]'
+[ $? -eq 0 ] && ok || bad "create the custom action types the worker serves"
+# Creates pipeline $1 (its build action's Result $2, held by hold-$3) and
+# prints the execution its creation started.
+watched_pipeline() {
+  cat >"$TMP/$1.json" <<JSON
+{"name": "$1", "roleArn": "arn:aws:iam::111122223333:role/PipelineRole",
+ "artifactStore": {"type": "S3", "location": "watch-artifacts"},
+ "stages": [
+  {"name": "Source", "actions": [{"name": "Fetch", "outputArtifacts": [{"name": "Src"}],
+    "actionTypeId": {"category": "Source", "owner": "Custom", "provider": "WatchSource", "version": "1"}}]},
+  {"name": "Build", "actions": [{"name": "Make", "inputArtifacts": [{"name": "Src"}],
+    "configuration": {"Result": "$2", "Hold": "$3"},
+    "actionTypeId": {"category": "Build", "owner": "Custom", "provider": "WatchBuild", "version": "1"}}]}]}
+JSON
+  touch "$TMP/hold-$3"
+  sl create-pipeline --pipeline "file://$TMP/$1.json" || { echo "create $1 failed: $(cat "$TMP/err")" >&2; return; }
+  sl list-pipeline-executions --pipeline-name "$1"
+  json 'd["pipelineExecutionSummaries"][0]["pipelineExecutionId"]'
+}
+# Waits (at most 30 s) until file $1 has a line matching $2.
+wait_for_line() { for _ in $(seq 1 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+ok_id=$(watched_pipeline watch-ok ok ok)
+timeout 90 "$BIN" watch "$ok_id" --pipeline-name watch-ok --data-dir "$TMP/data" >"$TMP/w-ok.out" 2>"$TMP/w-ok.err" &
+watcher=$!
+wait_for_line "$TMP/w-ok.out" "Build.Make *InProgress" && ok || bad "watch shows the running build action (watch-ok)"
+rm -f "$TMP/hold-ok"
+wait "$watcher"; rc=$?
+cp "$TMP/w-ok.out" "$TMP/out"; cp "$TMP/w-ok.err" "$TMP/err"
+[ "$rc" -eq 0 ] && grep -q "^Execution $ok_id of pipeline watch-ok: InProgress" "$TMP/out" &&
+  grep -q "^  Source  *Succeeded" "$TMP/out" && grep -q "^    Build.Make  *Succeeded after .*: built" "$TMP/out" &&
+  grep -q "^  Build  *Succeeded" "$TMP/out" && grep -q "^Execution $ok_id Succeeded" "$TMP/out" &&
+  ! grep -q "polling" "$TMP/err" && ok ||
+  bad "watch follows a running execution on the event stream to its success and exits 0 (exit $rc)"
+
+bad_id=$(watched_pipeline watch-bad fail bad)
+timeout 90 "$BIN" watch "$bad_id" --data-dir "$TMP/data" >"$TMP/w-bad.out" 2>"$TMP/w-bad.err" &
+watcher=$!
+wait_for_line "$TMP/w-bad.out" "Build.Make *InProgress"
+rm -f "$TMP/hold-bad"
+wait "$watcher"; rc=$?
+cp "$TMP/w-bad.out" "$TMP/out"; cp "$TMP/w-bad.err" "$TMP/err"
+[ "$rc" -eq 1 ] && grep -q "^    Build.Make  *Failed after .*3 tests failed" "$TMP/out" &&
+  grep -q "^Execution $bad_id Failed" "$TMP/out" && ok ||
+  bad "watch of an execution whose build fails exits 1 with the worker's message (exit $rc)"
+
+# A server restart while the build runs: the stream drops, watch reconnects
+# with Last-Event-ID, and the restarted server's new attempt of the action
+# (the first one counts as interrupted) succeeds.
+restart_id=$(watched_pipeline watch-restart ok restart)
+timeout 120 "$BIN" watch "$restart_id" --pipeline-name watch-restart --data-dir "$TMP/data" \
+  >"$TMP/w-restart.out" 2>"$TMP/w-restart.err" &
+watcher=$!
+wait_for_line "$TMP/w-restart.out" "Build.Make *InProgress"
+stop_server
+start_server
+rm -f "$TMP/hold-restart"
+wait "$watcher"; rc=$?
+cp "$TMP/w-restart.out" "$TMP/out"; cp "$TMP/w-restart.err" "$TMP/err"
+[ "$rc" -eq 0 ] && grep -q "reconnecting" "$TMP/err" && grep -q "^Execution $restart_id Succeeded" "$TMP/out" && ok ||
+  bad "watch survives a server restart in the middle of an execution (exit $rc)"
+
+# An execution that has already ended: one snapshot, and the exit code.
+timeout 30 "$BIN" watch "$ok_id" --pipeline-name watch-ok --data-dir "$TMP/data" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 0 ] && [ "$(grep -c "^Execution $ok_id Succeeded" "$TMP/out")" = 1 ] && ok ||
+  bad "watch of an execution that already succeeded exits 0 at once"
+timeout 30 "$BIN" watch "$ok_id" --pipeline-name watch-ok --poll --data-dir "$TMP/data" >"$TMP/out" 2>"$TMP/err"
+[ $? -eq 0 ] && grep -q "^Execution $ok_id Succeeded" "$TMP/out" && ok || bad "watch --poll still works"
+touch "$TMP/worker.stop"
+wait "$worker"
 stop_server
 
 echo "cli client e2e: $passes passed, $fails failed"
