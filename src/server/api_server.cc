@@ -16,8 +16,8 @@
 #include "api/codepipeline/codepipeline_api.h"
 #include "api/events/events.h"
 #include "api/http/http.h"
-#include "api/s3/s3_api.h"
 #include "api/keys/keys.h"
+#include "api/s3/s3_api.h"
 #include "api/sigv4/sigv4.h"
 #include "api/wire/embedded.h"
 #include "api/wire/wire.h"
@@ -26,6 +26,7 @@
 #include "base/ids.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
+#include "providers/s3_source/s3_source.h"
 #include "server/services.h"
 #include "store/sqlite_store.h"
 
@@ -110,6 +111,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   runner_options.on_completion = [&loop, &drain] {
     if (http::Server* l = loop.load()) l->post([&drain] { drain(); });
   };
+  // The S3 source (providers/s3_source) reads the buckets the S3 API serves.
+  providers::S3Source s3_source(**objects);
+  runner_options.providers["Source/AWS/S3"] = &s3_source;
   auto runner_owner = std::make_unique<jobs::LocalRunner>(artifact_store, runner_options);
   jobs::LocalRunner& runner = *runner_owner;
   engine::Engine::Options engine_options;
