@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <functional>
 
 #include "artifacts/test_util.h"
@@ -375,6 +377,193 @@ TEST_F(ObjectStoreTest, OpeningAgainRemovesTemporaryFilesACrashLeftBehind) {
   write_file(temp_dir() / "put-deadbeef", "half an object");
   fs::create_directories(temp_dir() / "bucket-cafe");
   open_store();
+  EXPECT_EQ(count_entries(temp_dir()), 0u);
+}
+
+TEST_F(ObjectStoreTest, ContentTypeAndUserMetadataAreKeptPerVersion) {
+  PutOptions options;
+  options.content_type = "application/zip";
+  options.metadata = {{"owner", "team: a"}, {"codepipeline-artifact-revision-summary", "v1"}};
+  auto put = store_->put_object("artifacts", "k", "one", options);
+  ASSERT_TRUE(put.ok()) << put.status().message();
+  EXPECT_EQ(put->content_type, "application/zip");
+  ASSERT_TRUE(store_->put_object("artifacts", "k", "two").ok());
+  auto versions = store_->list_object_versions("artifacts", "k");
+  ASSERT_TRUE(versions.ok());
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_EQ((*versions)[0].content_type, "");
+  EXPECT_EQ((*versions)[1].content_type, "application/zip");
+  EXPECT_EQ((*versions)[1].metadata, options.metadata);
+  auto head = store_->head_object("artifacts", "k", put->version_id);
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(*head, *put);
+}
+
+TEST_F(ObjectStoreTest, ReplacingPutsLeaveOnlyTheNewVersion) {
+  ASSERT_TRUE(store_->put_object("artifacts", "k", "one").ok());
+  PutOptions replace;
+  replace.replace = true;
+  auto second = store_->put_object("artifacts", "k", "two", replace);
+  ASSERT_TRUE(second.ok());
+  auto versions = store_->list_object_versions("artifacts", "k");
+  ASSERT_EQ(versions->size(), 1u);
+  EXPECT_EQ((*versions)[0].version_id, second->version_id);
+}
+
+TEST_F(ObjectStoreTest, ADeleteMarkerHidesTheKeyUntilItIsRemoved) {
+  auto put = store_->put_object("artifacts", "dir/k", "data");
+  ASSERT_TRUE(put.ok());
+  auto marker = store_->put_delete_marker("artifacts", "dir/k");
+  ASSERT_TRUE(marker.ok()) << marker.status().message();
+  EXPECT_TRUE(marker->delete_marker);
+  auto head = store_->head_object("artifacts", "dir/k");
+  EXPECT_EQ(head.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(contains(head.status().message(), "delete marker")) << head.status().message();
+  EXPECT_EQ(*store_->get_object("artifacts", "dir/k", put->version_id), "data");
+  EXPECT_TRUE(store_->list_objects("artifacts", {})->objects.empty());
+  EXPECT_EQ(*store_->list_keys("artifacts", ""), std::vector<std::string>{"dir/k"});
+  auto versions = store_->list_object_versions("artifacts", "dir/k");
+  ASSERT_EQ(versions->size(), 2u);
+  EXPECT_TRUE((*versions)[0].delete_marker);
+  EXPECT_EQ(store_->delete_bucket("artifacts").code(), StatusCode::kFailedPrecondition);
+
+  ASSERT_TRUE(store_->delete_object("artifacts", "dir/k", marker->version_id).ok());
+  EXPECT_EQ(*store_->get_object("artifacts", "dir/k"), "data");
+}
+
+TEST_F(ObjectStoreTest, ADelimiterRollsKeysUpIntoCommonPrefixesThatPageAsOneEntry) {
+  for (const char* key : {"a/1", "a/2", "a/b/3", "b", "c/1", "d"}) {
+    ASSERT_TRUE(store_->put_object("artifacts", key, key).ok()) << key;
+  }
+  ListObjectsRequest request;
+  request.delimiter = "/";
+  auto all = store_->list_objects("artifacts", request);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->common_prefixes, (std::vector<std::string>{"a/", "c/"}));
+  ASSERT_EQ(all->objects.size(), 2u);
+  EXPECT_EQ(all->objects[0].key, "b");
+
+  std::vector<std::string> entries;
+  request.max_keys = 1;
+  for (int i = 0; i < 10; ++i) {
+    auto page = store_->list_objects("artifacts", request);
+    ASSERT_TRUE(page.ok());
+    for (const auto& p : page->common_prefixes) entries.push_back(p);
+    for (const auto& o : page->objects) entries.push_back(o.key);
+    request.continuation_token = page->next_continuation_token;
+    if (request.continuation_token.empty()) break;
+  }
+  EXPECT_EQ(entries, (std::vector<std::string>{"a/", "b", "c/", "d"}));
+
+  ListObjectsRequest under_a;
+  under_a.prefix = "a/";
+  under_a.delimiter = "/";
+  auto page = store_->list_objects("artifacts", under_a);
+  EXPECT_EQ(page->common_prefixes, std::vector<std::string>{"a/b/"});
+  EXPECT_EQ(page->objects.size(), 2u);
+}
+
+TEST_F(ObjectStoreTest, BucketConfigurationDocumentsAreReplacedAndRemoved) {
+  EXPECT_FALSE(store_->get_bucket_config("artifacts", "versioning")->has_value());
+  ASSERT_TRUE(store_->put_bucket_config("artifacts", "versioning", "Enabled").ok());
+  ASSERT_TRUE(store_->put_bucket_config("artifacts", "versioning", "Suspended").ok());
+  EXPECT_EQ(**store_->get_bucket_config("artifacts", "versioning"), "Suspended");
+  ASSERT_TRUE(store_->put_bucket_config("artifacts", "versioning", "").ok());
+  EXPECT_FALSE(store_->get_bucket_config("artifacts", "versioning")->has_value());
+  EXPECT_FALSE(store_->put_bucket_config("artifacts", "../x", "y").ok());
+  EXPECT_EQ(store_->put_bucket_config("nope-bucket", "versioning", "Enabled").code(),
+            StatusCode::kNotFound);
+  // A configuration document is not an object: the bucket is still empty.
+  ASSERT_TRUE(store_->put_bucket_config("artifacts", "lifecycle", "<x/>").ok());
+  EXPECT_TRUE(store_->delete_bucket("artifacts").ok());
+}
+
+class MultipartTest : public ObjectStoreTest {
+ protected:
+  void SetUp() override {
+    store_.reset();
+    ObjectStoreOptions options;
+    options.root = dir_ / "objects";
+    options.min_part_bytes = 4;
+    auto opened = ObjectStore::open(options);
+    ASSERT_TRUE(opened.ok());
+    store_ = std::move(*opened);
+    ASSERT_TRUE(store_->create_bucket("artifacts").ok());
+  }
+
+  Result<PartInfo> part(const std::string& id, int number, const std::string& data) {
+    fs::path file = dir_ / ("part-" + std::to_string(number));
+    write_file(file, data);
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    return store_->upload_part("artifacts", "big", id, number, fd.get());
+  }
+};
+
+TEST_F(MultipartTest, PartsAreJoinedInOrderUnderTheMultipartEtagAndTheUploadIsGone) {
+  PutOptions options;
+  options.content_type = "application/zip";
+  auto id = store_->create_multipart_upload("artifacts", "big", options);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  auto p2 = part(*id, 2, "world");
+  auto p1 = part(*id, 1, "hello ");
+  ASSERT_TRUE(p1.ok() && p2.ok());
+  auto replaced = part(*id, 1, "HELLO ");  // a part uploaded again replaces the first
+  ASSERT_TRUE(replaced.ok());
+  auto parts = store_->list_parts("artifacts", "big", *id);
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].etag, replaced->etag);
+  EXPECT_EQ(store_->list_multipart_uploads("artifacts")->size(), 1u);
+
+  auto done = store_->complete_multipart_upload("artifacts", "big", *id,
+                                                {{1, replaced->etag}, {2, p2->etag}});
+  ASSERT_TRUE(done.ok()) << done.status().message();
+  EXPECT_EQ(*store_->get_object("artifacts", "big"), "HELLO world");
+  EXPECT_TRUE(done->etag.ends_with("-2")) << done->etag;
+  EXPECT_EQ(done->etag.size(), 32u + 2u);
+  auto head = store_->head_object("artifacts", "big");
+  EXPECT_EQ(head->etag, done->etag);
+  EXPECT_EQ(head->content_type, "application/zip");
+  EXPECT_TRUE(store_->list_multipart_uploads("artifacts")->empty());
+  EXPECT_EQ(store_->list_parts("artifacts", "big", *id).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(MultipartTest, CompletionChecksPartsOrderAndSizes) {
+  auto id = store_->create_multipart_upload("artifacts", "big", {});
+  auto p1 = part(*id, 1, "ab");
+  auto p2 = part(*id, 2, "cdef");
+  auto small =
+      store_->complete_multipart_upload("artifacts", "big", *id, {{1, p1->etag}, {2, p2->etag}});
+  EXPECT_TRUE(contains(small.status().message(), "EntityTooSmall")) << small.status().message();
+  auto order =
+      store_->complete_multipart_upload("artifacts", "big", *id, {{2, p2->etag}, {1, p1->etag}});
+  EXPECT_TRUE(contains(order.status().message(), "InvalidPartOrder"));
+  auto wrong = store_->complete_multipart_upload("artifacts", "big", *id, {{1, p2->etag}});
+  EXPECT_TRUE(contains(wrong.status().message(), "InvalidPart"));
+  auto missing = store_->complete_multipart_upload("artifacts", "big", *id, {{3, p2->etag}});
+  EXPECT_TRUE(contains(missing.status().message(), "InvalidPart"));
+  EXPECT_EQ(part(*id, 0, "x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(part(*id, 10001, "x").status().code(), StatusCode::kInvalidArgument);
+  // A single small part is a whole object.
+  auto one = store_->complete_multipart_upload("artifacts", "big", *id, {{1, p1->etag}});
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(*store_->get_object("artifacts", "big"), "ab");
+}
+
+TEST_F(MultipartTest, AbortRemovesTheUploadAndUnknownIdsAreNoSuchUpload) {
+  auto id = store_->create_multipart_upload("artifacts", "big", {});
+  ASSERT_TRUE(part(*id, 1, "data").ok());
+  ASSERT_TRUE(store_->abort_multipart_upload("artifacts", "big", *id).ok());
+  auto again = store_->abort_multipart_upload("artifacts", "big", *id);
+  EXPECT_EQ(again.code(), StatusCode::kNotFound);
+  EXPECT_TRUE(contains(again.message(), "NoSuchUpload"));
+  EXPECT_EQ(part("../../etc", 1, "x").status().code(), StatusCode::kNotFound);
+  auto other = store_->create_multipart_upload("artifacts", "big", {});
+  // The id is bound to its bucket and key.
+  EXPECT_EQ(store_->list_parts("artifacts", "other-key", *other).status().code(),
+            StatusCode::kNotFound);
+  // Uploads survive a restart; a bucket with one in progress is still empty.
+  open_store();
+  EXPECT_EQ(store_->list_multipart_uploads("artifacts")->size(), 1u);
   EXPECT_EQ(count_entries(temp_dir()), 0u);
 }
 
