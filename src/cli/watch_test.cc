@@ -1,7 +1,14 @@
 #include "cli/watch.h"
 
-#include <boost/json/parse.hpp>
+#include <unistd.h>
 
+#include <boost/json/parse.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "api/client/test_server.h"
 #include "gtest/gtest.h"
 
 namespace stageline::cli {
@@ -120,6 +127,114 @@ TEST(WatchEvents, RefreshesOnlyForEventsThatMayConcernTheExecution) {
   // What cannot be read may be ours.
   EXPECT_TRUE(event_concerns_execution("not json", "e1"));
   EXPECT_TRUE(event_concerns_execution(R"({"detail":{"pipeline":"app"}})", "e1"));
+}
+
+// --- run_watch against a real (scripted) listener ------------------------------
+
+using api::client::testing::ScriptedServer;
+
+std::string json_reply(const std::string& body) {
+  return "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string chunk(const std::string& payload) {
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", payload.size());
+  return std::string(size) + "\r\n" + payload + "\r\n";
+}
+
+// The three answers of one snapshot: the execution, the state, the actions.
+std::vector<ScriptedServer::Answer> snapshot_answers(const std::string& status) {
+  const std::string action_status = status == "InProgress" ? "InProgress" : status;
+  return {
+      ScriptedServer::reply(json_reply(R"({"pipelineExecution":{"pipelineExecutionId":"e1",)"
+                                       R"("status":")" +
+                                       status + R"("}})")),
+      ScriptedServer::reply(json_reply(
+          R"({"stageStates":[{"stageName":"Build","latestExecution":{"pipelineExecutionId":"e1",)"
+          R"("status":")" +
+          action_status + R"("}}]})")),
+      ScriptedServer::reply(json_reply(
+          R"({"actionExecutionDetails":[{"pipelineExecutionId":"e1","actionExecutionId":"a1",)"
+          R"("stageName":"Build","actionName":"Make","startTime":100,"lastUpdateTime":102,)"
+          R"("status":")" +
+          action_status + R"("}]})")),
+  };
+}
+
+// A data directory with a credentials file, removed at the end.
+class WatchRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("watch_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    std::ofstream(dir_ / "credentials")
+        << "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+           "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  int watch(const ScriptedServer& server, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {
+        "e1",         "--pipeline-name", "app",        "--endpoint-url",
+        server.url(), "--data-dir",      dir_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_watch(args,
+                     ClientEnvironment{.default_data_dir = dir_, .shared_credentials_file = {}},
+                     out_, err_);
+  }
+
+  std::filesystem::path dir_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(WatchRunTest, SubscribesThenReadsASnapshotThenRefreshesOnAnEventAboutTheExecution) {
+  std::vector<ScriptedServer::Answer> answers;
+  answers.push_back(ScriptedServer::reply_and_hold(
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      chunk(": heartbeat\n\n") +
+      chunk("id: 7\nevent: CodePipeline Pipeline Execution State Change\n"
+            "data: {\"detail\":{\"pipeline\":\"app\",\"execution-id\":\"e0\"}}\n\n"
+            "id: 8\nevent: CodePipeline Pipeline Execution State Change\n"
+            "data: {\"detail\":{\"pipeline\":\"app\",\"execution-id\":\"e1\"}}\n\n")));
+  for (auto& a : snapshot_answers("InProgress")) answers.push_back(std::move(a));
+  for (auto& a : snapshot_answers("Succeeded")) answers.push_back(std::move(a));
+  ScriptedServer server(std::move(answers));
+  EXPECT_EQ(watch(server), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "Execution e1 of pipeline app: InProgress\n"
+            "  Build                   InProgress\n"
+            "    Build.Make            InProgress\n"
+            "    Build.Make            Succeeded after 2.0 s\n"
+            "  Build                   Succeeded after 2.0 s\n"
+            "Execution e1 Succeeded after 2.0 s\n");
+  EXPECT_EQ(err_.str(), "");
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 7u);
+  EXPECT_EQ(requests[0].substr(0, requests[0].find("\r\n")), "GET /events?pipeline=app HTTP/1.1");
+  EXPECT_NE(requests[1].find("GetPipelineExecution"), std::string::npos);
+}
+
+TEST_F(WatchRunTest, PollsWithANoteWhenTheServerHasNoEventStream) {
+  const std::string body = R"({"__type":"UnknownOperationException","message":"no route"})";
+  std::vector<ScriptedServer::Answer> answers;
+  answers.push_back(ScriptedServer::reply(
+      "HTTP/1.1 404 Not Found\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body));
+  for (auto& a : snapshot_answers("InProgress")) answers.push_back(std::move(a));
+  for (auto& a : snapshot_answers("Failed")) answers.push_back(std::move(a));
+  ScriptedServer server(std::move(answers));
+  EXPECT_EQ(watch(server, {"--interval-ms", "10"}), 1);
+  EXPECT_NE(err_.str().find("the server offers no event stream ("), std::string::npos)
+      << err_.str();
+  EXPECT_NE(err_.str().find("HTTP 404: UnknownOperationException: no route); polling every 10 ms"),
+            std::string::npos)
+      << err_.str();
+  EXPECT_NE(out_.str().find("Execution e1 Failed after 2.0 s"), std::string::npos) << out_.str();
 }
 
 TEST(WatchFormat, DurationsReadNaturally) {

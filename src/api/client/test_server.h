@@ -1,6 +1,7 @@
 // api/client/test_server: a real HTTP listener on 127.0.0.1:<ephemeral> for
 // the client's tests. Each connection it accepts, in order, gets the next
-// scripted answer (raw bytes, a reset, or a held-open stream), so a test sees
+// scripted answer (raw bytes, a reset, or a held-open stream; each on its own
+// thread), so a test sees
 // the client's real sockets, retries and reconnections; nothing is mocked.
 // Test-only.
 #pragma once
@@ -95,33 +96,43 @@ class ScriptedServer {
   }
 
  private:
+  // Accepts a connection per answer, in order; each is answered on its own
+  // thread, so a held stream does not stop the connections after it.
   void serve() {
+    std::vector<std::thread> handlers;
     for (auto& answer : answers_) {
       pollfd p[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
-      if (::poll(p, 2, 30'000) <= 0 || (p[1].revents & POLLIN)) return;
+      if (::poll(p, 2, 30'000) <= 0 || (p[1].revents & POLLIN)) break;
       int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) return;
-      std::string request;
-      char buf[4096];
-      for (;;) {
-        auto head = request.find("\r\n\r\n");
-        if (head != std::string::npos) {
-          auto cl = request.find("Content-Length: ");
-          size_t length =
-              cl == std::string::npos ? 0 : std::strtoul(&request[cl + 16], nullptr, 10);
-          if (request.size() >= head + 4 + length) break;
-        }
-        ssize_t n = ::read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        request.append(buf, static_cast<size_t>(n));
-      }
+      if (c < 0) break;
+      std::string request = read_request(c);
       {
         std::lock_guard<std::mutex> lock(mutex_);
         requests_.push_back(request);
       }
-      answer(c, request, stop_[0]);
-      ::close(c);
+      handlers.emplace_back([this, c, request, &answer] {
+        answer(c, request, stop_[0]);
+        ::close(c);
+      });
     }
+    for (auto& t : handlers) t.join();
+  }
+
+  static std::string read_request(int c) {
+    std::string request;
+    char buf[4096];
+    for (;;) {
+      auto head = request.find("\r\n\r\n");
+      if (head != std::string::npos) {
+        auto cl = request.find("Content-Length: ");
+        size_t length = cl == std::string::npos ? 0 : std::strtoul(&request[cl + 16], nullptr, 10);
+        if (request.size() >= head + 4 + length) break;
+      }
+      ssize_t n = ::read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    return request;
   }
 
   std::vector<Answer> answers_;
