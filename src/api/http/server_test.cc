@@ -11,7 +11,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <random>
 #include <thread>
@@ -232,6 +237,7 @@ class ServerTest : public ::testing::Test {
 
   Response handle(const Request& r) {
     ++handled_;  // control thread only
+    if (custom_handler_) return custom_handler_(r);
     if (r.path() == "/throw") throw std::runtime_error("boom");
     Response res;
     res.headers = {{"Content-Type", "application/x-amz-json-1.1"},
@@ -267,8 +273,9 @@ class ServerTest : public ::testing::Test {
   std::thread::id control_id_;
   std::atomic<bool> returned_{false};
   int port_ = 0;
-  int handled_ = 0;                  // control thread only
-  std::vector<std::string> logged_;  // control thread only
+  int handled_ = 0;                                         // control thread only
+  std::vector<std::string> logged_;                         // control thread only
+  std::function<Response(const Request&)> custom_handler_;  // set before start()
 };
 
 Server::Options fast_options() {
@@ -464,6 +471,154 @@ TEST_F(ServerTest, Answers413AtOnceForAnOversizedBodyAndKeepsServingOthers) {
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(ok->body.size(), 1024u);
   EXPECT_EQ(on_control([&] { return handled_; }), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Large bodies: a per-request limit, spooling to a file, file responses
+
+class LargeBodyTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/http-spool-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    spool_ = tmpl;
+    custom_handler_ = [this](const Request& r) {
+      Response res;
+      seen_file_ = r.body_file;
+      if (!r.body_file.empty()) {
+        FILE* f = std::fopen(r.body_file.c_str(), "rb");
+        std::string content;
+        char buf[65536];
+        size_t n;
+        while (f && (n = std::fread(buf, 1, sizeof buf, f)) > 0) content.append(buf, n);
+        if (f) std::fclose(f);
+        res.headers.emplace_back("X-Spooled", "1");
+        res.body = std::to_string(content.size()) + ":" + content.substr(0, 16);
+      } else {
+        res.body = std::to_string(r.body.size()) + ":" + r.body.substr(0, 16);
+      }
+      return res;
+    };
+  }
+  void TearDown() override {
+    ServerTest::TearDown();
+    std::string cmd = "rm -rf " + spool_;
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+  }
+  Server::Options options() {
+    Server::Options o;
+    o.body_limit = 1024;
+    o.spool_dir = spool_;
+    o.spool_threshold = 4096;
+    o.body_limit_for = [](const Request& head) -> std::optional<uint64_t> {
+      if (head.method == "PUT") return 1 << 24;
+      return std::nullopt;
+    };
+    return o;
+  }
+  size_t spool_entries() {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(spool_)) {
+      (void)e;
+      ++n;
+    }
+    return n;
+  }
+
+  std::string spool_;
+  std::string seen_file_;  // control thread only
+};
+
+TEST_F(LargeBodyTest, ARouteWithALargerLimitGetsItsBodySpooledToAFileRemovedAfterwards) {
+  start(options());
+  Client c(port_);
+  std::string body(3 << 20, 'q');
+  body[0] = 'A';
+  ASSERT_TRUE(c.send("PUT /bucket/key HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(c.send(body));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("X-Spooled"), "1");
+  EXPECT_EQ(r->body, std::to_string(body.size()) + ":" + body.substr(0, 16));
+  std::string file = on_control([&] { return seen_file_; });
+  EXPECT_EQ(file.rfind(spool_, 0), 0u) << file;
+  EXPECT_EQ(spool_entries(), 0u);  // removed once the handler returned
+}
+
+TEST_F(LargeBodyTest, AChunkedBodyOfUnknownLengthIsSpooledToo) {
+  start(options());
+  Client c(port_);
+  std::string chunk(5000, 'c');
+  char size[16];
+  std::snprintf(size, sizeof size, "%zx", chunk.size());
+  ASSERT_TRUE(c.send("PUT /k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     std::string(size) + "\r\n" + chunk + "\r\n" + std::string(size) + "\r\n" +
+                     chunk + "\r\n0\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("X-Spooled"), "1");
+  EXPECT_EQ(r->body, "10000:" + chunk.substr(0, 16));
+}
+
+TEST_F(LargeBodyTest, SmallBodiesStayInMemoryAndOtherRoutesKeepTheDefaultLimit) {
+  start(options());
+  Client c(port_);
+  ASSERT_TRUE(c.send("PUT /k HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n" +
+                     std::string(2000, 's')));
+  auto small = c.read_response();
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->header("X-Spooled"), "");
+  EXPECT_EQ(small->body.substr(0, 5), "2000:");
+
+  Client post(port_);
+  ASSERT_TRUE(post.send(post_request(std::string(2000, 'p'))));
+  auto refused = post.read_response();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 413);
+
+  Client huge(port_);
+  ASSERT_TRUE(huge.send("PUT /k HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n"));
+  auto too_big = huge.read_response();
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_NE(too_big->body.find(std::to_string(1 << 24)), std::string::npos) << too_big->body;
+}
+
+TEST_F(LargeBodyTest, AFileBodyIsStreamedFromItsOffsetAndHeadOnlyAnnouncesItsLength) {
+  std::string path = spool_ + "/served";
+  std::string content;
+  for (int i = 0; i < 400000; ++i) content += static_cast<char>('a' + i % 26);
+  {
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+  }
+  custom_handler_ = [&](const Request& r) {
+    Response res;
+    int fd = r.method == "HEAD" ? -1 : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    res.file = std::make_shared<FileBody>(fd, 10, content.size() - 10);
+    return res;
+  };
+  start(options());
+  Client c(port_);
+  ASSERT_TRUE(c.send("GET /f HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->header("Content-Length"), std::to_string(content.size() - 10));
+  EXPECT_TRUE(r->body == content.substr(10));
+  ASSERT_TRUE(c.send("HEAD /f HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto head = c.read_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->header("Content-Length"), std::to_string(content.size() - 10));
+  // Nothing follows the HEAD answer: the next request on the connection works.
+  ASSERT_TRUE(c.send("GET /f HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto again = c.read_response();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->body == content.substr(10));
 }
 
 TEST_F(ServerTest, Answers413InsteadOf100ContinueForAnOversizedBody) {
