@@ -14,6 +14,7 @@
 #include "api/codecommit/codecommit_api.h"
 #include "api/codecommit/git_http.h"
 #include "api/codepipeline/codepipeline_api.h"
+#include "api/connections/connections_api.h"
 #include "api/events/events.h"
 #include "api/http/http.h"
 #include "api/keys/keys.h"
@@ -28,6 +29,8 @@
 #include "jobs/local_runner.h"
 #include "providers/s3_source/s3_source.h"
 #include "server/services.h"
+#include "sources/codecommit_source.h"
+#include "sources/connection_source.h"
 #include "store/sqlite_store.h"
 
 namespace stageline::server {
@@ -114,6 +117,28 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   // The S3 source (providers/s3_source) reads the buckets the S3 API serves.
   providers::S3Source s3_source(**objects);
   runner_options.providers["Source/AWS/S3"] = &s3_source;
+  // Git sources (src/sources, docs/sources.md): CodeCommit repositories
+  // in DATA_DIR/git/codecommit; a connection's repositories through mirrors
+  // in DATA_DIR/git/mirrors, located by the connections API. The providers
+  // outlive the runner (declared before it).
+  connections::ConnectionsOptions connections_options;
+  connections_options.region = args.region;
+  connections_options.account_id = args.account_id;
+  connections_options.now_ms = now_ms;
+  connections_options.page_token_key = admin->secret;
+  connections_options.new_id = new_uuid;
+  connections::ConnectionsApi connections_api(**store, connections_options);
+  sources::CodeCommitSource codecommit_source(data);
+  sources::ConnectionSource connection_source(
+      data / "git" / "mirrors",
+      [&connections_api](const std::string& arn,
+                         const std::string& repository) -> Result<sources::ConnectionRemote> {
+        auto location = connections_api.resolve(arn, repository);
+        if (!location.ok()) return location.status();
+        return sources::ConnectionRemote{location->url, location->provider_type};
+      });
+  runner_options.providers["Source/AWS/CodeCommit"] = &codecommit_source;
+  runner_options.providers["Source/AWS/CodeStarSourceConnection"] = &connection_source;
   auto runner_owner = std::make_unique<jobs::LocalRunner>(artifact_store, runner_options);
   jobs::LocalRunner& runner = *runner_owner;
   engine::Engine::Options engine_options;
@@ -144,6 +169,15 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
                            [&codepipeline](const wire::Call& call, const api::Caller& caller) {
                              return codepipeline.call(call, caller);
                            }});
+  // CodeStar Connections and CodeConnections: one set of connections and
+  // hosts behind both services (api/connections).
+  for (const char* name : {"codestar-connections", "codeconnections"}) {
+    const wire::ServiceModel& model = wire::embedded_service_model(name);
+    services.add(JsonService{&model, [&connections_api, &model](const wire::Call& call,
+                                                                const api::Caller&) {
+                               return connections_api.call(model, call);
+                             }});
+  }
   // S3 (api/s3): the buckets and objects of DATA_DIR/objects, the artifact
   // store's own; made once the verifier exists, below.
   std::unique_ptr<api::s3::S3Api> s3;
