@@ -57,7 +57,8 @@ Catalogue build() {
       ActionCategory::kSource, aws, "CodeCommit", {0, 0}, {1, 1}, {"RepositoryName", "BranchName"},
       {"PollForSourceChanges", "OutputArtifactFormat"},
       {"AuthorDate", "BranchName", "CommitId", "CommitMessage", "CommitterDate", "RepositoryName"},
-      planned("CodeCommit source actions", kSourcesIssue)));
+      ""));
+  a.back().runnable = true;  // by the server's provider (sources/codecommit_source)
   a.back().config_enums = {{"PollForSourceChanges", {"true", "false"}},
                            {"OutputArtifactFormat", {"CODE_ZIP", "CODEBUILD_CLONE_REF"}}};
   a.push_back(
@@ -67,7 +68,8 @@ Catalogue build() {
            {"AuthorDate", "AuthorDisplayName", "AuthorEmail", "AuthorId", "BranchName", "CommitId",
             "CommitMessage", "ConnectionArn", "FullRepositoryName", "ProviderType", "TagName",
             "DestinationBranchName", "PullRequestId", "PullRequestTitle", "SourceBranchName"},
-           planned("CodeStarSourceConnection source actions", kSourcesIssue)));
+           ""));
+  a.back().runnable = true;  // by the server's provider (sources/connection_source)
   a.back().config_enums = {{"DetectChanges", {"true", "false"}},
                            {"OutputArtifactFormat", {"CODE_ZIP", "CODEBUILD_CLONE_REF"}}};
   a.push_back(
