@@ -26,6 +26,9 @@ bad() {
 }
 
 start_server() {
+  # A restart must not find the previous server's "listening" line: the
+  # background shell truncates server.out only when it gets to run.
+  rm -f "$TMP/server.out"
   "$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$TMP/server.out" 2>"$TMP/server.err" &
   server=$!
   for _ in $(seq 1 100); do grep -q "listening" "$TMP/server.out" 2>/dev/null && return 0; sleep 0.1; done
