@@ -217,10 +217,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   git_options.path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
   git_options.log = [&err](const std::string& line) { err << "stageline server: " << line << "\n"; };
   // TODO(#5): start the pipelines whose CodeCommit source watches the branch.
-  git_options.on_push = [&err](const std::string& repository, const std::string& branch,
-                               const std::string& commit) {
-    err << "stageline server: codecommit push " << repository << " " << branch << " " << commit
-        << "\n";
+  git_options.on_push = [&err](const codecommit::PushedRef& pushed) {
+    err << "stageline server: codecommit push " << pushed.repository << " " << pushed.ref << " "
+        << pushed.commit_id << "\n";
   };
   codecommit::GitHttp git_http(**store, key_source, git_options);
 

@@ -66,7 +66,7 @@ git_auth clone -q "$URL" "$TMP/work" >"$TMP/out" 2>&1 && [ -d "$TMP/work/.git" ]
   git commit -q -m "First commit") >"$TMP/out" 2>&1
 commit=$(git -C "$TMP/work" rev-parse HEAD)
 git_auth -C "$TMP/work" push -q origin main >"$TMP/out" 2>&1 && ok || bad "git push to main over HTTP"
-grep -q "codecommit push demo main $commit" "$TMP/server.err" && ok || {
+grep -q "codecommit push demo refs/heads/main $commit" "$TMP/server.err" && ok || {
   cp "$TMP/server.err" "$TMP/out"; bad "the push hook reports (demo, main, commit)"; }
 
 # 4. The API reads what was pushed.

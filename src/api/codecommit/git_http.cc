@@ -49,16 +49,12 @@ bool base64_decode(std::string_view in, std::string& out) {
   return bits < 6;  // a single leftover sextet cannot come from whole bytes
 }
 
-// Branch name -> commit id, for telling what a push changed.
-Result<std::map<std::string, std::string>> branch_heads(GitRepository& repo) {
-  auto names = repo.branches();
-  if (!names.ok()) return names.status();
-  std::map<std::string, std::string> heads;
-  for (const auto& n : *names) {
-    auto commit = repo.branch_commit(n);
-    if (commit.ok()) heads[n] = *commit;
-  }
-  return heads;
+using Refs = std::map<std::string, std::string>;  // ref name -> commit id
+
+Result<Refs> read_refs(const std::filesystem::path& dir) {
+  auto repo = GitRepository::open(dir);
+  if (!repo.ok()) return repo.status();
+  return repo->refs();
 }
 
 }  // namespace
@@ -91,6 +87,39 @@ GitHttp::GitHttp(store::Store& store, api::sigv4::KeySource& keys, GitHttpOption
     : store_(store), keys_(keys), options_(std::move(options)) {}
 
 bool GitHttp::accepts(const http::Request& request) { return request.path().starts_with(kPrefix); }
+
+void GitHttp::report_push(const http::Request& request, const std::string& repository,
+                          const std::map<std::string, std::string>& before) {
+  auto repo = GitRepository::open(repository_dir(options_.data_dir, repository));
+  auto after = repo.ok() ? repo->refs() : Result<Refs>(repo.status());
+  if (!after.ok()) {
+    log(request, "read refs after a push to " + repository + ": " + after.status().message());
+    return;
+  }
+  constexpr std::string_view kHeads = "refs/heads/";
+  for (const auto& [ref, commit] : *after) {
+    auto it = before.find(ref);
+    if (it != before.end() && it->second == commit) continue;
+    PushedRef pushed;
+    pushed.repository = repository;
+    pushed.ref = ref;
+    pushed.commit_id = commit;
+    if (std::string_view(ref).starts_with(kHeads)) {
+      pushed.branch = ref.substr(kHeads.size());
+      if (Status s = repo->adopt_default_branch(pushed.branch); !s.ok())
+        log(request, "set the default branch of " + repository + ": " + s.message());
+    }
+    if (it != before.end()) {
+      pushed.old_commit_id = it->second;
+      auto files = repo->changed_files(it->second, commit);
+      if (files.ok())
+        pushed.changed_files = std::move(*files);
+      else
+        log(request, "files changed by a push to " + repository + ": " + files.status().message());
+    }
+    if (options_.on_push) options_.on_push(pushed);
+  }
+}
 
 void GitHttp::log(const http::Request& request, const std::string& what) const {
   if (options_.log) options_.log("request " + request.request_id + ": git " + what);
@@ -138,11 +167,9 @@ http::Response GitHttp::handle(const http::Request& request) {
     return text(500, "Internal error\n");
   }
   const auto dir = repository_dir(options_.data_dir, where->repository);
-  std::map<std::string, std::string> before;
+  Refs before;
   if (receive) {
-    auto repo = GitRepository::open(dir);
-    auto heads =
-        repo.ok() ? branch_heads(*repo) : Result<std::map<std::string, std::string>>(repo.status());
+    auto heads = read_refs(dir);
     if (!heads.ok()) {
       log(request, heads.status().message());
       return text(500, "Internal error\n");
@@ -192,23 +219,7 @@ http::Response GitHttp::handle(const http::Request& request) {
     log(request, where->repository + ": http-backend " + ran->exit.describe() + ", status " +
                      std::to_string(response->status) + "; stderr: " + ran->err);
 
-  if (receive && ran->exit.success()) {
-    auto repo = GitRepository::open(dir);
-    auto after =
-        repo.ok() ? branch_heads(*repo) : Result<std::map<std::string, std::string>>(repo.status());
-    if (!after.ok()) {
-      log(request,
-          "read branches after a push to " + where->repository + ": " + after.status().message());
-    } else {
-      for (const auto& [branch, commit] : *after) {
-        auto it = before.find(branch);
-        if (it != before.end() && it->second == commit) continue;
-        if (Status s = repo->adopt_default_branch(branch); !s.ok())
-          log(request, "set the default branch of " + where->repository + ": " + s.message());
-        if (options_.on_push) options_.on_push(where->repository, branch, commit);
-      }
-    }
-  }
+  if (receive && ran->exit.success()) report_push(request, where->repository, before);
   return std::move(response).value();
 }
 

@@ -13,9 +13,10 @@
 // must exist in the store (404 otherwise, after authentication, so names
 // cannot be probed). Other paths under /v1/repos/ get 404.
 //
-// After a receive-pack, each branch the push created or moved is reported to
-// on_push, and the first branch pushed to an empty repository becomes its
-// default branch (HEAD), as in CodeCommit.
+// After a receive-pack, each branch or tag the push created or moved is
+// reported to on_push (a PushedRef), and the first branch pushed to an empty
+// repository becomes its default branch (HEAD), as in CodeCommit. Deleted
+// refs are not reported.
 //
 // Not thread-safe: the server calls handle() on its control thread, which
 // the git child blocks for its duration (bounded by `timeout`); request
@@ -25,10 +26,12 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "api/http/http.h"
 #include "api/sigv4/keys.h"
@@ -36,16 +39,26 @@
 
 namespace stageline::codecommit {
 
+// One ref a push created or moved.
+struct PushedRef {
+  std::string repository;     // the repository name
+  std::string ref;            // "refs/heads/main" or "refs/tags/v1.0"
+  std::string branch;         // "main" for a branch; "" for a tag
+  std::string old_commit_id;  // "" when the push created the ref
+  std::string commit_id;      // what the ref points to now (tags peeled)
+  // Paths ('/'-separated) that differ between the old and the new commit's
+  // trees; nullopt for a new ref, or when they could not be read.
+  std::optional<std::vector<std::string>> changed_files;
+};
+
 struct GitHttpOptions {
   std::filesystem::path data_dir;                         // repositories under layout.h's root
   std::string git_program = "git";                        // run as `<git_program> http-backend`
   std::string path_env = "/usr/local/bin:/usr/bin:/bin";  // the child's PATH
   std::chrono::milliseconds timeout{120'000};             // per git child
-  // A push created or moved `branch` of `repository` to `commit_id`. Called
-  // on the thread that called handle(), after git has updated the branch.
-  std::function<void(const std::string& repository, const std::string& branch,
-                     const std::string& commit_id)>
-      on_push;
+  // Called once per ref a push created or moved, in ref name order, on the
+  // thread that called handle(), after git has updated the refs.
+  std::function<void(const PushedRef&)> on_push;
   // One line per refused or failed request (the request id first). Empty:
   // nothing is logged.
   std::function<void(const std::string&)> log;
@@ -63,6 +76,9 @@ class GitHttp {
   http::Response handle(const http::Request& request);
 
  private:
+  // Reports the refs that differ from `before` to on_push.
+  void report_push(const http::Request& request, const std::string& repository,
+                   const std::map<std::string, std::string>& before);
   void log(const http::Request& request, const std::string& what) const;
 
   store::Store& store_;

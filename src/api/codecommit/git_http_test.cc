@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <tuple>
 
 #include "api/codecommit/codecommit_api.h"
 #include "api/codecommit/layout.h"
@@ -68,9 +67,7 @@ class GitHttpTest : public ::testing::Test {
     GitHttpOptions options;
     options.data_dir = dir_.path();
     options.path_env = "/usr/local/bin:/usr/bin:/bin";
-    options.on_push = [this](const std::string& r, const std::string& b, const std::string& c) {
-      pushes_.emplace_back(r, b, c);
-    };
+    options.on_push = [this](const PushedRef& pushed) { pushes_.push_back(pushed); };
     options.log = [this](const std::string& line) { log_ += line + "\n"; };
     git_ = std::make_unique<GitHttp>(*store_, keys_, options);
   }
@@ -100,7 +97,7 @@ class GitHttpTest : public ::testing::Test {
   api::sigv4::InMemoryKeySource keys_;
   std::unique_ptr<CodeCommitApi> api_;
   std::unique_ptr<GitHttp> git_;
-  std::vector<std::tuple<std::string, std::string, std::string>> pushes_;
+  std::vector<PushedRef> pushes_;
   std::string log_;
 };
 
@@ -146,40 +143,68 @@ TEST_F(GitHttpTest, AMissingRepositoryOrAnotherPathGets404) {
   EXPECT_EQ(get("/v1/repos/app/info/refs?service=git-upload-archive").status, 403);
 }
 
-TEST_F(GitHttpTest, APushReportsEachMovedBranchAndTheFirstBranchBecomesTheDefault) {
+TEST_F(GitHttpTest, APushReportsEachMovedRefAndTheFirstBranchBecomesTheDefault) {
   create("app");
   auto work = dir_.path() / "work";
-  const std::string id = make_work_repo(work, "dev", {{"a.txt", "hello"}});
-  std::string pack =
-      sh("printf 'dev\\n' | git -C '" + work.string() + "' pack-objects -q --stdout --revs");
-  std::string body = pkt_line(std::string(40, '0') + " " + id + " refs/heads/dev" +
-                              std::string(1, '\0') + "report-status\n") +
-                     "0000" + pack;
-  http::Request r;
-  r.method = "POST";
-  r.target = "/v1/repos/app/git-receive-pack";
-  r.peer = "127.0.0.1:5000";
-  r.request_id = "req-2";
-  r.headers = {{"Authorization", basic(kKeyId, kSecret)},
-               {"Content-Type", "application/x-git-receive-pack-request"}};
-  r.body = body;
-  http::Response out = git_->handle(r);
+  const std::string id = make_work_repo(work, "dev", {{"a.txt", "hello"}, {"c.txt", "same"}});
+  auto receive_pack = [&](const std::string& commands, const std::string& revs) {
+    std::string pack = revs.empty() ? ""
+                                    : sh("printf '" + revs + "' | git -C '" + work.string() +
+                                         "' pack-objects -q --stdout --revs");
+    http::Request r;
+    r.method = "POST";
+    r.target = "/v1/repos/app/git-receive-pack";
+    r.peer = "127.0.0.1:5000";
+    r.request_id = "req-2";
+    r.headers = {{"Authorization", basic(kKeyId, kSecret)},
+                 {"Content-Type", "application/x-git-receive-pack-request"}};
+    r.body = commands + "0000" + pack;
+    return git_->handle(r);
+  };
+  const std::string zero(40, '0');
+  const std::string nul(1, '\0');
+  http::Response out = receive_pack(
+      pkt_line(zero + " " + id + " refs/heads/dev" + nul + "report-status\n"), "dev\\n");
   EXPECT_EQ(out.status, 200) << out.body << log_;
   EXPECT_EQ(header(out, "Content-Type"), "application/x-git-receive-pack-result");
   EXPECT_NE(out.body.find("unpack ok"), std::string::npos) << out.body;
   EXPECT_NE(out.body.find("ok refs/heads/dev"), std::string::npos) << out.body;
   ASSERT_EQ(pushes_.size(), 1u);
-  EXPECT_EQ(pushes_[0], std::make_tuple(std::string("app"), std::string("dev"), id));
+  EXPECT_EQ(pushes_[0].repository, "app");
+  EXPECT_EQ(pushes_[0].ref, "refs/heads/dev");
+  EXPECT_EQ(pushes_[0].branch, "dev");
+  EXPECT_EQ(pushes_[0].old_commit_id, "");
+  EXPECT_EQ(pushes_[0].commit_id, id);
+  EXPECT_FALSE(pushes_[0].changed_files.has_value()) << "a new branch has no base";
   EXPECT_EQ(
       sh("git --git-dir='" + repository_dir(dir_.path(), "app").string() + "' symbolic-ref HEAD"),
       "refs/heads/dev\n");
 
-  // The same push again moves nothing, so nothing is reported.
-  r.body = pkt_line(id + " " + id + " refs/heads/dev" + std::string(1, '\0') + "report-status\n") +
-           "0000";
-  out = git_->handle(r);
+  // A second commit and a tag in one push: both refs, the branch with the
+  // files that changed.
+  sh("cd '" + work.string() + "' && echo changed > a.txt && echo new > b.txt && git add -A && " +
+     "git commit -q -m second");
+  std::string second = sh("git -C '" + work.string() + "' rev-parse HEAD");
+  second.pop_back();
+  out = receive_pack(pkt_line(id + " " + second + " refs/heads/dev" + nul + "report-status\n") +
+                         pkt_line(zero + " " + second + " refs/tags/v1\n"),
+                     "dev\\n^" + id + "\\n");
+  EXPECT_EQ(out.status, 200) << out.body << log_;
+  ASSERT_EQ(pushes_.size(), 3u) << log_;
+  EXPECT_EQ(pushes_[1].ref, "refs/heads/dev");
+  EXPECT_EQ(pushes_[1].old_commit_id, id);
+  EXPECT_EQ(pushes_[1].commit_id, second);
+  ASSERT_TRUE(pushes_[1].changed_files.has_value());
+  EXPECT_EQ(*pushes_[1].changed_files, (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(pushes_[2].ref, "refs/tags/v1");
+  EXPECT_EQ(pushes_[2].branch, "");
+  EXPECT_EQ(pushes_[2].commit_id, second);
+
+  // The same update again moves nothing, so nothing is reported.
+  out = receive_pack(pkt_line(second + " " + second + " refs/heads/dev" + nul + "report-status\n"),
+                     "");
   EXPECT_EQ(out.status, 200);
-  EXPECT_EQ(pushes_.size(), 1u);
+  EXPECT_EQ(pushes_.size(), 3u);
 }
 
 TEST(GitHttpPaths, RepositoryPathsAndBasicCredentialsParse) {

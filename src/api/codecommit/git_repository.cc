@@ -144,6 +144,64 @@ Result<std::vector<std::string>> GitRepository::branches() {
   return names;
 }
 
+Result<std::map<std::string, std::string>> GitRepository::refs() {
+  git_reference_iterator* raw = nullptr;
+  if (int rc = git_reference_iterator_new(&raw, repo_); rc != 0)
+    return git_failure("list refs", rc);
+  std::unique_ptr<git_reference_iterator,
+                  Deleter<git_reference_iterator, git_reference_iterator_free>>
+      it(raw);
+  std::map<std::string, std::string> out;
+  for (;;) {
+    git_reference* ref = nullptr;
+    int rc = git_reference_next(&ref, it.get());
+    if (rc == GIT_ITEROVER) break;
+    if (rc != 0) return git_failure("list refs", rc);
+    Reference owned(ref);
+    std::string_view name = git_reference_name(ref);
+    if (!name.starts_with(kHeads) && !name.starts_with("refs/tags/")) continue;
+    git_object* obj = nullptr;
+    if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) != 0) continue;
+    Object peeled(obj);
+    out[std::string(name)] = oid_text(git_object_id(obj));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> GitRepository::changed_files(std::string_view old_commit_id,
+                                                              std::string_view new_commit_id) {
+  Tree trees[2];
+  std::string_view ids[2] = {old_commit_id, new_commit_id};
+  for (int i = 0; i < 2; ++i) {
+    git_oid oid;
+    std::string id(ids[i]);
+    if (!valid_object_id(id) || git_oid_fromstr(&oid, id.c_str()) != 0)
+      return Status::invalid("invalid commit id");
+    git_commit* raw = nullptr;
+    if (int rc = git_commit_lookup(&raw, repo_, &oid); rc != 0)
+      return git_failure("commit " + id, rc);
+    Commit commit(raw);
+    git_tree* tree = nullptr;
+    if (int rc = git_commit_tree(&tree, commit.get()); rc != 0)
+      return git_failure("tree of " + id, rc);
+    trees[i].reset(tree);
+  }
+  git_diff* raw_diff = nullptr;
+  if (int rc = git_diff_tree_to_tree(&raw_diff, repo_, trees[0].get(), trees[1].get(), nullptr);
+      rc != 0)
+    return git_failure("diff", rc);
+  std::unique_ptr<git_diff, Deleter<git_diff, git_diff_free>> diff(raw_diff);
+  std::vector<std::string> paths;
+  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+    if (d->old_file.path) paths.emplace_back(d->old_file.path);
+    if (d->new_file.path) paths.emplace_back(d->new_file.path);
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  return paths;
+}
+
 Result<std::string> GitRepository::branch_commit(std::string_view name) {
   if (!valid_branch_name(name)) return Status::invalid("invalid branch name");
   std::string refname = std::string(kHeads) + std::string(name);

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +74,17 @@ class GitRepository {
 
   // Every branch name, in byte order.
   Result<std::vector<std::string>> branches();
+
+  // Every branch and tag ("refs/heads/main", "refs/tags/v1") and the commit
+  // it points to (annotated tags peeled); refs that name no commit are left
+  // out.
+  Result<std::map<std::string, std::string>> refs();
+
+  // The paths ('/'-separated) whose content or mode differs between the
+  // trees of two commits, each once, in byte order (a rename gives both
+  // paths). kNotFound when a commit does not exist.
+  Result<std::vector<std::string>> changed_files(std::string_view old_commit_id,
+                                                 std::string_view new_commit_id);
 
   // The commit id branch `name` points to; kNotFound when there is no such
   // branch.
