@@ -56,7 +56,10 @@ class Fd {
   int fd_ = -1;
 };
 
-void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+bool set_nonblocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+}
 
 // Kills the child's group and reaps it unless released: no child outlives a
 // failed run.
@@ -108,22 +111,32 @@ Result<CgiOutput> run_cgi(const CgiRequest& request) {
   Fd err_parent(err_pipe[0]), err_child(err_pipe[1]);
 
   posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_child.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out_child.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err_child.get(), 2);
-  // Sockets of the server that were not opened close-on-exec stay with us.
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
+  if (int rc = posix_spawn_file_actions_init(&actions); rc != 0)
+    return Status::io("run CGI program: " + errno_text(rc));
+  if (int rc = posix_spawnattr_init(&attr); rc != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return Status::io("run CGI program: " + errno_text(rc));
+  }
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  int setup = posix_spawn_file_actions_adddup2(&actions, in_child.get(), 0);
+  if (setup == 0) setup = posix_spawn_file_actions_adddup2(&actions, out_child.get(), 1);
+  if (setup == 0) setup = posix_spawn_file_actions_adddup2(&actions, err_child.get(), 2);
+  // Sockets of the server that were not opened close-on-exec stay with us.
+  if (setup == 0) setup = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  if (setup == 0) setup = posix_spawnattr_setsigmask(&attr, &none);
+  if (setup == 0) setup = posix_spawnattr_setsigdefault(&attr, &all);
+  if (setup == 0) setup = posix_spawnattr_setpgroup(&attr, 0);
+  if (setup == 0)
+    setup = posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  if (setup != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return Status::io("run CGI program: " + errno_text(setup));
+  }
 
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : request.env) env_strings.push_back(k + "=" + v);
@@ -143,9 +156,9 @@ Result<CgiOutput> run_cgi(const CgiRequest& request) {
   in_child.reset();
   out_child.reset();
   err_child.reset();
-  set_nonblocking(in_parent.get());
-  set_nonblocking(out_parent.get());
-  set_nonblocking(err_parent.get());
+  if (!set_nonblocking(in_parent.get()) || !set_nonblocking(out_parent.get()) ||
+      !set_nonblocking(err_parent.get()))
+    return Status::io("run CGI program: fcntl: " + errno_text(errno));
 
   CgiOutput result;
   size_t written = 0;
