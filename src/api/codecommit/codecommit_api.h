@@ -17,8 +17,9 @@
 //
 // Depends on store (the resources table only), wire, api/http (the Request
 // and Response types; no Beast), api/sigv4 (KeySource) and libgit2 (included
-// by git_repository.cc only). The CGI child is spawned by cgi.cc. Never on
-// the engine: the server wires GitHttpOptions::on_push to it.
+// by git_repository.cc only). The CGI child is spawned by cgi.cc (jobs
+// decodes its wait status). Never on the engine: the server wires
+// GitHttpOptions::on_push to it.
 //
 // Not thread-safe: the server calls it on the control thread only.
 #pragma once
