@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: `stageline server` driven by the AWS SDK for JavaScript v3
-# (tests/e2e/sdk_js/test.mjs): the pipeline API, SigV4 refusals, and a
-# custom-action job worker; then a restart of the server, after which the
+# (tests/e2e/sdk_js/test.mjs): the pipeline API, SigV4 refusals, a
+# custom-action job worker and a third-party one; then a restart of the server, after which the
 # custom action types are still there and an execution that waited for a
 # worker goes on. Needs node >= 20 and npm (Debian: nodejs, npm).
 # The npm packages are installed from the lock file into
@@ -86,6 +86,20 @@ run_phase() {
 }
 
 start_server
+# Third-party action types for test.mjs's partner worker (docs/api.md,
+# "Registered action types").
+for t in "Source PartnerRepo 0 0 1 1" "Test PartnerScan 1 1 0 0"; do
+  read -r category provider min_in max_in min_out max_out <<<"$t"
+  cat >"$TMP/type.json" <<JSON
+{"executor": {"configuration": {"jobWorkerExecutorConfiguration": {}}, "type": "JobWorker"},
+ "id": {"category": "$category", "owner": "ThirdParty", "provider": "$provider", "version": "1"},
+ "inputArtifactDetails": {"minimumCount": $min_in, "maximumCount": $max_in},
+ "outputArtifactDetails": {"minimumCount": $min_out, "maximumCount": $max_out},
+ "properties": [{"name": "Project", "optional": false, "key": true, "noEcho": false}]}
+JSON
+  "$BIN" action-types register "$TMP/type.json" --data-dir "$TMP/data" >"$TMP/register.out" 2>&1 ||
+    { cat "$TMP/register.out"; setup_failed "stageline action-types register $provider"; }
+done
 run_phase before-restart
 stop_server
 start_server

@@ -1149,6 +1149,87 @@ async function afterRestart() {
   });
 }
 
+// ============================================================================
+// 4. A partner's job worker for registered third-party action types
+//    (PollForThirdPartyJobs, GetThirdPartyJobDetails with the clientId,
+//    AcknowledgeThirdPartyJob, PutThirdPartyJobSuccessResult). sdk_js.sh
+//    registers the types (Source/PartnerRepo and Test/PartnerScan, owner
+//    ThirdParty) with `stageline action-types register` first.
+// ============================================================================
+async function thirdPartyActions() {
+  const name = 'sdk-partner';
+  const repoType = {category: 'Source', owner: 'ThirdParty', provider: 'PartnerRepo', version: '1'};
+  const scanType = {category: 'Test', owner: 'ThirdParty', provider: 'PartnerScan', version: '1'};
+  await check('GetActionType describes a registered third-party type', async () => {
+    const {actionType} = await send(cp.GetActionTypeCommand, scanType);
+    assert.equal(actionType.executor.type, 'JobWorker');
+    assert.equal(actionType.properties[0].name, 'Project');
+  });
+  await check('CreatePipeline accepts a pipeline of registered third-party types', async () => {
+    await send(cp.CreatePipelineCommand, {
+      pipeline: {
+        name,
+        roleArn: `arn:aws:iam::${account}:role/R`,
+        artifactStore: {type: 'S3', location: 'sdk-artifacts'},
+        stages: [
+          {
+            name: 'Source',
+            actions: [{
+              name: 'Repo', actionTypeId: repoType, configuration: {Project: 'demo'},
+              outputArtifacts: [{name: 'Code'}],
+            }],
+          },
+          {
+            name: 'Test',
+            actions: [{
+              name: 'Scan', actionTypeId: scanType, configuration: {Project: 'demo'},
+              inputArtifacts: [{name: 'Code'}],
+            }],
+          },
+        ],
+      },
+    });
+  });
+  // The worker: claim a job, read it with the clientId, acknowledge, succeed.
+  async function runOne(actionTypeId, summary) {
+    const job = await until(`a ${actionTypeId.provider} job`, async () => {
+      const {jobs} = await send(cp.PollForThirdPartyJobsCommand, {actionTypeId, maxBatchSize: 1});
+      return jobs[0];
+    });
+    assert.match(job.clientId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    await rejectsWith(
+        send(cp.GetThirdPartyJobDetailsCommand,
+             {jobId: job.jobId, clientToken: '00000000-0000-4000-8000-000000000000'}),
+        'InvalidClientTokenException');
+    const {jobDetails} = await send(cp.GetThirdPartyJobDetailsCommand,
+                                    {jobId: job.jobId, clientToken: job.clientId});
+    assert.equal(jobDetails.data.pipelineContext.pipelineName, name);
+    assert.equal(jobDetails.data.pipelineContext.pipelineArn, undefined);
+    assert.equal(jobDetails.data.actionConfiguration.configuration.Project, 'demo');
+    const {status} = await send(cp.AcknowledgeThirdPartyJobCommand,
+                                {jobId: job.jobId, nonce: jobDetails.nonce, clientToken: job.clientId});
+    assert.equal(status, 'InProgress');
+    await send(cp.PutThirdPartyJobSuccessResultCommand, {
+      jobId: job.jobId,
+      clientToken: job.clientId,
+      executionDetails: {summary, externalExecutionId: `${actionTypeId.provider}-1`},
+    });
+    return jobDetails;
+  }
+  await check('A third-party worker runs both actions and the execution succeeds', async () => {
+    await runOne(repoType, 'fetched');
+    const scan = await runOne(scanType, 'no findings');
+    assert.equal(scan.data.inputArtifacts[0].name, 'Code');
+    const {pipelineExecutionSummaries} =
+        await send(cp.ListPipelineExecutionsCommand, {pipelineName: name});
+    const done = await waitForExecutionEnd(name, pipelineExecutionSummaries[0].pipelineExecutionId);
+    assert.equal(done.status, 'Succeeded');
+    const state = await send(cp.GetPipelineStateCommand, {name});
+    assert.equal(
+        actionState(stageState(state, 'Test'), 'Scan').latestExecution.summary, 'no findings');
+  });
+}
+
 // Usage: node test.mjs [before-restart|after-restart]
 const phase = process.argv[2] ?? 'before-restart';
 const started = Date.now();
@@ -1156,6 +1237,7 @@ if (phase === 'before-restart') {
   await pipelineApi();
   await authentication();
   await customActions();
+  await thirdPartyActions();
 } else if (phase === 'after-restart') {
   await afterRestart();
 } else {
