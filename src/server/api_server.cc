@@ -291,10 +291,33 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     r.body = std::move(answer.body);
     return r;
   };
+  // POST /webhooks/TOKEN: deliveries to V1 webhooks, unsigned as GitHub,
+  // Gitea and GitLab send them (docs/api.md, "Webhooks"). A webhook's URL
+  // names this server as clients on this machine reach it.
+  codepipeline.set_endpoint_url([&loop, &args] {
+    http::Server* s = loop.load();
+    std::string host = args.listen.substr(0, args.listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    return s == nullptr ? std::string() : "http://" + host + ":" + std::to_string(s->port());
+  });
+  auto webhook = [&](const http::Request& req) -> http::Response {
+    wire::Response answer = codepipeline.receive_webhook(
+        {req.path().substr(std::string_view("/webhooks/").size()), req.body, req.peer,
+         req.header("X-Hub-Signature-256"), req.header("X-Hub-Signature")});
+    http::Response r;
+    r.status = answer.http_status;
+    r.headers.emplace_back("Content-Type", answer.content_type);
+    r.body = std::move(answer.body);
+    return r;
+  };
 
   auto handle = [&](const http::Request& req) -> http::Response {
     if (req.path() == "/action-types" && credential_scope_service(req) != "s3")
       return action_types(req);
+    if (req.method == "POST" && req.path().starts_with("/webhooks/") &&
+        credential_scope_service(req) != "s3")
+      return webhook(req);
     if (req.method == "GET" && req.path().starts_with("/logs/") &&
         credential_scope_service(req) != "s3")  // else an object of a bucket called "logs"
       return logs(req);
