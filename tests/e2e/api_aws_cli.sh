@@ -272,7 +272,7 @@ cp list-webhooks >"$TMP/out" 2>&1 && [ "$(json 'd["webhooks"][0]["arn"]')" = \
   "arn:aws:codepipeline:us-east-1:111122223333:webhook:drops-push" ] && ok || bad "list-webhooks"
 deliver() {  # body secret
   local sig
-  sig=$(printf '%s' "$1" | openssl dgst -sha256 -hmac "$2" | sed 's/^.*= //')
+  sig=$(python3 -c 'import hmac, sys; print(hmac.new(sys.argv[2].encode(), sys.argv[1].encode(), "sha256").hexdigest())' "$1" "$2")
   curl -s -o "$TMP/out" -w "%{http_code}" -X POST -H "Content-Type: application/json" \
     -H "X-GitHub-Event: push" -H "X-Hub-Signature-256: sha256=$sig" --data-binary "$1" "$url"
 }
