@@ -1,7 +1,7 @@
 // api/s3: the S3 REST API (the subset `aws s3` and `aws s3api` use) on the
 // server's port, serving the buckets and objects of the artifacts module's
 // ObjectStore: the artifact store of the engine and what users see through
-// S3 are the same store (docs/api.md, "S3"; docs/artifact-store.md).
+// S3 are the same store (docs/artifact-store.md has the on-disk layout).
 //
 // A request reaches S3Api::handle when its SigV4 credential scope names
 // "s3" (server/services.h). handle authenticates it itself (header
@@ -13,8 +13,17 @@
 //
 // Bucket versioning (Enabled / Suspended) is the "versioning" configuration
 // document of the bucket; while it is not Enabled, a put replaces the
-// object's versions and responses call the version "null". Lifecycle and
-// encryption configurations are stored and returned, not applied (#6).
+// object's versions and responses call the version "null" (Suspended keeps
+// real ids on the versions it has). ListObjectVersions pages by key only
+// (a key's versions are never split across pages). Lifecycle and encryption
+// configurations are stored and returned, not applied yet (the next issue).
+// Not implemented (501 NotImplemented): ACLs, policies, tagging, CORS,
+// website, UploadPartCopy; SigV2 (so `aws s3 presign` of the v1 CLI needs
+// `s3.signature_version = s3v4`) and the STREAMING-*-TRAILER payloads.
+//
+// Every call runs on the control thread, including the copy of a spooled
+// body into the store and the fsync: a large PUT holds the loop for as long
+// as that takes (tens of ms for an 8 MiB part).
 //
 // Depends on base, artifacts (ObjectStore), api/http (Request/Response
 // only, no Beast) and api/sigv4. Runs on the server's control thread; one
