@@ -860,7 +860,7 @@ http::Response S3Api::delete_objects(Call& call) {
               xml::element("DeleteMarker", "true") + xml::element("DeleteMarkerVersionId", version);
       }
       deleted = xml::element("VersionId", version) + deleted;
-    } else if (*state == "Enabled") {
+    } else if (!state->empty()) {
       auto marker = store_.put_delete_marker(call.bucket, key);
       if (!marker.ok()) {
         fail(marker.status());
@@ -909,14 +909,14 @@ http::Response S3Api::put_object(Call& call) {
   auto state = versioning(call.bucket);
   if (!state.ok()) return call.error(state.status());
   artifacts::PutOptions options = put_options_of(call.request);
-  options.replace = *state != "Enabled";
+  options.replace = state->empty();
   auto info = call.body_file.empty()
                   ? store_.put_object(call.bucket, call.key, call.body, options)
                   : store_.put_object_from_file(call.bucket, call.key, call.body_file, options);
   if (!info.ok()) return call.error(info.status());
   http::Response r = call.empty();
   r.headers.emplace_back("ETag", quoted_etag(info->etag));
-  if (*state == "Enabled") r.headers.emplace_back("x-amz-version-id", info->version_id);
+  if (!state->empty()) r.headers.emplace_back("x-amz-version-id", info->version_id);
   return r;
 }
 
@@ -950,14 +950,14 @@ http::Response S3Api::copy_object(Call& call) {
   }
   auto state = versioning(call.bucket);
   if (!state.ok()) return call.error(state.status());
-  options.replace = *state != "Enabled";
+  options.replace = state->empty();
   auto info = store_.put_object_from_fd(call.bucket, call.key, opened->fd.get(), options);
   if (!info.ok()) return call.error(info.status());
   http::Response r =
       call.xml_ok("<CopyObjectResult xmlns=\"" + std::string(kXmlns) + "\">" +
                   xml::element("LastModified", iso8601(info->last_modified)) +
                   xml::element("ETag", quoted_etag(info->etag)) + "</CopyObjectResult>");
-  if (*state == "Enabled") r.headers.emplace_back("x-amz-version-id", info->version_id);
+  if (!state->empty()) r.headers.emplace_back("x-amz-version-id", info->version_id);
   auto source_state = versioning(source_bucket);
   if (source_state.ok() && !source_state->empty())
     r.headers.emplace_back("x-amz-copy-source-version-id", opened->info.version_id);
@@ -1070,7 +1070,7 @@ http::Response S3Api::delete_object(Call& call) {
     r.headers.emplace_back("x-amz-version-id", version);
     return r;
   }
-  if (*state == "Enabled" && version.empty()) {
+  if (!state->empty() && version.empty()) {
     auto marker = store_.put_delete_marker(call.bucket, call.key);
     if (!marker.ok()) return call.error(marker.status());
     r.headers.emplace_back("x-amz-delete-marker", "true");
@@ -1146,14 +1146,14 @@ http::Response S3Api::complete_multipart_upload(Call& call) {
   auto state = versioning(call.bucket);
   if (!state.ok()) return call.error(state.status());
   auto info = store_.complete_multipart_upload(call.bucket, call.key, call.param("uploadId"), parts,
-                                               *state != "Enabled");
+                                               state->empty());
   if (!info.ok()) return call.error(info.status());
   http::Response r = call.xml_ok(
       "<CompleteMultipartUploadResult xmlns=\"" + std::string(kXmlns) + "\">" +
       xml::element("Location", "http://" + call.host + "/" + call.bucket + "/" + call.key) +
       xml::element("Bucket", call.bucket) + xml::element("Key", call.key) +
       xml::element("ETag", quoted_etag(info->etag)) + "</CompleteMultipartUploadResult>");
-  if (*state == "Enabled") r.headers.emplace_back("x-amz-version-id", info->version_id);
+  if (!state->empty()) r.headers.emplace_back("x-amz-version-id", info->version_id);
   return r;
 }
 

@@ -12,10 +12,12 @@
 // with S3's XML documents and errors (<Error><Code>NoSuchKey</Code>...).
 //
 // Bucket versioning (Enabled / Suspended) is the "versioning" configuration
-// document of the bucket; while it is not Enabled, a put replaces the
-// object's versions and responses call the version "null" (Suspended keeps
-// real ids on the versions it has). ListObjectVersions pages by key only
-// (a key's versions are never split across pages). Lifecycle and encryption
+// document of the bucket. Until it is first configured, a put replaces the
+// object and responses call its version "null". Once configured, every put
+// keeps the earlier versions and a delete without a version id adds a delete
+// marker; Suspended behaves like Enabled here (S3 would write "null"
+// versions that replace each other), so nothing is ever lost by suspending. ListObjectVersions
+// pages by key only (a key's versions are never split across pages). Lifecycle and encryption
 // configurations are stored and returned, not applied yet (the next issue).
 // Not implemented (501 NotImplemented): ACLs, policies, tagging, CORS,
 // website, UploadPartCopy; SigV2 (so `aws s3 presign` of the v1 CLI needs

@@ -81,7 +81,8 @@ class S3ApiTest : public ::testing::Test {
   }
 
   http::Request signed_request(std::string method, std::string target, std::string body = {},
-                               std::vector<sigv4::Header> extra = {}, const char* secret = kSecret) {
+                               std::vector<sigv4::Header> extra = {},
+                               const char* secret = kSecret) {
     HttpRequest r{std::move(method), std::move(target), {{"Host", kHost}}, std::move(body)};
     for (auto& h : extra) r.headers.push_back(h);
     EXPECT_TRUE(sigv4::sign(r, sigv4::Key{kId, secret, "", true}, "us-east-1", "s3",
@@ -345,6 +346,27 @@ TEST_F(S3ApiTest, VersionedBucketsKeepVersionsAndDeleteWithMarkers) {
   EXPECT_EQ(error_code(call("GET", "/vkt/k?versionId=00000000000000000000000f")), "NoSuchVersion");
 }
 
+TEST_F(S3ApiTest, SuspendingVersioningLosesNoVersion) {
+  make_bucket("skt");
+  call("PUT", "/skt?versioning",
+       "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>");
+  std::string v1 = header_of(call("PUT", "/skt/k", "one"), "x-amz-version-id");
+  ASSERT_EQ(call("PUT", "/skt?versioning",
+                 "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>")
+                .status,
+            200);
+  call("PUT", "/skt/k", "two");
+  EXPECT_EQ(call("DELETE", "/skt/k").status, 204);
+  EXPECT_EQ(content_of(call("GET", "/skt/k?versionId=" + v1)), "one");
+  auto versions = xml::parse(call("GET", "/skt?versions").body);
+  EXPECT_EQ(versions->all("Version").size(), 2u);
+  EXPECT_EQ(versions->all("DeleteMarker").size(), 1u);
+  EXPECT_EQ(
+      error_code(call("PUT", "/skt?versioning",
+                      "<VersioningConfiguration><Status>Off</Status></VersioningConfiguration>")),
+      "IllegalVersioningConfigurationException");
+}
+
 TEST_F(S3ApiTest, UnversionedPutsReplaceTheObject) {
   make_bucket("ukt");
   call("PUT", "/ukt/k", "one");
@@ -409,7 +431,8 @@ TEST_F(S3ApiTest, CopyObjectCopiesContentAndMetadata) {
   auto get = call("GET", "/ckt/dst");
   EXPECT_EQ(content_of(get), "payload");
   EXPECT_EQ(header_of(get, "x-amz-meta-a"), "1");
-  EXPECT_EQ(error_code(call("PUT", "/ckt/x", {}, {{"x-amz-copy-source", "/bkt/absent"}})), "NoSuchKey");
+  EXPECT_EQ(error_code(call("PUT", "/ckt/x", {}, {{"x-amz-copy-source", "/bkt/absent"}})),
+            "NoSuchKey");
 }
 
 TEST_F(S3ApiTest, PresignedUrlsAndVirtualHostAddressingWork) {
