@@ -106,6 +106,22 @@ Result<CommitInfo> GitRepository::commit(std::string_view id) const {
   return info;
 }
 
+namespace {
+
+// The clone's "origin", created without insteadOf rewriting (see mirror.cc
+// for the libgit2 1.5 leak this avoids).
+int create_origin(git_remote** out, git_repository* repo, const char* name, const char* url,
+                  void*) {
+  git_remote_create_options create;
+  git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+  create.repository = repo;
+  create.name = name;
+  create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+  return git_remote_create_with_opts(out, url, &create);
+}
+
+}  // namespace
+
 Status clone_at(const std::string& repository, std::string_view branch, std::string_view commit_id,
                 const fs::path& target) {
   ensure_libgit2();
@@ -121,6 +137,7 @@ Status clone_at(const std::string& repository, std::string_view branch, std::str
   // Copy the objects: a hard-linked clone would share files with the
   // server's repository, and the artifact must not depend on it.
   options.local = GIT_CLONE_NO_LOCAL;
+  options.remote_cb = create_origin;
   git_repository* raw = nullptr;
   int rc = git_clone(&raw, repository.c_str(), target.c_str(), &options);
   if (rc != 0) return git_status(what, rc);

@@ -91,7 +91,14 @@ Result<fs::path> Mirrors::fetch(const std::string& url, std::string_view branch,
   if (rc != 0) return git_status(what + ": open mirror " + path.string(), rc);
   std::unique_ptr<git_repository, void (*)(git_repository*)> repo_owner(repo, git_repository_free);
   git_remote* remote = nullptr;
-  rc = git_remote_create_anonymous(&remote, repo, url.c_str());
+  // Without url.<base>.insteadOf rewriting: the mirror's config has none,
+  // and libgit2 1.5 leaks pcre2 match data (about 20 KB a call) on that
+  // path when nothing matches (fixed upstream in libgit2 PR #6382, 1.6).
+  git_remote_create_options create;
+  git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+  create.repository = repo;
+  create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF;
+  rc = git_remote_create_with_opts(&remote, url.c_str(), &create);
   if (rc != 0) return git_status(what, rc);
   std::unique_ptr<git_remote, void (*)(git_remote*)> remote_owner(remote, git_remote_free);
 
