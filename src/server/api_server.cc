@@ -11,6 +11,7 @@
 #include <fstream>
 #include <memory>
 
+#include "api/codebuild/codebuild_api.h"
 #include "api/codecommit/codecommit_api.h"
 #include "api/codecommit/git_http.h"
 #include "api/codepipeline/codepipeline_api.h"
@@ -25,9 +26,12 @@
 #include "artifacts/artifact_store.h"
 #include "artifacts/object_store.h"
 #include "base/ids.h"
+#include "builds/build_service.h"
+#include "builds/codebuild_action.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
 #include "providers/s3_source/s3_source.h"
+#include "server/push_triggers.h"
 #include "server/services.h"
 #include "sources/codecommit_source.h"
 #include "sources/connection_source.h"
@@ -139,12 +143,34 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       });
   runner_options.providers["Source/AWS/CodeCommit"] = &codecommit_source;
   runner_options.providers["Source/AWS/CodeStarSourceConnection"] = &connection_source;
+
+  // CodeBuild (src/builds): projects and builds on the resources table, run
+  // on this machine; standalone builds (StartBuild) on the service's own
+  // threads, which report back on the control thread to be joined.
+  builds::BuildServiceOptions build_options;
+  build_options.region = args.region;
+  build_options.account_id = args.account_id;
+  build_options.work_root = data / "codebuild";
+  build_options.base_environment = runner_options.base_environment;
+  build_options.now_ms = now_ms;
+  build_options.new_id = new_uuid;
+  builds::BuildService* build_service_ptr = nullptr;
+  build_options.on_build_finished = [&loop, &build_service_ptr](const std::string&) {
+    if (http::Server* l = loop.load())
+      l->post([&build_service_ptr] { build_service_ptr->reap(); });
+  };
+  builds::BuildService build_service(**store, artifact_store, build_options);
+  build_service_ptr = &build_service;
+  builds::CodeBuildAction codebuild_action(build_service);
+  runner_options.providers["Build/AWS/CodeBuild"] = &codebuild_action;
+  runner_options.providers["Test/AWS/CodeBuild"] = &codebuild_action;
   auto runner_owner = std::make_unique<jobs::LocalRunner>(artifact_store, runner_options);
   jobs::LocalRunner& runner = *runner_owner;
   engine::Engine::Options engine_options;
   engine_options.now_ms = now_ms;
   engine_options.new_id = new_uuid;
   engine_options.account_id = args.account_id;
+  engine_options.wait_for_approvals = true;  // PutApprovalResult answers them
   events::EventLog::Options event_options;
   event_options.account_id = args.account_id;
   event_options.region = args.region;
@@ -194,6 +220,15 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
                            [&codecommit_api](const wire::Call& call, const api::Caller&) {
                              return codecommit_api.call(call);
                            }});
+  codebuild::CodeBuildOptions codebuild_options;
+  codebuild_options.region = args.region;
+  codebuild_options.account_id = args.account_id;
+  codebuild_options.now_ms = now_ms;
+  codebuild::CodeBuildApi codebuild_api(**store, build_service, codebuild_options);
+  services.add(JsonService{&codebuild::codebuild_model(),
+                           [&codebuild_api](const wire::Call& call, const api::Caller& caller) {
+                             return codebuild_api.call(call, caller.principal);
+                           }});
   keys::StoreKeySource::Options key_options;
   key_options.on_error = [&err](const Status& s) {
     err << "stageline server: access keys: " << s.message() << "\n";
@@ -217,9 +252,27 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   git_options.path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
   git_options.log = [&err](const std::string& line) { err << "stageline server: " << line << "\n"; };
   // TODO(#5): start the pipelines whose CodeCommit source watches the branch.
-  git_options.on_push = [&err](const codecommit::PushedRef& pushed) {
-    err << "stageline server: codecommit push " << pushed.repository << " " << pushed.ref << " "
-        << pushed.commit_id << "\n";
+  // A push starts the pipelines whose CodeCommit source watches that
+  // branch, on the pushed commit (server/push_triggers.h).
+  git_options.on_push = [&err, &engine, &store, &args](const codecommit::PushedRef& pushed) {
+    triggers::PushEvent push;
+    push.provider = "CodeCommit";
+    push.repository = pushed.repository;
+    push.ref = pushed.ref;
+    push.commit_id = pushed.commit_id;
+    push.changed_files = pushed.changed_files;
+    push.repository_arn =
+        "arn:aws:codecommit:" + args.region + ":" + args.account_id + ":" + pushed.repository;
+    auto started = start_for_push(engine, **store, push);
+    if (!started.ok()) {
+      err << "stageline server: push to " << pushed.repository << ": " << started.status().message()
+          << "\n";
+      return;
+    }
+    for (const auto& s : *started)
+      err << "stageline server: push to " << pushed.repository << " " << pushed.ref << " "
+          << pushed.commit_id.substr(0, 12) << ": pipeline " << s.pipeline << " "
+          << (s.error.empty() ? "started " + s.execution_id : "did not start: " + s.error) << "\n";
   };
   codecommit::GitHttp git_http(**store, key_source, git_options);
 
