@@ -66,8 +66,13 @@ git_auth clone -q "$URL" "$TMP/work" >"$TMP/out" 2>&1 && [ -d "$TMP/work/.git" ]
   git commit -q -m "First commit") >"$TMP/out" 2>&1
 commit=$(git -C "$TMP/work" rev-parse HEAD)
 git_auth -C "$TMP/work" push -q origin main >"$TMP/out" 2>&1 && ok || bad "git push to main over HTTP"
-grep -q "codecommit push demo refs/heads/main $commit" "$TMP/server.err" && ok || {
-  cp "$TMP/server.err" "$TMP/out"; bad "the push hook reports (demo, main, commit)"; }
+# The server's push hook ran: the first branch pushed to a repository becomes
+# its default branch, whatever HEAD named before (main).
+cc create-repository --repository-name side >"$TMP/out" 2>&1
+git_auth -C "$TMP/work" push -q "http://127.0.0.1:$PORT/v1/repos/side" main:dev >"$TMP/out" 2>&1 &&
+  cc get-repository --repository-name side >"$TMP/out" 2>&1 &&
+  [ "$(json 'd["repositoryMetadata"]["defaultBranch"]')" = dev ] && ok ||
+  bad "the first branch pushed over HTTP becomes the default"
 
 # 4. The API reads what was pushed.
 cc get-branch --repository-name demo --branch-name main >"$TMP/out" 2>&1
@@ -114,7 +119,7 @@ curl -s -o /dev/null -w "%{http_code}" "$URL/info/refs?service=git-upload-pack" 
 "$BIN" repo create tools --data-dir "$TMP/data" >"$TMP/out" 2>&1
 [ $? -eq 255 ] && grep -q RepositoryNameExistsException "$TMP/out" && ok || bad "stageline repo create of a taken name"
 "$BIN" repo list --data-dir "$TMP/data" >"$TMP/out" 2>&1 &&
-  [ "$(cut -f1 "$TMP/out" | tr '\n' ' ')" = "demo tools " ] && ok || bad "stageline repo list"
+  [ "$(cut -f1 "$TMP/out" | tr '\n' ' ')" = "demo side tools " ] && ok || bad "stageline repo list"
 
 # 9. Delete returns the id; a second delete returns none; git then gets 404.
 cc delete-repository --repository-name demo >"$TMP/out" 2>&1
