@@ -302,7 +302,10 @@ void BuildService::finish(Plan& plan, const BuildResult& result) {
       exported.push_back(json::object{{"name", k}, {"value", v}});
     b["exportedEnvironmentVariables"] = std::move(exported);
   }
-  (void)save(plan.id, b);  // the caller reports the outcome; a store failure is logged there
+  // A failed save leaves the record as last saved (IN_PROGRESS); the build's
+  // outcome still reaches its caller, and the store's failure is the
+  // server's to notice (every other write fails the same way).
+  (void)save(plan.id, b);
 }
 
 Result<json::object> BuildService::start_build(const StartRequest& request) {
