@@ -505,7 +505,9 @@ Status Engine::commit(store::StoreWriter& w, const std::string& pipeline, Effect
         } else if (!is_approval(type)) {
           r.job_id = start->job_id = options_.new_id();
         } else if (options_.wait_for_approvals) {
-          r.approval_token = options_.new_id();
+          // The token is also its external execution id: what
+          // ListActionExecutions shows PARALLEL pipelines (reference §10).
+          r.approval_token = r.external_execution_id = options_.new_id();
           external = true;  // it waits for a person, not for the runner
         }
         if (Status s = w.insert_action_execution(r); !s.ok()) return s;

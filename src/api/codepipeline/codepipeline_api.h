@@ -128,6 +128,7 @@ class CodePipelineApi {
   Out rollback_stage(const In& in, const Caller& caller);
   Out override_stage_condition(const In& in);
   Out set_stage_transition(const In& in, bool enabled, const Caller& caller);
+  Out put_approval_result(const In& in, const Caller& caller);
   Out list_action_executions(const wire::Operation& op, const In& in);
   Out list_rule_executions(const wire::Operation& op, const In& in);
   // state.cc

@@ -54,16 +54,15 @@ class CodePipelineApiTest : public ::testing::Test {
     auto opened = store::SqliteStore::open(path, {});
     ASSERT_TRUE(opened.ok()) << opened.status().message();
     store_ = std::move(*opened);
-    engine_ = std::make_unique<engine::Engine>(
-        *store_, runner_,
-        engine::Engine::Options{[this] { return clock_ += 1000; },
-                                [this] {
-                                  char buf[40];
-                                  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d",
-                                                ++ids_);
-                                  return std::string(buf);
-                                },
-                                {}});
+    engine::Engine::Options engine_options;
+    engine_options.now_ms = [this] { return clock_ += 1000; };
+    engine_options.new_id = [this] {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++ids_);
+      return std::string(buf);
+    };
+    engine_options.wait_for_approvals = true;  // as the server runs it
+    engine_ = std::make_unique<engine::Engine>(*store_, runner_, engine_options);
     api_ = std::make_unique<CodePipelineApi>(
         *engine_, *store_,
         ApiOptions{"us-east-1", "111122223333", [this] { return clock_; },
@@ -362,7 +361,7 @@ TEST_F(CodePipelineApiTest, TagsAreAddedReplacedAndRemovedAndBadArnsAreRefused) 
             "ResourceNotFoundException");
 }
 
-TEST_F(CodePipelineApiTest, ActionAndRuleTypesAreListedAndUnavailableOperationsSayWhy) {
+TEST_F(CodePipelineApiTest, ActionAndRuleTypesAreListed) {
   create_app();
   json::value types = ok("ListActionTypes", R"({"actionOwnerFilter": "Custom"})");
   ASSERT_EQ(types.at("actionTypes").as_array().size(), 1u);
@@ -370,12 +369,6 @@ TEST_F(CodePipelineApiTest, ActionAndRuleTypesAreListedAndUnavailableOperationsS
   EXPECT_GT(ok("ListActionTypes", "{}").at("actionTypes").as_array().size(), 10u);
   ok("ListRuleTypes", "{}");
   EXPECT_EQ(ok("ListWebhooks", "{}").at("webhooks").as_array().size(), 0u);
-  auto approval = run("PutApprovalResult", R"({"pipelineName": "app", "stageName": "Build",
-      "actionName": "Make", "result": {"summary": "ok", "status": "Approved"},
-      "token": "00000000-0000-4000-8000-000000000001"})");
-  ASSERT_FALSE(approval.ok());
-  EXPECT_EQ(approval.error().type, "ValidationException");
-  EXPECT_NE(approval.error().message.find("issue #7"), std::string::npos);
   ok("DeleteCustomActionType", R"({"category": "Build", "provider": "MyBuild", "version": "1"})");
   EXPECT_EQ(fails("PollForJobs", R"({"actionTypeId": {"category": "Build", "owner": "Custom",
       "provider": "MyBuild", "version": "1"}})"),
@@ -1205,6 +1198,96 @@ TEST_F(CodePipelineApiTest, AWebhookDeliveryIsAuthenticatedThenFilteredThenStart
   EXPECT_EQ(api_->receive_webhook(D{ip, "{}", "10.1.2.3:9", "", ""}).http_status, 403);
   EXPECT_EQ(api_->receive_webhook(D{ip, "{}", "127.0.0.1:9", "", ""}).http_status, 200);
   EXPECT_EQ(api_->receive_webhook(D{ip, "{}", "[::ffff:127.0.0.5]:9", "", ""}).http_status, 200);
+}
+
+}  // namespace
+}  // namespace stageline::api
+
+namespace stageline::api {
+namespace {
+
+constexpr std::string_view kApprovalPipeline = R"({"pipeline": {"name": "gated",
+  "roleArn": "arn:aws:iam::111122223333:role/R", "pipelineType": "V2",
+  "artifactStore": {"type": "S3", "location": "bucket"},
+  "stages": [
+    {"name": "Source", "actions": [{"name": "Src", "actionTypeId": {"category": "Source",
+      "owner": "AWS", "provider": "S3", "version": "1"},
+      "configuration": {"S3Bucket": "b", "S3ObjectKey": "k.zip"},
+      "outputArtifacts": [{"name": "Code"}]}]},
+    {"name": "Approve", "actions": [{"name": "Review", "actionTypeId": {"category": "Approval",
+      "owner": "AWS", "provider": "Manual", "version": "1"},
+      "configuration": {"CustomData": "please look"}}]},
+    {"name": "Deploy", "actions": [{"name": "Ship", "actionTypeId": {"category": "Compute",
+      "owner": "AWS", "provider": "Commands", "version": "1"},
+      "inputArtifacts": [{"name": "Code"}], "commands": ["true"]}]}]}})";
+
+std::string approval_request(std::string_view stage, std::string_view action,
+                             std::string_view token, std::string_view status) {
+  return R"({"pipelineName": "gated", "stageName": ")" + std::string(stage) +
+         R"(", "actionName": ")" + std::string(action) + R"(", "token": ")" + std::string(token) +
+         R"(", "result": {"summary": "checked by hand", "status": ")" + std::string(status) +
+         R"("}})";
+}
+
+TEST_F(CodePipelineApiTest, AWaitingApprovalShowsItsTokenAndPutApprovalResultAnswersIt) {
+  ok("CreatePipeline", kApprovalPipeline);
+  finish_source();
+  json::value state = ok("GetPipelineState", R"({"name": "gated"})");
+  const json::value& review = state.at("stageStates").at(1).at("actionStates").at(0);
+  EXPECT_EQ(review.at("latestExecution").at("status"), "InProgress");
+  const std::string token(review.at("latestExecution").at("token").as_string());
+  ASSERT_FALSE(token.empty());
+
+  EXPECT_EQ(fails("PutApprovalResult",
+                  approval_request("Approve", "Review", "00000000-0000-4000-8000-999999999999",
+                                   "Approved")),
+            "InvalidApprovalTokenException");
+  EXPECT_EQ(fails("PutApprovalResult", approval_request("Nope", "Review", token, "Approved")),
+            "StageNotFoundException");
+  EXPECT_EQ(fails("PutApprovalResult", approval_request("Approve", "Nope", token, "Approved")),
+            "ActionNotFoundException");
+  EXPECT_EQ(fails("PutApprovalResult", approval_request("Deploy", "Ship", token, "Approved")),
+            "InvalidApprovalTokenException");
+
+  json::value approved =
+      ok("PutApprovalResult", approval_request("Approve", "Review", token, "Approved"));
+  EXPECT_TRUE(approved.at("approvedAt").is_number());
+  EXPECT_EQ(fails("PutApprovalResult", approval_request("Approve", "Review", token, "Rejected")),
+            "ApprovalAlreadyCompletedException");
+
+  state = ok("GetPipelineState", R"({"name": "gated"})");
+  const json::value& done = state.at("stageStates").at(1).at("actionStates").at(0);
+  EXPECT_EQ(done.at("latestExecution").at("status"), "Succeeded");
+  EXPECT_EQ(done.at("latestExecution").at("summary"), "checked by hand");
+  EXPECT_EQ(done.at("latestExecution").at("lastUpdatedBy").as_string(), caller_.principal);
+  EXPECT_FALSE(done.at("latestExecution").as_object().contains("token"));
+  EXPECT_EQ(runner_.started.back().action.name, "Ship");
+
+  json::value listed = ok("ListActionExecutions", R"({"pipelineName": "gated"})");
+  bool seen = false;
+  for (const auto& d : listed.at("actionExecutionDetails").as_array())
+    if (d.at("actionName") == "Review") {
+      seen = true;
+      EXPECT_EQ(d.at("updatedBy").as_string(), caller_.principal);
+      EXPECT_EQ(d.at("output").at("executionResult").at("externalExecutionId").as_string(), token);
+    }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(CodePipelineApiTest, ARejectedApprovalFailsTheExecution) {
+  ok("CreatePipeline", kApprovalPipeline);
+  finish_source();
+  json::value state = ok("GetPipelineState", R"({"name": "gated"})");
+  const std::string token(state.at("stageStates")
+                              .at(1)
+                              .at("actionStates")
+                              .at(0)
+                              .at("latestExecution")
+                              .at("token")
+                              .as_string());
+  ok("PutApprovalResult", approval_request("Approve", "Review", token, "Rejected"));
+  json::value executions = ok("ListPipelineExecutions", R"({"pipelineName": "gated"})");
+  EXPECT_EQ(executions.at("pipelineExecutionSummaries").at(0).at("status"), "Failed");
 }
 
 }  // namespace

@@ -238,6 +238,36 @@ CodePipelineApi::Out CodePipelineApi::set_stage_transition(const In& in, bool en
   return json::value(json::object());
 }
 
+// ---- PutApprovalResult (reference §10) -------------------------------------------
+
+CodePipelineApi::Out CodePipelineApi::put_approval_result(const In& in, const Caller& caller) {
+  const std::string name = str(in, "pipelineName");
+  auto p = pipeline(name);
+  if (!p.ok()) return p.error();
+  const std::string stage = str(in, "stageName"), action = str(in, "actionName");
+  const auto& stages = p->declaration.stages;
+  auto s =
+      std::find_if(stages.begin(), stages.end(), [&](const auto& x) { return x.name == stage; });
+  if (s == stages.end())
+    return error("StageNotFoundException",
+                 "Stage '" + stage + "' was not found in pipeline '" + name + "'");
+  auto a = std::find_if(s->actions.begin(), s->actions.end(),
+                        [&](const auto& x) { return x.name == action; });
+  if (a == s->actions.end())
+    return error("ActionNotFoundException", "Action '" + action + "' was not found in stage '" +
+                                                stage + "' of pipeline '" + name + "'");
+  if (a->action_type_id.category != model::ActionCategory::kApproval)
+    return error("InvalidApprovalTokenException",
+                 "Action '" + action + "' in stage '" + stage + "' is not a manual approval");
+  const json::object* result = obj(in, "result");
+  STAGELINE_CHECK(result != nullptr);  // required; the wire layer checked it
+  auto answered = engine_.put_approval_result(name, stage, action, str(in, "token"),
+                                              str(*result, "status") == "Approved",
+                                              str(*result, "summary"), caller.principal);
+  if (!answered.ok()) return from_status(answered.status());
+  return json::value(json::object{{"approvedAt", ts(*answered)}});
+}
+
 // ---- ListActionExecutions and ListRuleExecutions --------------------------------
 
 namespace {
@@ -332,6 +362,7 @@ CodePipelineApi::Out CodePipelineApi::list_action_executions(const wire::Operati
                    {"pipelineVersion", e.pipeline_version}, {"stageName", r.stage_name},
                    {"actionName", r.action_name},           {"startTime", ts(r.started_ms)},
                    {"lastUpdateTime", ts(r.updated_ms)},    {"status", model::to_string(r.status)}};
+    put_nonempty(d, "updatedBy", r.updated_by);
     json::object input;
     json::object output;
     const model::ActionDeclaration* action = nullptr;

@@ -123,11 +123,12 @@ CodePipelineApi::Out CodePipelineApi::get_pipeline_state(const In& in) {
                         {"status", model::to_string(last->status)},
                         {"lastStatusChange", ts(last->updated_ms)}};
         put_nonempty(le, "summary", last->summary, 2048);
-        // A manual approval's token is its external execution id (what AWS
-        // tells PARALLEL pipelines to use as the token).
-        if (action.action_type_id.category == model::ActionCategory::kApproval &&
-            last->status == model::ActionExecutionStatus::kInProgress)
-          put_nonempty(le, "token", last->external_execution_id);
+        // A waiting approval's token; PARALLEL pipelines have none here, as
+        // in AWS: ListActionExecutions' externalExecutionId holds it.
+        if (last->status == model::ActionExecutionStatus::kInProgress &&
+            decl.effective_mode() != model::ExecutionMode::kParallel)
+          put_nonempty(le, "token", last->approval_token);
+        put_nonempty(le, "lastUpdatedBy", last->updated_by);
         put_nonempty(le, "externalExecutionId", last->external_execution_id, 1500);
         put_nonempty(le, "externalExecutionUrl", last->external_execution_url, 2048);
         if (last->status == model::ActionExecutionStatus::kFailed)
