@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <set>
 
 #include "artifacts/object_cipher.h"
 #include "artifacts/object_store.h"
@@ -39,6 +42,11 @@ class CodeBuildActionTest : public ::testing::Test {
     options.now_ms = testing::wall_ms;
     options.new_id = [this] {
       return "00000000-0000-4000-8000-00000000000" + std::to_string(++ids_);
+    };
+    options.on_build_finished = [this](const std::string& id) {
+      std::lock_guard lock(mu_);
+      finished_.insert(id);
+      cv_.notify_all();
     };
     service_ = std::make_unique<BuildService>(*store_, *artifacts_, options);
     action_ = std::make_unique<CodeBuildAction>(*service_);
@@ -112,6 +120,9 @@ class CodeBuildActionTest : public ::testing::Test {
   }
 
   ScratchDir dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> finished_;
   artifacts::PassThroughCipher cipher_;
   std::unique_ptr<artifacts::ObjectStore> objects_;
   std::unique_ptr<artifacts::ArtifactStore> artifacts_;
@@ -259,13 +270,12 @@ TEST_F(CodeBuildActionTest, StartBuildRunsANoSourceProjectOnItsOwnThread) {
   ASSERT_TRUE(started.ok()) << started.status().message();
   const std::string id(started->at("id").as_string());
   EXPECT_EQ(started->at("buildStatus"), "IN_PROGRESS");
-  // The service's destructor joins the thread; wait for the record instead.
-  json::object b;
-  for (int i = 0; i < 2000; ++i) {
-    b = stored_build(id);
-    if (b["buildComplete"] == true) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(
+        cv_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_.count(id) > 0; }));
   }
+  json::object b = stored_build(id);
   EXPECT_EQ(b["buildStatus"], "SUCCEEDED");
   const std::string log_path(b["logs"].as_object()["deepLink"].as_string().subview().substr(7));
   EXPECT_NE(testing::read(log_path).find("hi from alice"), std::string::npos);

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <condition_variable>
 #include <filesystem>
-#include <thread>
+#include <mutex>
+#include <set>
 
 #include "api/wire/embedded.h"
 #include "artifacts/object_cipher.h"
@@ -42,6 +44,11 @@ class CodeBuildApiTest : public ::testing::Test {
       char buf[40];
       std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012d", ++ids_);
       return std::string(buf);
+    };
+    b.on_build_finished = [this](const std::string& id) {
+      std::lock_guard lock(mu_);
+      finished_.insert(id);
+      cv_.notify_all();
     };
     service_ = std::make_unique<builds::BuildService>(*store_, *artifacts_, b);
     CodeBuildOptions options;
@@ -96,17 +103,21 @@ class CodeBuildApiTest : public ::testing::Test {
         {"serviceRole", "arn:aws:iam::123456789012:role/cb"}};
     ok("CreateProject", json::serialize(in));
   }
+  // Waits for the service's on_build_finished hook to report `id`, then
+  // answers its BatchGetBuilds entry.
   json::object wait_for(const std::string& id) {
-    for (int i = 0; i < 4000; ++i) {
-      json::object out = ok("BatchGetBuilds", R"({"ids":[")" + id + R"("]})");
-      json::object b = out["builds"].as_array().at(0).as_object();
-      if (b["buildComplete"] == true) return b;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_.count(id) > 0; }))
+        ADD_FAILURE() << "build " << id << " did not end";
     }
-    ADD_FAILURE() << "build " << id << " did not end";
-    return {};
+    json::object out = ok("BatchGetBuilds", R"({"ids":[")" + id + R"("]})");
+    return out["builds"].as_array().at(0).as_object();
   }
 
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> finished_;
   fs::path dir_;
   int64_t now_ = 1700000000000;
   int ids_ = 0;
