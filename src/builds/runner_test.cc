@@ -93,6 +93,17 @@ phases:
   EXPECT_EQ(run.uploads, 1);
 }
 
+TEST(BuildRunner, EnvShellPicksPlainShAndStateStillCarriesOver) {
+  Harness run;
+  auto result =
+      run_build(run.job("version: 0.2\nenv:\n  shell: /bin/sh\nphases:\n  build:\n    commands:\n"
+                        "      - mkdir d && cd d && X=kept\n"
+                        "      - echo \"$X in $(basename \"$PWD\") ${BASH_VERSION:-no-bash}\"\n"));
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, "SUCCEEDED") << result->message;
+  EXPECT_TRUE(run.logged("kept in d no-bash"));
+}
+
 TEST(BuildRunner, AFailedBuildPhaseStillRunsPostBuildAndUploads) {
   Harness run;
   auto result = run_build(run.job(R"yaml(version: 0.2
