@@ -256,6 +256,26 @@ TEST_F(CodeBuildActionTest, ConfigurationProblemsFailClearly) {
   EXPECT_NE(bad_yaml.summary.find("YAML_FILE_ERROR"), std::string::npos) << bad_yaml.summary;
 }
 
+TEST_F(CodeBuildActionTest, BuildspecOverrideMayBeAPathAndAMissingBuildspecIsAYamlFileError) {
+  add_project("app");
+  auto src =
+      input("Source",
+            {{"ci/other.yml", "version: 0.2\nphases:\n  build:\n    commands: [echo other]\n"}});
+  auto o = run({{"ProjectName", "app"}, {"BuildspecOverride", "ci/other.yml"}}, {{"Source", src}});
+  EXPECT_TRUE(o.succeeded) << o.summary;
+  EXPECT_NE(log_.find("\nother\n"), std::string::npos) << log_;
+  auto missing = run({{"ProjectName", "app"}}, {{"Source", src}});
+  EXPECT_FALSE(missing.succeeded);
+  EXPECT_NE(missing.summary.find("Phase DOWNLOAD_SOURCE failed: YAML_FILE_ERROR"),
+            std::string::npos)
+      << missing.summary;
+  EXPECT_NE(missing.summary.find("buildspec.yml"), std::string::npos) << missing.summary;
+  auto escape =
+      run({{"ProjectName", "app"}, {"BuildspecOverride", "../etc/passwd"}}, {{"Source", src}});
+  EXPECT_NE(escape.summary.find("must be relative to the source directory"), std::string::npos)
+      << escape.summary;
+}
+
 TEST_F(CodeBuildActionTest, StartBuildRunsANoSourceProjectOnItsOwnThread) {
   add_project("solo",
               {{"source", json::object{{"type", "NO_SOURCE"},
