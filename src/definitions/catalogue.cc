@@ -113,11 +113,11 @@ Catalogue build() {
       {"EnvironmentType", {"LINUX_CONTAINER", "WINDOWS_SERVER_2022_CONTAINER"}},
       {"ComputeType", {"BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE"}}};
   // Approval
-  a.push_back(
-      make(ActionCategory::kApproval, aws, "Manual", {0, 0}, {0, 0}, {},
-           {"CustomData", "ExternalEntityLink", "NotificationArn"}, {},
-           planned("Manual approval actions", kDeploysIssue) +
-               "; meanwhile `stageline run --approve` or `--reject` answers them up front"));
+  a.push_back(make(ActionCategory::kApproval, aws, "Manual", {0, 0}, {0, 0}, {},
+                   {"CustomData", "ExternalEntityLink", "NotificationArn"}, {}, ""));
+  // The server waits for PutApprovalResult; `stageline run` takes --approve
+  // or --reject up front.
+  a.back().runnable = true;
   // Deploy
   a.push_back(make(ActionCategory::kDeploy, aws, "S3", {1, 1}, {0, 0}, {"BucketName", "Extract"},
                    {"ObjectKey", "KMSEncryptionKeyARN", "CannedACL", "CacheControl"}, {},

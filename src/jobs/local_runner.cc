@@ -322,8 +322,9 @@ ActionOutcome LocalRunner::answer_approval(const ActionStart& start) {
   }
   return failure("ConfigurationError",
                  "manual approval '" + start.action.name + "'" + custom +
-                     " needs an answer: run again with --approve or --reject (approvals that "
-                     "wait for a person through the API and the console come with issue #7)");
+                     " needs an answer: run again with --approve or --reject, or run the "
+                     "pipeline on `stageline server`, where approvals wait for a person "
+                     "(PutApprovalResult)");
 }
 
 ActionOutcome LocalRunner::run_source(const ActionStart& start, const fs::path& workspace) {

@@ -105,6 +105,18 @@ http::Response Router::handle(const http::Request& request) {
 }
 
 http::Response Router::handle_json(const http::Request& req) {
+  http::Response r = answer_json(req);
+  // Answers carry the content type of the service's protocol version
+  // (application/x-amz-json-1.0 for CodeStar Connections), as AWS's do.
+  std::string target(req.header("X-Amz-Target"));
+  if (const JsonService* service = table_.json_service(target.substr(0, target.rfind('.'))))
+    for (auto& [name, value] : r.headers)
+      if (name == "Content-Type" && value.starts_with("application/x-amz-json-"))
+        value = wire::content_type(*service->model);
+  return r;
+}
+
+http::Response Router::answer_json(const http::Request& req) {
   if (req.method != "POST" || req.path() != "/")
     return http::json_error(404, "UnknownOperationException",
                             "AWS JSON requests are POST / (this was " + req.method + " " +

@@ -94,6 +94,7 @@ class Router {
 
  private:
   http::Response handle_json(const http::Request& request);
+  http::Response answer_json(const http::Request& request);
 
   const ServiceTable& table_;
   const api::sigv4::Verifier& verifier_;

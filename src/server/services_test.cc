@@ -115,6 +115,13 @@ TEST_F(RouterTest, TargetPrefixPicksTheJsonService) {
       "POST", "/", "codestar-connections",
       "com.amazonaws.codestar.connections.CodeStar_connections_20191201.ListConnections", "{}"));
   EXPECT_EQ(c.status, 200) << c.body;
+  auto content_type = [](const http::Response& x) {
+    for (const auto& [name, value] : x.headers)
+      if (name == "Content-Type") return value;
+    return std::string();
+  };
+  EXPECT_EQ(content_type(r), "application/x-amz-json-1.1");
+  EXPECT_EQ(content_type(c), "application/x-amz-json-1.0") << "the protocol version of the service";
   ASSERT_EQ(calls_.size(), 2u);
   EXPECT_EQ(calls_[0], "codepipeline ListPipelines by arn:aws:iam::111122223333:user/admin");
   EXPECT_EQ(calls_[1], "connections ListConnections");
