@@ -180,6 +180,50 @@ void BuildService::reap() {
   for (auto& r : ended) r->thread.join();
 }
 
+Result<int> BuildService::recover() {
+  int ended = 0;
+  std::string after;
+  while (true) {
+    auto page = store_.list_resources(kService, kBuildKind, 200, after);
+    if (!page.ok()) return page.status().with_context("recover codebuild builds");
+    for (const auto& r : page->items) {
+      after = r.name;
+      boost::system::error_code ec;
+      json::value doc = json::parse(r.document_json, ec);
+      if (ec || !doc.is_object()) continue;
+      json::object& b = doc.as_object();
+      const json::value* complete = b.if_contains("buildComplete");
+      if (complete && complete->is_bool() && complete->as_bool()) continue;
+      const int64_t now = options_.now_ms();
+      if (json::value* phases = b.if_contains("phases"); phases && phases->is_array()) {
+        json::array& list = phases->as_array();
+        if (!list.empty() && list.back().is_object() &&
+            !list.back().as_object().contains("endTime")) {
+          json::object& last = list.back().as_object();
+          last["phaseStatus"] = "FAULT";
+          last["endTime"] = seconds(now);
+          const json::value* start = last.if_contains("startTime");
+          if (start && start->is_number())
+            last["durationInSeconds"] =
+                static_cast<int64_t>(seconds(now) - start->to_number<double>());
+          last["contexts"] = json::array{
+              json::object{{"statusCode", "FAULT"},
+                           {"message", "The Stageline server stopped while the build ran"}}};
+        }
+        list.push_back(json::object{{"phaseType", "COMPLETED"}, {"startTime", seconds(now)}});
+      }
+      b["buildStatus"] = "FAULT";
+      b["currentPhase"] = "COMPLETED";
+      b["buildComplete"] = true;
+      b["endTime"] = seconds(now);
+      if (Status s = save(r.name, b); !s.ok()) return s.with_context("recover build " + r.name);
+      ++ended;
+    }
+    if (page->items.size() < 200) break;
+  }
+  return ended;
+}
+
 Result<json::object> BuildService::project(const std::string& name) {
   auto record = store_.get_resource(kService, kProjectKind, name);
   if (!record.ok()) return record.status();

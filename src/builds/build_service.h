@@ -152,6 +152,12 @@ class BuildService {
   // Joins the threads of builds that have ended.
   void reap();
 
+  // Ends the builds a previous server left IN_PROGRESS (it stopped or
+  // crashed while they ran): FAULT, with the running phase FAULT and a
+  // context saying why. Call once at start, before builds run. Returns how
+  // many were ended; kIo (or the store's error) when the store fails.
+  Result<int> recover();
+
  private:
   struct Running {
     std::thread thread;

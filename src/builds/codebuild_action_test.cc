@@ -305,5 +305,31 @@ TEST_F(CodeBuildActionTest, StartBuildRunsANoSourceProjectOnItsOwnThread) {
   EXPECT_EQ(service_->start_build(bad).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(CodeBuildActionTest, RecoverEndsBuildsAServerLeftInProgress) {
+  json::object left{
+      {"id", "app:1"},
+      {"buildStatus", "IN_PROGRESS"},
+      {"buildComplete", false},
+      {"currentPhase", "BUILD"},
+      {"phases", json::array{json::object{{"phaseType", "BUILD"}, {"startTime", 1700000000.0}}}}};
+  json::object done{{"id", "app:2"}, {"buildStatus", "SUCCEEDED"}, {"buildComplete", true}};
+  ASSERT_TRUE(
+      store_->insert_resource({kService, kBuildKind, "app:1", json::serialize(left), 1, 1}).ok());
+  ASSERT_TRUE(
+      store_->insert_resource({kService, kBuildKind, "app:2", json::serialize(done), 1, 1}).ok());
+  auto ended = service_->recover();
+  ASSERT_TRUE(ended.ok()) << ended.status().message();
+  EXPECT_EQ(*ended, 1);
+  json::object b = stored_build("app:1");
+  EXPECT_EQ(b["buildStatus"], "FAULT");
+  EXPECT_EQ(b["buildComplete"], true);
+  json::array& phases = b["phases"].as_array();
+  ASSERT_EQ(phases.size(), 2u);
+  EXPECT_EQ(phases[0].as_object()["phaseStatus"], "FAULT");
+  EXPECT_EQ(phases[1].as_object()["phaseType"], "COMPLETED");
+  EXPECT_EQ(stored_build("app:2")["buildStatus"], "SUCCEEDED");
+  EXPECT_EQ(*service_->recover(), 0);
+}
+
 }  // namespace
 }  // namespace stageline::builds
