@@ -161,6 +161,8 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   };
   builds::BuildService build_service(**store, artifact_store, build_options);
   build_service_ptr = &build_service;
+  if (auto recovered = build_service.recover(); !recovered.ok())
+    err << "stageline server: " << recovered.status().message() << "\n";
   builds::CodeBuildAction codebuild_action(build_service);
   runner_options.providers["Build/AWS/CodeBuild"] = &codebuild_action;
   runner_options.providers["Test/AWS/CodeBuild"] = &codebuild_action;
