@@ -272,7 +272,10 @@ wire::Outcome<json::value> CodeBuildApi::start_build(const In& in, const std::st
   request.source_version = str(in, "sourceVersion");
   if (const json::value* t = in.if_contains("timeoutInMinutesOverride"); t && t->is_int64())
     request.timeout_in_minutes = static_cast<int>(t->as_int64());
-  if (!caller.empty()) request.initiator = caller;
+  // AWS shows the IAM user's name (arn:aws:iam::ACCOUNT:user/NAME -> NAME).
+  if (!caller.empty())
+    request.initiator =
+        caller.starts_with("arn:") ? caller.substr(caller.find_last_of("/:") + 1) : caller;
   for (const char* unsupported :
        {"secondarySourcesOverride", "sourceTypeOverride", "sourceLocationOverride",
         "artifactsOverride", "secondaryArtifactsOverride", "debugSessionEnabled"}) {

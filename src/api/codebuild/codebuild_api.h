@@ -43,8 +43,8 @@ class CodeBuildApi {
 
   // One validated call; returns the output or the error to answer with
   // (InternalFailure with the cause in `detail` when the store fails).
-  // `caller` names the initiator of builds started by StartBuild (an IAM
-  // user name or ARN). Never throws.
+  // `caller` (the caller's ARN) names the initiator of builds started by
+  // StartBuild: the user name of an IAM user ARN. Never throws.
   wire::Outcome<boost::json::value> call(const wire::Call& call, const std::string& caller);
 
  private:

@@ -71,7 +71,7 @@ class CodeBuildApiTest : public ::testing::Test {
     wire::Request request{target, std::string_view("application/x-amz-json-1.1"), body};
     auto decoded = dispatcher.dispatch(request);
     if (!decoded) return decoded.error();
-    auto out = api_->call(*decoded, "alice");
+    auto out = api_->call(*decoded, "arn:aws:iam::123456789012:user/alice");
     if (out) {
       auto encoded = wire::encode_output(*decoded->operation, *out, wire::OutputCheck::kAlways);
       EXPECT_TRUE(encoded.ok()) << encoded.status().message();
