@@ -305,6 +305,35 @@ TEST_F(CodeBuildActionTest, StartBuildRunsANoSourceProjectOnItsOwnThread) {
   EXPECT_EQ(service_->start_build(bad).status().code(), StatusCode::kNotFound);
 }
 
+TEST_F(CodeBuildActionTest, StartBuildFetchesAnS3SourceZip) {
+  auto src =
+      input("zip",
+            {{"buildspec.yml", "version: 0.2\nphases:\n  build:\n    commands: ['cat data.txt']\n"},
+             {"data.txt", "from the zip"}});
+  auto stored = artifacts_->put_artifact(kBucket, "p", "src", src, {"**/*"});
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  add_project(
+      "from-s3",
+      {{"source", json::object{{"type", "S3"},
+                               {"location", std::string(kBucket) + "/" + stored->location.key}}},
+       {"artifacts", json::object{{"type", "NO_ARTIFACTS"}}}});
+  BuildService::StartRequest request;
+  request.project_name = "from-s3";
+  auto started = service_->start_build(request);
+  ASSERT_TRUE(started.ok()) << started.status().message();
+  const std::string id(started->at("id").as_string());
+  {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(
+        cv_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_.count(id) > 0; }));
+  }
+  json::object b = stored_build(id);
+  EXPECT_EQ(b["buildStatus"], "SUCCEEDED");
+  const std::string log_path(b["logs"].as_object()["deepLink"].as_string().subview().substr(7));
+  EXPECT_NE(testing::read(log_path).find("\nfrom the zip\n"), std::string::npos)
+      << testing::read(log_path);
+}
+
 TEST_F(CodeBuildActionTest, RecoverEndsBuildsAServerLeftInProgress) {
   json::object left{
       {"id", "app:1"},

@@ -181,12 +181,14 @@ class ShellSession {
       if (Status s = pump(); !s.ok()) return s;
       if (auto code = read_status(n)) {
         pump_all();
+        flush();  // a last line without '\n' belongs to this command
         return CommandEnd{CommandEnd::Kind::kDone, *code, "exit status " + std::to_string(*code)};
       }
       if (fds[2].revents != 0 || (pidfd_.get() < 0 && exited())) {
         // The shell is gone: the status line, if any, is already written.
         if (auto code = read_status(n)) {
           pump_all();
+          flush();
           return CommandEnd{CommandEnd::Kind::kDone, *code, "exit status " + std::to_string(*code)};
         }
         return shell_ended();

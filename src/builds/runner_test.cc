@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "builds/test_util.h"
 
 namespace stageline::builds {
@@ -102,6 +104,17 @@ TEST(BuildRunner, EnvShellPicksPlainShAndStateStillCarriesOver) {
   ASSERT_TRUE(result.ok()) << result.status().message();
   EXPECT_EQ(result->status, "SUCCEEDED") << result->message;
   EXPECT_TRUE(run.logged("kept in d no-bash"));
+}
+
+TEST(BuildRunner, OutputWithoutAFinalNewlineStaysWithItsCommand) {
+  Harness run;
+  auto result = run_build(
+      run.job("version: 0.2\nphases:\n  build:\n    commands: ['printf partial', 'echo next']\n"));
+  ASSERT_TRUE(result.ok());
+  auto at = std::find(run.lines.begin(), run.lines.end(), "partial");
+  ASSERT_NE(at, run.lines.end());
+  ASSERT_NE(at + 1, run.lines.end());
+  EXPECT_EQ(*(at + 1), "[Container] Running command echo next");
 }
 
 TEST(BuildRunner, AFailedBuildPhaseStillRunsPostBuildAndUploads) {
