@@ -91,6 +91,11 @@ Result<CommitInfo> GitRepository::commit(std::string_view id) const {
   CommitInfo info;
   info.id = oid_hex(&oid);
   if (const char* m = git_commit_message(commit.get())) info.message = m;
+  // The trailing newline git stores is not part of the message as
+  // CodePipeline's CommitMessage variable gives it (and would break a
+  // one-line command that quotes it).
+  while (!info.message.empty() && (info.message.back() == '\n' || info.message.back() == '\r'))
+    info.message.pop_back();
   if (const char* s = git_commit_summary(commit.get())) info.summary = s;
   if (const git_signature* a = git_commit_author(commit.get())) {
     info.author_name = a->name ? a->name : "";

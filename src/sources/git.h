@@ -36,7 +36,7 @@ Status git_status(std::string_view what, int error);
 // The parts of a commit the source actions report (reference §9.4).
 struct CommitInfo {
   std::string id;       // 40 hex digits
-  std::string message;  // the full message, as stored
+  std::string message;  // the full message, without its trailing newline
   std::string summary;  // its first paragraph on one line
   std::string author_name;
   std::string author_email;

@@ -143,7 +143,7 @@ TEST(GitRepository, ResolvesABranchAndReadsTheCommitsAuthorDatesAndMessage) {
   auto info = repo->commit(first);
   ASSERT_TRUE(info.ok()) << info.status().message();
   EXPECT_EQ(info->id, first);
-  EXPECT_EQ(info->message, "First commit\n\nWith a body.\n");
+  EXPECT_EQ(info->message, "First commit\n\nWith a body.");
   EXPECT_EQ(info->summary, "First commit");
   EXPECT_EQ(info->author_name, "Ada Lovelace");
   EXPECT_EQ(info->author_email, "ada@example.com");

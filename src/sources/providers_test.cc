@@ -107,14 +107,14 @@ TEST_F(ProvidersTest, CodeCommitZipsTheBranchTipAndReportsVariablesAndTheRevisio
   EXPECT_EQ(o.artifacts[0].name, "SourceArtifact");
   EXPECT_TRUE(o.artifacts[0].location.key.starts_with("MyFirstPipeline/SourceArti/"));
   EXPECT_EQ(o.output_variables.at("CommitId"), second_);
-  EXPECT_EQ(o.output_variables.at("CommitMessage"), "Second commit\n");
+  EXPECT_EQ(o.output_variables.at("CommitMessage"), "Second commit");
   EXPECT_EQ(o.output_variables.at("BranchName"), "main");
   EXPECT_EQ(o.output_variables.at("RepositoryName"), "my-repo");
   EXPECT_EQ(o.output_variables.at("AuthorDate"), "2024-05-01T12:00:00Z");
   EXPECT_EQ(o.output_variables.at("CommitterDate"), "2024-05-02T08:30:00Z");
   ASSERT_EQ(o.revisions.size(), 1u);
   EXPECT_EQ(o.revisions[0].revision_id, second_);
-  EXPECT_EQ(o.revisions[0].revision_summary, "Second commit\n");
+  EXPECT_EQ(o.revisions[0].revision_summary, "Second commit");
   EXPECT_EQ(o.revisions[0].revision_type, "COMMIT_ID");
   EXPECT_TRUE(contains(o.revisions[0].revision_url, "my-repo.git")) << o.revisions[0].revision_url;
   EXPECT_TRUE(contains(log_, "Branch main is at commit " + second_)) << log_;
@@ -201,7 +201,7 @@ TEST_F(ProvidersTest, ConnectionFetchesIntoAMirrorAndPicksUpANewCommit) {
   ASSERT_EQ(o.revisions.size(), 1u);
   auto summary = boost::json::parse(o.revisions[0].revision_summary);
   EXPECT_EQ(summary.at("ProviderType"), "GitLabSelfManaged");
-  EXPECT_EQ(summary.at("CommitMessage"), "Second commit\n");
+  EXPECT_EQ(summary.at("CommitMessage"), "Second commit");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "data" / "git" / "mirrors"),
                           fs::directory_iterator()),
             1);
@@ -214,7 +214,7 @@ TEST_F(ProvidersTest, ConnectionFetchesIntoAMirrorAndPicksUpANewCommit) {
   o = run(provider, s);
   ASSERT_TRUE(o.succeeded) << o.error_message;
   EXPECT_EQ(o.output_variables.at("CommitId") + "\n", r.output);
-  EXPECT_EQ(o.output_variables.at("CommitMessage"), "Third commit\n");
+  EXPECT_EQ(o.output_variables.at("CommitMessage"), "Third commit");
   EXPECT_EQ(resolved, 2) << "the connection is asked on every run";
 }
 
