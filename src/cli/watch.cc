@@ -34,8 +34,9 @@ const json::object* object(const json::object& o, std::string_view key) {
   return nullptr;
 }
 
+// `s` and spaces up to `width`, and always at least one space after it.
 std::string pad(std::string s, size_t width) {
-  if (s.size() < width) s.append(width - s.size(), ' ');
+  s.append(s.size() < width ? width - s.size() : 1, ' ');
   return s;
 }
 
