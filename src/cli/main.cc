@@ -69,8 +69,7 @@ int main(int argc, char** argv) {
   r->add_option("--region", run.region, "the pipeline's region (default us-east-1)");
 
   stageline::server::ServerArgs server;
-  auto* sv =
-      app.add_subcommand("server", "serve the CodePipeline API (AWS JSON 1.1, SigV4) on one port");
+  auto* sv = app.add_subcommand("server", "serve the AWS APIs of pipelines (SigV4) on one port");
   sv->add_option("--data-dir", server.data_dir,
                  "where the store, artifacts and credentials live (default: "
                  "$XDG_DATA_HOME/stageline or ~/.local/share/stageline)");
@@ -78,6 +77,9 @@ int main(int argc, char** argv) {
   sv->add_option("--region", server.region, "the region it answers for (default us-east-1)");
   sv->add_option("--account-id", server.account_id,
                  "the 12-digit account id in ARNs (default 111122223333)");
+  sv->add_option("--poll-interval", server.poll_interval_s,
+                 "seconds between polls of the git servers behind connections (default 30)")
+      ->check(CLI::Range(1, 86400));
 
   stageline::server::KeysArgs keys;
   auto* k = app.add_subcommand("keys", "manage the access keys the server accepts");

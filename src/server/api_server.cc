@@ -33,6 +33,7 @@
 #include "providers/s3_source/s3_source.h"
 #include "server/push_triggers.h"
 #include "server/services.h"
+#include "server/source_poller.h"
 #include "sources/codecommit_source.h"
 #include "sources/connection_source.h"
 #include "store/sqlite_store.h"
@@ -156,8 +157,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   build_options.new_id = new_uuid;
   builds::BuildService* build_service_ptr = nullptr;
   build_options.on_build_finished = [&loop, &build_service_ptr](const std::string&) {
-    if (http::Server* l = loop.load())
-      l->post([&build_service_ptr] { build_service_ptr->reap(); });
+    if (http::Server* l = loop.load()) l->post([&build_service_ptr] { build_service_ptr->reap(); });
   };
   builds::BuildService build_service(**store, artifact_store, build_options);
   build_service_ptr = &build_service;
@@ -201,10 +201,10 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   // hosts behind both services (api/connections).
   for (const char* name : {"codestar-connections", "codeconnections"}) {
     const wire::ServiceModel& model = wire::embedded_service_model(name);
-    services.add(JsonService{&model, [&connections_api, &model](const wire::Call& call,
-                                                                const api::Caller&) {
-                               return connections_api.call(model, call);
-                             }});
+    services.add(
+        JsonService{&model, [&connections_api, &model](const wire::Call& call, const api::Caller&) {
+                      return connections_api.call(model, call);
+                    }});
   }
   // S3 (api/s3): the buckets and objects of DATA_DIR/objects, the artifact
   // store's own; made once the verifier exists, below.
@@ -252,7 +252,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   codecommit::GitHttpOptions git_options;
   git_options.data_dir = data;
   git_options.path_env = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  git_options.log = [&err](const std::string& line) { err << "stageline server: " << line << "\n"; };
+  git_options.log = [&err](const std::string& line) {
+    err << "stageline server: " << line << "\n";
+  };
   // TODO(#5): start the pipelines whose CodeCommit source watches the branch.
   // A push starts the pipelines whose CodeCommit source watches that
   // branch, on the pushed commit (server/push_triggers.h).
@@ -466,6 +468,41 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     server.after(std::chrono::seconds(5), expire);
   };
   server.after(std::chrono::seconds(5), expire);
+  // Change detection for sources behind connections: their git servers are
+  // polled (server/source_poller.h); a moved branch is matched like a push.
+  SourcePoller::Options poller_options;
+  poller_options.resolve = [&connections_api](
+                               const std::string& arn,
+                               const std::string& repository) -> Result<std::string> {
+    auto location = connections_api.resolve(arn, repository);
+    if (!location.ok()) return location.status();
+    return location->url;
+  };
+  poller_options.post = [&server](std::function<void()> fn) { server.post(std::move(fn)); };
+  poller_options.on_push = [&](const triggers::PushEvent& push) {
+    auto started = start_for_push(engine, **store, push);
+    if (!started.ok()) {
+      err << "stageline server: " << started.status().message() << "\n";
+      return;
+    }
+    for (const auto& s : *started)
+      err << "stageline server: new commit " << push.commit_id.substr(0, 12) << " on "
+          << push.repository << " " << push.ref << ": pipeline " << s.pipeline << " "
+          << (s.error.empty() ? "started " + s.execution_id : "did not start: " + s.error) << "\n";
+  };
+  poller_options.log = [&err](const std::string& line) {
+    err << "stageline server: " << line << "\n";
+  };
+  SourcePoller poller(connection_source.mirrors(), poller_options);
+  std::function<void()> poll_sources = [&] {
+    auto watches = connection_watches(**store);
+    if (watches.ok())
+      poller.poll(std::move(*watches));
+    else
+      err << "stageline server: " << watches.status().message() << "\n";
+    server.after(std::chrono::seconds(args.poll_interval_s), poll_sources);
+  };
+  poll_sources();
   // Replays to subscribers that were behind continue as their queues drain.
   std::function<void()> pump = [&] {
     if (Status s = (*event_log)->pump(); !s.ok())

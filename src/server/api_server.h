@@ -19,6 +19,9 @@ struct ServerArgs {
   std::string listen = "127.0.0.1:7300";
   std::string region = "us-east-1";
   std::string account_id = "111122223333";
+  // How often the git servers behind connections are asked for new commits
+  // (server/source_poller.h).
+  int poll_interval_s = 30;
 };
 
 // The default data directory (XDG data home).

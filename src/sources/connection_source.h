@@ -52,6 +52,9 @@ class ConnectionSource final : public jobs::ActionProvider {
 
   engine::ActionOutcome run(const jobs::ProviderContext& context) override;
 
+  // Its mirrors, which change detection fetches too (one lock per URL).
+  Mirrors& mirrors() { return mirrors_; }
+
  private:
   Mirrors mirrors_;
   ResolveConnection resolve_;

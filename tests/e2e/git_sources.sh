@@ -19,7 +19,9 @@ fails=0 passes=0
 ok() { passes=$((passes + 1)); }
 bad() { echo "FAIL $1"; sed 's/^/    /' "$TMP/out" | head -30; fails=$((fails + 1)); }
 
-"$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$TMP/server.out" 2>"$TMP/server.err" &
+# Change detection polls the repositories behind connections every second.
+"$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --poll-interval 1 \
+  >"$TMP/server.out" 2>"$TMP/server.err" &
 server=$!
 for _ in $(seq 1 100); do grep -q "listening" "$TMP/server.out" 2>/dev/null && break; sleep 0.1; done
 grep -q "listening" "$TMP/server.out" || { echo "server did not start"; cat "$TMP/server.err"; exit 1; }
@@ -121,14 +123,23 @@ cp_ get-pipeline-execution --pipeline-name from-git --pipeline-execution-id "$ex
   bad "artifactRevisions records the commit"
 ls "$TMP/data/git/mirrors" | grep -q '^team-app-.*\.git$' && ok || bad "a mirror under DATA_DIR/git/mirrors"
 
-# 4. A second commit; the next execution picks it up.
+# 4. A second commit: change detection (the server polls the repository)
+#    starts the next execution on it, with trigger WebhookV2.
+sleep 2  # at least one poll records the first commit as the branch's head
 (
   cd "$TMP/work" && printf 'two\n' >>README.md && git commit -q -am "Second commit" &&
     git push -q "$TMP/repos/team/app.git" main
 ) >"$TMP/out" 2>&1
 second=$(git -C "$TMP/work" rev-parse HEAD)
-cp_ start-pipeline-execution --name from-git >"$TMP/out" 2>&1
-exec2=$(json 'd["pipelineExecutionId"]')
+exec2=""
+for _ in $(seq 1 100); do
+  cp_ list-pipeline-executions --pipeline-name from-git >"$TMP/out" 2>&1
+  exec2=$(json '[e["pipelineExecutionId"] for e in d["pipelineExecutionSummaries"] if e["trigger"]["triggerType"] == "WebhookV2"][:1]')
+  [ "$exec2" != "[]" ] && break
+  sleep 0.2
+done
+exec2=$(echo "$exec2" | tr -d "[]'")
+[ -n "$exec2" ] && ok || bad "a new commit on the watched branch starts an execution (WebhookV2)"
 for _ in $(seq 1 150); do
   cp_ get-pipeline-execution --pipeline-name from-git --pipeline-execution-id "$exec2" >"$TMP/out" 2>&1
   st=$(json 'd["pipelineExecution"]["status"]'); [ "$st" = Succeeded ] || [ "$st" = Failed ] && break; sleep 0.2
