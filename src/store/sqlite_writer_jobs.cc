@@ -239,10 +239,9 @@ Result<std::vector<model::JobRecord>> SqliteWriter::claim(
           "UPDATE jobs SET status = 'Dispatched', nonce = ?, claimed_by = ?, updated_at_ms = ?,"
           " client_id = ? WHERE id = ? AND status = 'Queued'");
       if (!st.ok()) return st.status().with_context(context);
-      auto changed =
-          st->bind_all(fresh_nonce(), claimed_by, now_ms, c.third_party ? fresh_client_id() : "",
-                       c.id)
-              .run();
+      auto changed = st->bind_all(fresh_nonce(), claimed_by, now_ms,
+                                  c.third_party ? fresh_client_id() : "", c.id)
+                         .run();
       if (!changed.ok()) return changed.status().with_context(context);
       STAGELINE_CHECK(*changed == 1);  // the write lock is held since the SELECT
     }
