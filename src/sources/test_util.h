@@ -1,6 +1,6 @@
-// sources/test_util: helpers for the sources tests only: a temporary
-// directory and a shell that runs the real git CLI with a fixed identity and
-// clock, so the repositories the tests make are reproducible.
+// sources/test_util: helpers for the sources tests only: the artifacts
+// tests' temporary directory and file helpers, and a shell that runs the real git CLI with a fixed
+// identity and clock, so the repositories the tests make are reproducible.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,32 +13,16 @@
 #include <sstream>
 #include <string>
 
+#include "artifacts/test_util.h"
+
 namespace stageline::sources::testing {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base ? base : "/tmp") + "/stageline-sources-XXXXXX";
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
-};
+// The temporary directory and whole-file helpers of the artifacts tests.
+using artifacts::testing::read_file;
+using artifacts::testing::TempDir;
+using artifacts::testing::write_file;
 
 struct ShellResult {
   int exit_code = -1;
@@ -64,19 +48,6 @@ inline ShellResult sh(const fs::path& dir, const std::string& script) {
   int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
-}
-
-inline void write_file(const fs::path& path, const std::string& content) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-}
-
-inline std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A repository at `dir` (made) with branch main: an executable, a symlink,
