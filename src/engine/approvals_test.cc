@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/engine.h"
+#include "engine/engine_test_util.h"
 #include "store/sqlite_store.h"
 
 namespace stageline::engine {
@@ -14,29 +15,8 @@ using model::PipelineExecutionStatus;
 
 constexpr char kAdmin[] = "arn:aws:iam::111122223333:user/admin";
 
-class RecordingRunner : public ActionRunner {
- public:
-  void start(const ActionStart& s) override { started.push_back(s); }
-  std::vector<ActionStart> started;
-};
-
-model::ActionDeclaration declare(std::string name, model::ActionCategory category,
-                                 std::string provider, std::vector<std::string> ins,
-                                 std::vector<std::string> outs) {
-  model::ActionDeclaration a;
-  a.name = std::move(name);
-  a.action_type_id = {category, model::ActionOwner::kAws, std::move(provider), "1"};
-  a.run_order = 1;
-  if (!ins.empty()) {
-    a.input_artifacts.emplace();
-    for (auto& n : ins) a.input_artifacts->push_back({n});
-  }
-  if (!outs.empty()) {
-    a.output_artifacts.emplace();
-    for (auto& n : outs) a.output_artifacts->push_back({n, std::nullopt});
-  }
-  return a;
-}
+using testing_util::declare;
+using testing_util::RecordingRunner;
 
 class ApprovalTest : public ::testing::Test {
  protected:

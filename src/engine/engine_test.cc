@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/engine_test_util.h"
 #include "store/sqlite_store.h"
 
 namespace stageline::engine {
@@ -9,30 +10,13 @@ namespace {
 
 using model::PipelineExecutionStatus;
 
-// Records what the engine starts; the test plays the job runner.
-class RecordingRunner : public ActionRunner {
- public:
-  void start(const ActionStart& s) override { started.push_back(s); }
-  std::vector<ActionStart> started;
-};
+using testing_util::RecordingRunner;
 
 model::ActionDeclaration action(std::string name, std::string provider,
                                 std::vector<std::string> ins, std::vector<std::string> outs,
                                 int run_order = 1) {
-  model::ActionDeclaration a;
-  a.name = std::move(name);
-  a.action_type_id = {model::ActionCategory::kCompute, model::ActionOwner::kAws,
-                      std::move(provider), "1"};
-  a.run_order = run_order;
-  if (!ins.empty()) {
-    a.input_artifacts.emplace();
-    for (auto& n : ins) a.input_artifacts->push_back({n});
-  }
-  if (!outs.empty()) {
-    a.output_artifacts.emplace();
-    for (auto& n : outs) a.output_artifacts->push_back({n, std::nullopt});
-  }
-  return a;
+  return testing_util::declare(std::move(name), model::ActionCategory::kCompute,
+                               std::move(provider), std::move(ins), std::move(outs), run_order);
 }
 
 class EngineTest : public ::testing::Test {
