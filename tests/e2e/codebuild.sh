@@ -10,31 +10,16 @@
 set -uo pipefail
 BIN=$(realpath "$1")
 cd "$(dirname "$0")/../.."
-TMP=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-server=""
-stop_server() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; server=""; }
-trap 'stop_server; rm -rf "$TMP"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL $1"; sed 's/^/    /' "$TMP/out" | head -30; fails=$((fails + 1)); }
+. tests/e2e/lib.sh
 
-"$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$TMP/server.out" 2>"$TMP/server.err" &
-server=$!
-for _ in $(seq 1 100); do grep -q "listening" "$TMP/server.out" 2>/dev/null && break; sleep 0.1; done
-grep -q "listening" "$TMP/server.out" || { echo "server did not start"; cat "$TMP/server.err"; exit 1; }
+start_server
 
-export AWS_SHARED_CREDENTIALS_FILE="$TMP/data/credentials" AWS_CONFIG_FILE=/dev/null
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
-export HOME="$TMP/home" GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
-mkdir -p "$HOME"
-export GIT_AUTHOR_NAME="Ada Lovelace" GIT_AUTHOR_EMAIL=ada@example.com
-export GIT_COMMITTER_NAME="Ada Lovelace" GIT_COMMITTER_EMAIL=ada@example.com
+aws_env
+git_env
 EP=(--endpoint-url "http://127.0.0.1:$PORT" --region us-east-1)
 cb() { aws codebuild "$@" "${EP[@]}"; }
 cp_() { aws codepipeline "$@" "${EP[@]}"; }
 sl() { "$BIN" "$@" --data-dir "$TMP/data" --endpoint-url "http://127.0.0.1:$PORT" --region us-east-1; }
-json() { python3 -c "import json,sys; d=json.load(open('$TMP/out')); print($1)"; }
 HELPER="!'$BIN' repo credential --data-dir '$TMP/data'"
 git_auth() { git -c credential.helper= -c "credential.helper=$HELPER" "$@"; }
 ENVIRONMENT="type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,computeType=BUILD_GENERAL1_SMALL"

@@ -7,27 +7,15 @@
 set -uo pipefail
 BIN=$(realpath "$1")
 cd "$(dirname "$0")/../.."
-TMP=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+. tests/e2e/lib.sh
 EP="http://127.0.0.1:$PORT"
-server=""
-stop_server() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; server=""; }
-trap 'stop_server; rm -rf "$TMP"' EXIT
-fails=0 passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL $1"; sed 's/^/    /' "$TMP/out" | head -30; fails=$((fails + 1)); }
 
-"$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$TMP/server.out" 2>"$TMP/server.err" &
-server=$!
-for _ in $(seq 1 100); do grep -q "listening" "$TMP/server.out" 2>/dev/null && break; sleep 0.1; done
-grep -q "listening" "$TMP/server.out" || { echo "server did not start"; cat "$TMP/server.err"; exit 1; }
+start_server
 
-export AWS_SHARED_CREDENTIALS_FILE="$TMP/data/credentials" AWS_CONFIG_FILE=/dev/null
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
+aws_env
 s3() { aws s3 "$@" --endpoint-url "$EP" --region us-east-1; }
 s3api() { aws s3api "$@" --endpoint-url "$EP" --region us-east-1; }
 cp_() { aws codepipeline "$@" --endpoint-url "$EP" --region us-east-1; }
-json() { python3 -c "import json,sys; d=json.load(open('$TMP/out')); print($1)"; }
 
 # 1. Buckets.
 s3 mb s3://e2e-bucket >"$TMP/out" 2>&1 && ok || bad "aws s3 mb"
