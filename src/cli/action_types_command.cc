@@ -104,19 +104,8 @@ int run_action_types(const std::vector<std::string>& args, const ClientEnvironme
     err << "stageline action-types: " << client.status().message() << "\n";
     return kExitServiceError;
   }
-  sigv4::HttpRequest request;
-  request.method = register_type ? "POST" : "GET";
-  request.target = "/action-types";
-  request.headers.push_back({"Host", client->endpoint().host_header()});
-  if (register_type) request.headers.push_back({"Content-Type", "application/json"});
-  request.body = body;
-  if (Status s = sigv4::sign(request, location->key, location->region, "codepipeline",
-                             std::chrono::system_clock::now());
-      !s.ok()) {
-    err << "stageline action-types: " << s.message() << "\n";
-    return kExitServiceError;
-  }
-  auto response = api::client::send_http(client->endpoint(), request, {});
+  auto response = register_type ? client->request("POST", "/action-types", "application/json", body)
+                                : client->request("GET", "/action-types");
   if (!response.ok()) {
     err << "stageline action-types: " << response.status().message() << "\n";
     return kExitServiceError;

@@ -119,17 +119,7 @@ int run_logs(const std::vector<std::string>& args, const ClientEnvironment& env,
     for (const auto& [id, label] : actions) {
       for (;;) {
         int64_t from = next_seq.count(id) ? next_seq[id] : 1;
-        sigv4::HttpRequest request;
-        request.method = "GET";
-        request.target = "/logs/" + id + "?from=" + std::to_string(from);
-        request.headers.push_back({"Host", client->endpoint().host_header()});
-        if (Status s = sigv4::sign(request, location->key, location->region, "codepipeline",
-                                   std::chrono::system_clock::now());
-            !s.ok()) {
-          err << "stageline logs: " << s.message() << "\n";
-          return kExitServiceError;
-        }
-        auto response = api::client::send_http(client->endpoint(), request, {});
+        auto response = client->request("GET", "/logs/" + id + "?from=" + std::to_string(from));
         if (!response.ok()) {
           err << "stageline logs: " << response.status().message() << "\n";
           return kExitServiceError;
@@ -138,10 +128,21 @@ int run_logs(const std::vector<std::string>& args, const ClientEnvironment& env,
           err << "stageline logs: HTTP " << response->status << ": " << response->body << "\n";
           return kExitServiceError;
         }
-        json::value body = json::parse(response->body);
-        const auto& lines = body.as_object().at("lines").as_array();
-        for (const auto& l : lines) out << label << " | " << str(l.as_object(), "text") << "\n";
-        next_seq[id] = body.as_object().at("nextSeq").to_number<int64_t>();
+        // A body that is not the log page this server writes is an error,
+        // not an exception.
+        boost::system::error_code ec;
+        json::value body = json::parse(response->body, ec);
+        const json::object* page = ec ? nullptr : body.if_object();
+        const json::value* lines_value = page ? page->if_contains("lines") : nullptr;
+        const json::value* next_value = page ? page->if_contains("nextSeq") : nullptr;
+        if (!lines_value || !lines_value->is_array() || !next_value || !next_value->is_int64()) {
+          err << "stageline logs: the server's answer for " << id << " is not a log page\n";
+          return kExitServiceError;
+        }
+        const auto& lines = lines_value->as_array();
+        for (const auto& l : lines)
+          if (l.is_object()) out << label << " | " << str(l.as_object(), "text") << "\n";
+        next_seq[id] = next_value->as_int64();
         if (lines.size() < 1000) break;
       }
     }

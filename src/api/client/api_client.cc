@@ -207,6 +207,22 @@ Result<EventStream> ApiClient::open_event_stream(std::string_view target,
   return EventStream::open(endpoint_, request, options);
 }
 
+Result<HttpResponse> ApiClient::request(std::string_view method, std::string_view target,
+                                        std::string_view content_type, std::string body) {
+  sigv4::HttpRequest request;
+  request.method = std::string(method);
+  request.target = std::string(target);
+  request.headers = {{"Host", endpoint_.host_header()}};
+  if (!content_type.empty()) request.headers.emplace_back("Content-Type", content_type);
+  request.body = std::move(body);
+  if (Status s =
+          sigv4::sign(request, location_.key, location_.region, options_.service, options_.clock());
+      !s.ok())
+    return s.with_context("sign " + request.method + " " + request.target);
+  request.headers.emplace_back("User-Agent", "stageline/0.1.0");
+  return send_http(endpoint_, request, {});
+}
+
 Result<json::value> ApiClient::call(std::string_view target_prefix, std::string_view operation,
                                     const json::object& input) {
   auto reply = send(target_prefix, operation, input);

@@ -120,6 +120,13 @@ class ApiClient {
   Result<EventStream> open_event_stream(std::string_view target, std::string_view last_event_id,
                                         const EventStreamOptions& options = {});
 
+  // One signed request to a Stageline extension path (GET /logs/ID, POST
+  // /action-types, ...): `body` sent with `content_type` when it is not
+  // empty. Not retried. The answer whatever its status; errors (Status):
+  // signing and the transport (see send_http).
+  Result<HttpResponse> request(std::string_view method, std::string_view target,
+                               std::string_view content_type = "", std::string body = "");
+
   const ServerLocation& location() const { return location_; }
   const Endpoint& endpoint() const { return endpoint_; }
 

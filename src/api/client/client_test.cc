@@ -590,3 +590,24 @@ TEST_F(LocateTest, RejectsAServerJsonThatIsNotAnObjectOfStrings) {
 
 }  // namespace
 }  // namespace stageline::api::client
+
+namespace stageline::api::client {
+namespace {
+
+TEST(ApiClientRequest, SendsOneSignedRequestToAnExtensionPathAndReturnsAnyAnswer) {
+  ScriptedServer server({ScriptedServer::reply(json_reply(404, R"({"__type":"Nope"})"))});
+  RetryingClient c(server.url());
+  auto answer = c.client->request("POST", "/action-types", "application/json", R"({"a":1})");
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_EQ(answer->status, 404) << "not retried, not turned into an error";
+  ASSERT_EQ(server.requests().size(), 1u);
+  const std::string raw = server.requests()[0];  // requests() returns a copy
+  EXPECT_TRUE(raw.starts_with("POST /action-types HTTP/1.1\r\n")) << raw;
+  EXPECT_NE(raw.find("Content-Type: application/json\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Authorization: AWS4-HMAC-SHA256 Credential="), std::string::npos) << raw;
+  EXPECT_NE(raw.find("/codepipeline/aws4_request"), std::string::npos) << raw;
+  EXPECT_TRUE(raw.ends_with("\r\n\r\n{\"a\":1}")) << raw;
+}
+
+}  // namespace
+}  // namespace stageline::api::client
