@@ -64,8 +64,9 @@ cp create-pipeline --pipeline "file://$TMP/bad.json" >"$TMP/out" 2>&1
 grep -q "InvalidActionDeclarationException\|InvalidStructureException\|InvalidStageDeclarationException" "$TMP/out" &&
   ok || bad "an invalid pipeline is refused"
 
-# 5. Executions: the source actions fail with a clear message (source
-#    providers come with issue #5); state, executions and action executions.
+# 5. Executions: the source actions fail with a clear message (the
+#    connection they name was never made); state, executions and action
+#    executions.
 for _ in $(seq 1 50); do
   cp list-pipeline-executions --pipeline-name corpus-app >"$TMP/out" 2>&1
   [ "$(json 'd["pipelineExecutionSummaries"][0]["status"]')" = Failed ] && break; sleep 0.1

@@ -84,8 +84,8 @@ sl get-pipeline
 sl get-pipeline --nme x
 [ $? -eq 2 ] && grep -q "did you mean --name" "$TMP/err" && ok || bad "an unknown flag suggests the closest"
 
-# 4. Start an execution and watch it: the source action fails (source
-#    providers come with issue #5), so watch exits 1 with the reason.
+# 4. Start an execution and watch it: the source action fails (its
+#    connection was never made), so watch exits 1 with the reason.
 sl start-pipeline-execution --name corpus-app --variables name=Nope,value=1
 [ $? -eq 255 ] && grep -q "ValidationException" "$TMP/err" && ok || bad "an undeclared variable is refused"
 sl start-pipeline-execution --name corpus-app

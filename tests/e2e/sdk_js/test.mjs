@@ -300,10 +300,11 @@ async function pipelineApi() {
         );
       });
 
-  // The built-in source providers are not implemented yet (issue #5), so the
-  // execution fails at its source actions with a ConfigurationError.
+  // The pipeline's sources name a connection and an S3 object that were
+  // never made, so the execution fails at its source actions with a
+  // ConfigurationError that says what is missing.
   await check(
-      'GetPipelineState, followed until the execution ends, shows the source failing for issue #5',
+      'GetPipelineState, followed until the execution ends, shows the sources failing on what is missing',
       async () => {
         const state = await until('the Source stage of the started execution to fail', async () => {
           const s = await send(cp.GetPipelineStateCommand, {name});
@@ -316,7 +317,7 @@ async function pipelineApi() {
           const a = actionState(stageState(state, 'Source'), actionName);
           assert.equal(a.latestExecution.status, 'Failed', `${actionName} failed`);
           assert.equal(a.latestExecution.errorDetails.code, 'ConfigurationError');
-          assert.match(a.latestExecution.errorDetails.message, /source provider.*issue #5/);
+          assert.match(a.latestExecution.errorDetails.message, /does not exist|NoSuch/);
         }
         const build = stageState(state, 'Build');
         assert.notEqual(
