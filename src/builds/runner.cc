@@ -14,6 +14,7 @@
 #include <optional>
 #include <regex>
 
+#include "base/files.h"
 #include "jobs/process.h"
 
 namespace stageline::builds {
@@ -61,21 +62,6 @@ class Fd {
  private:
   int fd_;
 };
-
-Status write_file(const fs::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) return Status::io("write " + path.string() + ": " + strerror(errno));
-  return {};
-}
-
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return content;
-}
 
 // The program for `shell` ("bash", "/bin/sh" or "": bash when PATH has it).
 std::string pick_shell(const std::string& shell, const std::map<std::string, std::string>& env) {

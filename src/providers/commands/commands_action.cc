@@ -14,6 +14,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/files.h"
 #include "jobs/process.h"
 
 namespace stageline::providers {
@@ -126,23 +127,6 @@ std::string make_script(const CommandsJob& job, const fs::path& workspace) {
   }
   script += "} >|" + outputs + "\n";
   return script;
-}
-
-Status write_file(const fs::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) return Status::io("write " + path.string() + ": " + strerror(errno));
-  return {};
-}
-
-// The whole file, or nullopt when it does not exist or cannot be read.
-std::optional<std::string> read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return std::nullopt;
-  return content;
 }
 
 // Whether the shell has ended, without reaping it: while it is a zombie its
