@@ -57,6 +57,17 @@ TEST(WatchTracker, PrintsEachTransitionOnceWithDurationsAndTheResult) {
   EXPECT_TRUE(t.update(s2).empty());
 }
 
+TEST(WatchTracker, ANameLongerThanItsColumnStillHasASpaceAfterIt) {
+  WatchTracker t("e1", "app");
+  WatchSnapshot s{.status = "InProgress",
+                  .status_summary = "",
+                  .stages = {{"Approve", "InProgress"}},
+                  .actions = {action("a1", "Approve", "ManualApproval", "InProgress", 1.0, 1.0)}};
+  auto lines = t.update(s);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2], "    Approve.ManualApproval InProgress");
+}
+
 TEST(WatchTracker, SucceedsOnlyWhenTheExecutionSucceeded) {
   WatchTracker t("e1", "app");
   t.update(WatchSnapshot{.status = "Succeeded", .status_summary = "", .stages = {}, .actions = {}});
