@@ -253,8 +253,12 @@ Result<ActionStart> Engine::prepare(store::StoreReader& reader, const std::strin
   start.timeout = action_timeout(*action);
   if (decl.artifact_store) {
     start.artifact_bucket = decl.artifact_store->location;
+    if (decl.artifact_store->encryption_key)
+      start.artifact_encryption_key = decl.artifact_store->encryption_key->id;
   } else if (decl.artifact_stores && !decl.artifact_stores->empty()) {
-    start.artifact_bucket = decl.artifact_stores->begin()->second.location;
+    const auto& store = decl.artifact_stores->begin()->second;
+    start.artifact_bucket = store.location;
+    if (store.encryption_key) start.artifact_encryption_key = store.encryption_key->id;
   }
 
   auto seen = visible_for(reader, decl, exec);
@@ -1207,7 +1211,11 @@ Result<Effects> Engine::run_rules(store::StoreWriter& w, Evaluation& ev, AfterCo
     start.action.configuration = resolved_rule.configuration;
     start.action.input_artifacts = rule.input_artifacts;
     start.timeout = std::chrono::minutes(rule.timeout_in_minutes.value_or(55));
-    if (decl.artifact_store) start.artifact_bucket = decl.artifact_store->location;
+    if (decl.artifact_store) {
+      start.artifact_bucket = decl.artifact_store->location;
+      if (decl.artifact_store->encryption_key)
+        start.artifact_encryption_key = decl.artifact_store->encryption_key->id;
+    }
     if (rule.input_artifacts) {
       for (const auto& in : *rule.input_artifacts) {
         auto artifact = artifact_for(w, exec, in.name);

@@ -47,6 +47,9 @@ struct ActionStart {
   // Input artifacts in declared order.
   std::vector<std::pair<std::string, model::ArtifactLocation>> inputs;
   std::string artifact_bucket;
+  // artifactStore.encryptionKey.id (a KMS key id, ARN or alias) when the
+  // pipeline names one; empty for the bucket's default (or no) encryption.
+  std::string artifact_encryption_key;
   std::string job_id;  // the job the runner claimed
   bool rule = false;   // a Commands rule of a stage condition, not an action
   // A revision StartPipelineExecution asked this source action to use
