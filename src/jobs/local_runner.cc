@@ -318,6 +318,16 @@ ActionOutcome LocalRunner::answer_approval(const ActionStart& start) {
       return failure("JobFailed",
                      "Rejected by " + options_.approver + " with stageline run --reject" + custom);
     case Options::Approval::kAsk:
+      if (!options_.ask_approval) break;
+      if (auto answer = options_.ask_approval(start)) {
+        std::string summary = answer->summary.empty() ? "" : ": " + answer->summary;
+        if (!answer->approved)
+          return failure("JobFailed", "Rejected by " + options_.approver + summary);
+        ActionOutcome o;
+        o.succeeded = true;
+        o.summary = "Approved by " + options_.approver + summary;
+        return o;
+      }
       break;
   }
   return failure("ConfigurationError",

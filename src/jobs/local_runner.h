@@ -53,12 +53,19 @@ class LocalRunner : public engine::ActionRunner {
     std::string region = "us-east-1";
     // Output of a running action, from its worker thread. May be empty.
     std::function<void(const engine::ActionStart&, std::string_view chunk)> on_output;
-    // How manual approvals are answered when there is no approval service
-    // (issue #7): given up front by the person running `stageline run
-    // --approve` or `--reject`; kAsk fails the approval with a message that
-    // says how to answer it.
+    // How manual approvals are answered when there is no approval service:
+    // given up front by the person running `stageline run --approve` or
+    // `--reject`; with kAsk, `ask_approval` asks (on the worker thread, so
+    // the call may block on a terminal), and when there is no one to ask or
+    // no answer comes the approval fails with a message that says how to
+    // answer it.
     enum class Approval { kAsk, kApprove, kReject };
     Approval approval = Approval::kAsk;
+    struct ApprovalAnswer {
+      bool approved = false;
+      std::string summary;
+    };
+    std::function<std::optional<ApprovalAnswer>(const engine::ActionStart&)> ask_approval;
     // Where an action's output is kept, line by line (the store's action
     // logs; a log is complete when its action's outcome is queued). May be
     // nullptr: output is then only passed to on_output.

@@ -157,5 +157,58 @@ TEST_F(LocalRunnerTest, ASourceWithoutProviderFailsSayingWhatIsMissing) {
   EXPECT_NE(done.outcome.error_message.find("CodeCommit"), std::string::npos);
 }
 
+engine::ActionStart approval_start() {
+  engine::ActionStart s;
+  s.pipeline_name = "app";
+  s.execution_id = "e1";
+  s.action_execution_id = "a2";
+  s.stage_name = "Deploy";
+  s.action.name = "Approve";
+  s.action.action_type_id = {model::ActionCategory::kApproval, model::ActionOwner::kAws, "Manual",
+                             "1"};
+  return s;
+}
+
+TEST_F(LocalRunnerTest, AnApprovalAskedAndApprovedSucceedsWithTheApproversSummary) {
+  auto o = options();
+  o.approver = "ana";
+  std::string asked;
+  o.ask_approval = [&asked](const engine::ActionStart& s) {
+    asked = s.action.name;
+    return std::optional<LocalRunner::Options::ApprovalAnswer>({true, "ship it"});
+  };
+  LocalRunner runner(*artifacts_, o);
+  runner.start(approval_start());
+  auto done = wait(runner);
+  ASSERT_TRUE(done.outcome.succeeded) << done.outcome.error_message;
+  EXPECT_EQ(done.outcome.summary, "Approved by ana: ship it");
+  EXPECT_EQ(asked, "Approve");
+}
+
+TEST_F(LocalRunnerTest, AnApprovalAskedAndRejectedFailsNamingTheApprover) {
+  auto o = options();
+  o.approver = "ana";
+  o.ask_approval = [](const engine::ActionStart&) {
+    return std::optional<LocalRunner::Options::ApprovalAnswer>({false, "not yet"});
+  };
+  LocalRunner runner(*artifacts_, o);
+  runner.start(approval_start());
+  auto done = wait(runner);
+  EXPECT_FALSE(done.outcome.succeeded);
+  EXPECT_EQ(done.outcome.error_message, "Rejected by ana: not yet");
+}
+
+TEST_F(LocalRunnerTest, AnApprovalNobodyAnswersFailsSayingHowToAnswerIt) {
+  auto o = options();
+  o.ask_approval = [](const engine::ActionStart&) {
+    return std::optional<LocalRunner::Options::ApprovalAnswer>();
+  };
+  LocalRunner runner(*artifacts_, o);
+  runner.start(approval_start());
+  auto done = wait(runner);
+  EXPECT_FALSE(done.outcome.succeeded);
+  EXPECT_NE(done.outcome.error_message.find("--approve or --reject"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stageline::jobs

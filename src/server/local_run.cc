@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -225,6 +227,42 @@ int load_definition(const RunArgs& args, std::ostream& err, model::PipelineDecla
 
 }  // namespace
 
+std::optional<jobs::LocalRunner::Options::ApprovalAnswer> ask_approval(
+    std::istream& in, std::ostream& out, const engine::ActionStart& start) {
+  auto config = [&start](const char* key) -> std::string {
+    if (!start.action.configuration) return "";
+    auto it = start.action.configuration->find(key);
+    return it == start.action.configuration->end() ? "" : it->second;
+  };
+  out << "\nApproval needed: pipeline " << start.pipeline_name << ", stage " << start.stage_name
+      << ", action " << start.action.name << "\n";
+  if (std::string c = config("CustomData"); !c.empty()) out << "  " << c << "\n";
+  if (std::string l = config("ExternalEntityLink"); !l.empty()) out << "  Review: " << l << "\n";
+  std::string line;
+  for (;;) {
+    out << "Approve? y[es] or n[o], then an optional summary: " << std::flush;
+    if (!std::getline(in, line)) {
+      out << "\n";
+      return std::nullopt;
+    }
+    size_t begin = line.find_first_not_of(" \t");
+    if (begin == std::string::npos) continue;
+    size_t end = line.find_first_of(" \t", begin);
+    std::string word = line.substr(begin, end == std::string::npos ? end : end - begin);
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string summary;
+    if (end != std::string::npos) {
+      size_t s = line.find_first_not_of(" \t", end);
+      if (s != std::string::npos) summary = line.substr(s);
+    }
+    if (word == "y" || word == "yes" || word == "approve" || word == "approved")
+      return jobs::LocalRunner::Options::ApprovalAnswer{true, summary};
+    if (word == "n" || word == "no" || word == "reject" || word == "rejected")
+      return jobs::LocalRunner::Options::ApprovalAnswer{false, summary};
+    out << "Answer y or n (or approve / reject).\n";
+  }
+}
+
 int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   model::PipelineDeclaration decl;
   std::vector<model::Tag> tags;
@@ -303,6 +341,15 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   if (args.approve)
     runner_options.approval = *args.approve ? jobs::LocalRunner::Options::Approval::kApprove
                                             : jobs::LocalRunner::Options::Approval::kReject;
+  // With no answer given up front, a person at a terminal is asked, one
+  // approval at a time (parallel actions may wait together).
+  std::mutex ask_mutex;
+  if (!args.approve && isatty(STDIN_FILENO)) {
+    runner_options.ask_approval = [&ask_mutex, &err](const engine::ActionStart& start) {
+      std::lock_guard<std::mutex> hold(ask_mutex);
+      return ask_approval(std::cin, err, start);
+    };
+  }
   const char* user = std::getenv("USER");
   runner_options.approver = user ? user : "uid " + std::to_string(getuid());
   const char* path_env = std::getenv("PATH");
