@@ -68,8 +68,10 @@ Result<std::string> ArtifactStore::new_key(std::string_view bucket, std::string_
 }
 
 Result<StoredArtifact> ArtifactStore::seal_and_put(std::string_view bucket, const std::string& key,
-                                                   UniqueFd plain, const fs::path& scratch) {
-  auto sealed = cipher_.seal({std::string(bucket), key}, std::move(plain), scratch);
+                                                   std::string_view encryption_key, UniqueFd plain,
+                                                   const fs::path& scratch) {
+  auto sealed = cipher_.seal({std::string(bucket), key, std::string(encryption_key)},
+                             std::move(plain), scratch);
   if (!sealed.ok()) return sealed.status().with_context("seal with " + std::string(cipher_.name()));
   auto info = objects_.put_object_from_fd(bucket, key, sealed->get());
   if (!info.ok()) return info.status();
@@ -80,7 +82,8 @@ Result<StoredArtifact> ArtifactStore::put_artifact(std::string_view bucket,
                                                    std::string_view pipeline,
                                                    std::string_view artifact_name,
                                                    const fs::path& source_dir,
-                                                   const std::vector<std::string>& globs) {
+                                                   const std::vector<std::string>& globs,
+                                                   std::string_view encryption_key) {
   const std::string what = "store artifact " + quote(artifact_name) + " of pipeline " +
                            quote(pipeline) + " in bucket " + quote(bucket);
   auto key = new_key(bucket, pipeline, artifact_name);
@@ -93,7 +96,7 @@ Result<StoredArtifact> ArtifactStore::put_artifact(std::string_view bucket,
     if (!contents.ok()) return contents.status();
     UniqueFd plain(::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!plain.valid()) return errno_status("open " + zip_path.string(), errno);
-    auto put = seal_and_put(bucket, *key, std::move(plain), *scratch);
+    auto put = seal_and_put(bucket, *key, encryption_key, std::move(plain), *scratch);
     if (!put.ok()) return put.status();
     put->contents = std::move(*contents);
     return put;
@@ -106,7 +109,8 @@ Result<StoredArtifact> ArtifactStore::put_artifact(std::string_view bucket,
 Result<StoredArtifact> ArtifactStore::put_artifact_file(std::string_view bucket,
                                                         std::string_view pipeline,
                                                         std::string_view artifact_name,
-                                                        const fs::path& zip_path) {
+                                                        const fs::path& zip_path,
+                                                        std::string_view encryption_key) {
   const std::string what = "store artifact " + quote(artifact_name) + " of pipeline " +
                            quote(pipeline) + " in bucket " + quote(bucket) + " from " +
                            zip_path.string();
@@ -123,7 +127,7 @@ Result<StoredArtifact> ArtifactStore::put_artifact_file(std::string_view bucket,
   if (!key.ok()) return key.status().with_context(what);
   auto scratch = make_scratch();
   if (!scratch.ok()) return scratch.status().with_context(what);
-  auto stored = seal_and_put(bucket, *key, std::move(plain), *scratch);
+  auto stored = seal_and_put(bucket, *key, encryption_key, std::move(plain), *scratch);
   Status status = remove_scratch(*scratch, stored.ok() ? Status() : stored.status());
   if (!status.ok()) return status.with_context(what);
   return stored;
@@ -144,7 +148,8 @@ Result<ExtractResult> ArtifactStore::fetch_artifact(const model::ArtifactLocatio
   auto scratch = make_scratch();
   if (!scratch.ok()) return scratch.status().with_context(what);
   auto extracted = [&]() -> Result<ExtractResult> {
-    auto plain = cipher_.unseal({location.bucket, location.key}, std::move(object->fd), *scratch);
+    auto plain =
+        cipher_.unseal({location.bucket, location.key, ""}, std::move(object->fd), *scratch);
     if (!plain.ok())
       return plain.status().with_context("unseal with " + std::string(cipher_.name()));
     return extract_zip_fd(std::move(*plain), quote(location.bucket + "/" + location.key),

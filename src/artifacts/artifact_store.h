@@ -55,10 +55,15 @@ class ArtifactStore {
   // examples). Fails with the errors of create_zip (nothing to pack, bad
   // glob, unreadable file) and of ObjectStore::put_object_from_fd
   // (NoSuchBucket, EntityTooLarge, disk full), with context.
+  // `encryption_key` is the pipeline's artifactStore.encryptionKey.id (empty
+  // when it names none): the cipher seals with it (CipherContext::kms_key),
+  // and fails, naming the key and the object, when it is missing, disabled
+  // or pending deletion.
   Result<StoredArtifact> put_artifact(std::string_view bucket, std::string_view pipeline,
                                       std::string_view artifact_name,
                                       const std::filesystem::path& source_dir,
-                                      const std::vector<std::string>& globs);
+                                      const std::vector<std::string>& globs,
+                                      std::string_view encryption_key = {});
 
   // Stores an archive that is already built (a source provider's zip of a
   // commit, src/sources): seals the file at `zip_path` and stores it under
@@ -66,18 +71,23 @@ class ArtifactStore {
   // keeps and removes it. `contents` of the result is left empty (the caller
   // knows what it packed). Fails with kNotFound when `zip_path` is missing,
   // kInvalidArgument when it is not a regular file, and with the errors of
-  // ObjectStore::put_object_from_fd, with context.
+  // ObjectStore::put_object_from_fd, with context. `encryption_key` as for
+  // put_artifact.
   Result<StoredArtifact> put_artifact_file(std::string_view bucket, std::string_view pipeline,
                                            std::string_view artifact_name,
-                                           const std::filesystem::path& zip_path);
+                                           const std::filesystem::path& zip_path,
+                                           std::string_view encryption_key = {});
 
   // Extracts the artifact at `location` into `target_dir` (empty or missing)
   // under `limits`. An empty version_id means the latest version. When
   // `location.etag` is set and the stored object's ETag differs, fails with
   // kFailedPrecondition instead of extracting something else. Otherwise the
   // errors of ObjectStore::open_object (NoSuchBucket, NoSuchKey,
-  // NoSuchVersion) and of extract_zip (refused entries, limits, corrupt
-  // archive), with context.
+  // NoSuchVersion), of the cipher (a sealed object whose key is missing,
+  // disabled or pending deletion, or whose bytes were altered; the message
+  // names the key and the object) and of extract_zip (refused entries,
+  // limits, corrupt archive), with context. A sealed object names its key,
+  // so fetching needs none.
   Result<ExtractResult> fetch_artifact(const model::ArtifactLocation& location,
                                        const std::filesystem::path& target_dir,
                                        const ExtractLimits& limits);
@@ -90,7 +100,8 @@ class ArtifactStore {
   // Seals the plaintext in `plain` (using `scratch`) and stores it at
   // bucket/key.
   Result<StoredArtifact> seal_and_put(std::string_view bucket, const std::string& key,
-                                      UniqueFd plain, const std::filesystem::path& scratch);
+                                      std::string_view encryption_key, UniqueFd plain,
+                                      const std::filesystem::path& scratch);
 
   ObjectStore& objects_;
   ObjectCipher& cipher_;

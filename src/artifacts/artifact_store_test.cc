@@ -5,6 +5,7 @@
 #include <zip.h>
 
 #include "artifacts/test_util.h"
+#include "base/strings.h"
 
 namespace stageline::artifacts {
 namespace {
@@ -234,6 +235,63 @@ TEST_F(ArtifactStoreTest, PutArtifactFileRefusesAMissingFileADirectoryAndAMissin
   EXPECT_TRUE(contains(no_bucket.status().message(), "NoSuchBucket"))
       << no_bucket.status().message();
   EXPECT_EQ(count_entries(objects_->options().root / kBucket), 1u);  // only .bucket
+}
+
+// Records the contexts it is given; stores plaintext.
+class RecordingCipher final : public ObjectCipher {
+ public:
+  std::string_view name() const override { return "recording"; }
+  Result<UniqueFd> seal(const CipherContext& c, UniqueFd in, const fs::path&) override {
+    sealed.push_back(c);
+    return in;
+  }
+  Result<UniqueFd> unseal(const CipherContext& c, UniqueFd in, const fs::path&) override {
+    unsealed.push_back(c);
+    return in;
+  }
+  std::vector<CipherContext> sealed, unsealed;
+};
+
+TEST_F(ArtifactStoreTest, ThePipelinesEncryptionKeyReachesTheCipherWithTheObjectItSeals) {
+  RecordingCipher cipher;
+  auto artifacts = store(cipher);
+  auto put = artifacts.put_artifact(kBucket, "p", "out", dir_ / "ws", {"**/*"}, "alias/mine");
+  ASSERT_TRUE(put.ok()) << put.status().message();
+  ASSERT_TRUE(create_zip(dir_ / "ws", dir_ / "made.zip", {"**/*"}).ok());
+  auto file = artifacts.put_artifact_file(kBucket, "p", "src", dir_ / "made.zip");
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  ASSERT_EQ(cipher.sealed.size(), 2u);
+  EXPECT_EQ(cipher.sealed[0].bucket, kBucket);
+  EXPECT_EQ(cipher.sealed[0].key, put->location.key);
+  EXPECT_EQ(cipher.sealed[0].kms_key, "alias/mine");
+  EXPECT_EQ(cipher.sealed[1].key, file->location.key);
+  EXPECT_EQ(cipher.sealed[1].kms_key, "") << "no key: the bucket's default decides";
+
+  ASSERT_TRUE(artifacts.fetch_artifact(put->location, dir_ / "input", {}).ok());
+  ASSERT_EQ(cipher.unsealed.size(), 1u);
+  EXPECT_EQ(cipher.unsealed[0].key, put->location.key);
+}
+
+TEST_F(ArtifactStoreTest, ASealFailureFailsThePutWithTheCiphersMessageAndLeavesNothing) {
+  class RefusingCipher final : public ObjectCipher {
+   public:
+    std::string_view name() const override { return "refusing"; }
+    Result<UniqueFd> seal(const CipherContext& c, UniqueFd, const fs::path&) override {
+      return Status::not_found("NotFoundException: key " + quote(c.kms_key) + " for " + c.key);
+    }
+    Result<UniqueFd> unseal(const CipherContext&, UniqueFd in, const fs::path&) override {
+      return in;
+    }
+  } cipher;
+  auto put = store(cipher).put_artifact(kBucket, "p", "out", dir_ / "ws", {"**/*"}, "alias/gone");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(contains(put.status().message(), "key 'alias/gone' for p/out/"))
+      << put.status().message();
+  EXPECT_TRUE(contains(put.status().message(), "store artifact 'out' of pipeline 'p'"))
+      << put.status().message();
+  EXPECT_EQ(count_entries(objects_->options().root / kBucket), 1u);  // only .bucket
+  EXPECT_EQ(count_entries(scratch()), 0u);
 }
 
 }  // namespace

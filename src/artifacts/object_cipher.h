@@ -1,9 +1,8 @@
 // artifacts/object_cipher: the seam where artifacts are encrypted at rest.
 // ArtifactStore passes every zip through seal() before it is stored and every
-// stored object through unseal() before it is extracted. Today the only
-// implementation is PassThroughCipher; envelope encryption (a KMS-style key
-// wrapping a per-object AES-256-GCM data key) is a later issue and will
-// implement this interface without changing ArtifactStore's callers.
+// stored object through unseal() before it is extracted. PassThroughCipher
+// stores plaintext; kms::EnvelopeCipher (src/kms) wraps a per-object
+// AES-256-GCM data key with a KMS key (docs/kms.md).
 #pragma once
 
 #include <filesystem>
@@ -21,6 +20,11 @@ namespace stageline::artifacts {
 struct CipherContext {
   std::string bucket;
   std::string key;
+  // The KMS key to seal with (a key id, key ARN, alias name or alias ARN:
+  // the pipeline's artifactStore.encryptionKey.id). Empty: the bucket's
+  // default encryption decides. unseal() ignores it: a sealed object names
+  // its own key.
+  std::string kms_key{};
 };
 
 // Turns plaintext into the bytes that are stored, and back. A sealed object
