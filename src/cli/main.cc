@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/action_types_command.h"
+#include "cli/approve_command.h"
 #include "cli/aws_command.h"
 #include "cli/client_verbs.h"
 #include "cli/logs.h"
@@ -123,6 +124,18 @@ int main(int argc, char** argv) {
       "URL), list, credential get (a git credential helper)");
   repo->prefix_command();
   repo->set_help_flag();
+  auto* approve = app.add_subcommand(
+      "approve",
+      "approve the manual approval waiting at PIPELINE STAGE ACTION [--summary TEXT] (finds its "
+      "token)");
+  approve->prefix_command();
+  approve->set_help_flag();
+  auto* reject = app.add_subcommand(
+      "reject",
+      "reject the manual approval waiting at PIPELINE STAGE ACTION [--summary TEXT] (finds its "
+      "token)");
+  reject->prefix_command();
+  reject->set_help_flag();
   auto* aws = app.add_subcommand(
       "aws",
       "run the installed aws CLI against the local server (endpoint, region and credentials "
@@ -149,6 +162,12 @@ int main(int argc, char** argv) {
     return stageline::cli::run_watch(w->remaining(), client_env, std::cout, std::cerr);
   if (lg->parsed())
     return stageline::cli::run_logs(lg->remaining(), client_env, std::cout, std::cerr);
+  if (approve->parsed())
+    return stageline::cli::run_approve(true, approve->remaining(), client_env, std::cout,
+                                       std::cerr);
+  if (reject->parsed())
+    return stageline::cli::run_approve(false, reject->remaining(), client_env, std::cout,
+                                       std::cerr);
   if (aws->parsed()) return stageline::cli::run_aws(aws->remaining(), client_env, std::cerr);
   if (repo->parsed())
     return stageline::cli::run_repo(repo->remaining(), client_env, std::cin, std::cout, std::cerr);

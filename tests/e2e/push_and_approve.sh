@@ -6,7 +6,8 @@
 # `git push` over HTTP starts it on the pushed commit, the build compiles the
 # pushed files, and the execution waits at the approval until
 # `aws codepipeline put-approval-result` approves it with the token from
-# `get-pipeline-state` (or rejects it, which fails the execution).
+# `get-pipeline-state` (or rejects it, which fails the execution); one left
+# waiting survives a server restart and `stageline approve` answers it.
 # usage: tests/e2e/push_and_approve.sh path/to/stageline
 set -uo pipefail
 BIN=$(realpath "$1")
@@ -137,5 +138,34 @@ git_auth -C "$TMP/work" push -q "$url" feature >"$TMP/out" 2>&1
 sleep 1
 cp_ list-pipeline-executions --pipeline-name my-app-pipeline
 [ "$(json 'len(d["pipelineExecutionSummaries"])')" = 3 ] && ok || bad "a push to another branch starts nothing"
+
+# 6. An approval left waiting survives a server restart, and `stageline
+# approve` finds its token and answers it.
+git -C "$TMP/work" checkout -q main
+echo "/* v3 */" >>"$TMP/work/hello.c"
+git -C "$TMP/work" commit -qam "Third version"
+git_auth -C "$TMP/work" push -q "$url" main >"$TMP/out" 2>&1 && ok || bad "a third git push"
+wait_state "$APPROVE_WAITING"' and d["stageStates"][2]["latestExecution"]["pipelineExecutionId"] not in ("'"$exec_id"'", "'"$second"'")' &&
+  ok || bad "the third push waits at the approval"
+third=$(json 'd["stageStates"][2]["latestExecution"]["pipelineExecutionId"]')
+stop_server
+start_server
+cp_ get-pipeline-state --name my-app-pipeline
+[ "$(json "$APPROVE_WAITING")" = True ] && ok || bad "the approval still waits after a restart"
+"$BIN" approve my-app-pipeline Approve Nope --data-dir "$TMP/data" >"$TMP/out" 2>&1
+[ $? = 255 ] && grep -q "has no action Nope" "$TMP/out" && ok || bad "stageline approve of an unknown action says so"
+"$BIN" approve my-app-pipeline Approve ManualApproval --summary "Approved from the CLI" \
+  --data-dir "$TMP/data" >"$TMP/out" 2>&1 &&
+  grep -q "^Approved my-app-pipeline/Approve/ManualApproval at 20" "$TMP/out" &&
+  ok || bad "stageline approve finds the token and approves after the restart"
+[ "$(wait_end "$third")" = Succeeded ] && ok || bad "the execution approved after the restart succeeds"
+cp_ get-pipeline-state --name my-app-pipeline
+[ "$(json 'd["stageStates"][2]["actionStates"][0]["latestExecution"]["summary"]')" = "Approved from the CLI" ] &&
+  ok || bad "stageline approve records its summary"
+"$BIN" reject my-app-pipeline Approve ManualApproval --data-dir "$TMP/data" >"$TMP/out" 2>&1
+[ $? = 255 ] && grep -q "no approval is waiting at my-app-pipeline/Approve/ManualApproval (its latest execution is Succeeded)" "$TMP/out" &&
+  ok || bad "stageline reject with nothing waiting says so"
+"$BIN" approve my-app-pipeline Approve >"$TMP/out" 2>&1
+[ $? = 2 ] && grep -q "expected PIPELINE STAGE ACTION" "$TMP/out" && ok || bad "stageline approve needs three names"
 
 finish "push and approve e2e"

@@ -81,9 +81,20 @@ YAML
 "$BIN" run "$TMP/approval.yaml" --source App=examples/hello --reject >"$TMP/out" 2>&1
 [ $? -eq 1 ] && grep -q "Rejected by" "$TMP/out" && ! grep -q "Ship | shipped" "$TMP/out" && ok ||
   bad "--reject stops the release"
-"$BIN" run "$TMP/approval.yaml" --source App=examples/hello >"$TMP/out" 2>&1
+"$BIN" run "$TMP/approval.yaml" --source App=examples/hello </dev/null >"$TMP/out" 2>&1
 [ $? -eq 1 ] && grep -q -- "needs an answer: run again with --approve or --reject" "$TMP/out" && ok ||
   bad "an unanswered approval says how to answer it"
+# On a terminal (script(1) gives it one) the run asks, and asks again until
+# the answer is one it understands.
+printf 'maybe\ny fine by me\n' | script -qec "'$BIN' run '$TMP/approval.yaml' --source App=examples/hello" \
+  /dev/null >"$TMP/out" 2>&1
+[ $? -eq 0 ] && grep -q "Approval needed: pipeline .*, stage .*, action " "$TMP/out" &&
+  grep -q "Answer y or n" "$TMP/out" && grep -q "Approved by .*: fine by me" "$TMP/out" &&
+  grep -q "Ship | shipped" "$TMP/out" && ok || bad "an approval asked on the terminal and approved"
+printf 'reject not now\n' | script -qec "'$BIN' run '$TMP/approval.yaml' --source App=examples/hello" \
+  /dev/null >"$TMP/out" 2>&1
+[ $? -eq 1 ] && grep -q "Rejected by .*: not now" "$TMP/out" && ! grep -q "Ship | shipped" "$TMP/out" &&
+  ok || bad "an approval asked on the terminal and rejected"
 
 # 8. Ctrl-C (SIGINT) stops the run and the actions' own process groups: no orphans.
 sed 's/test -x out\/hello/sleep 31.7/' examples/run-locally.yaml >"$TMP/slow.yaml"
