@@ -426,8 +426,8 @@ Result<model::ArtifactRecord> LocalRunner::store_output(const ActionStart& start
                                                         const std::string& name,
                                                         const fs::path& dir,
                                                         const std::vector<std::string>& globs) {
-  auto stored =
-      artifacts_.put_artifact(start.artifact_bucket, start.pipeline_name, name, dir, globs);
+  auto stored = artifacts_.put_artifact(start.artifact_bucket, start.pipeline_name, name, dir,
+                                        globs, start.artifact_encryption_key);
   if (!stored.ok()) return stored.status();
   model::ArtifactRecord r;
   r.execution_id = start.execution_id;
