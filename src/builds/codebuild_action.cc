@@ -87,9 +87,11 @@ engine::ActionOutcome CodeBuildAction::run(const jobs::ProviderContext& context)
           ec.message());
     auto list = parse_environment_variables(parsed, "EnvironmentVariables");
     if (!list.ok()) return configuration_error(list.status().message());
-    auto plain = plaintext_variables(*list, "EnvironmentVariables:");
-    if (!plain.ok()) return configuration_error(plain.status().message());
-    request.environment_overrides = std::move(*plain);
+    if (!service_.resolves_secrets()) {
+      auto plain = plaintext_variables(*list, "EnvironmentVariables:");
+      if (!plain.ok()) return configuration_error(plain.status().message());
+    }
+    request.environment_overrides = std::move(*list);
   }
   request.buildspec_override = get("BuildspecOverride");
   request.pipeline_name = start.pipeline_name;
@@ -100,7 +102,7 @@ engine::ActionOutcome CodeBuildAction::run(const jobs::ProviderContext& context)
   request.store_output = [&](const std::string& name,
                              const fs::path& dir) -> Result<model::ArtifactRecord> {
     auto stored = context.artifacts.put_artifact(start.artifact_bucket, start.pipeline_name, name,
-                                                 dir, {"**/*"});
+                                                 dir, {"**/*"}, start.artifact_encryption_key);
     if (!stored.ok()) return stored.status();
     model::ArtifactRecord r;
     r.execution_id = start.execution_id;
