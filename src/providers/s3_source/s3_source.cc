@@ -86,8 +86,9 @@ engine::ActionOutcome S3Source::run(const jobs::ProviderContext& context) {
   if (!info.ok()) return store_failure(info.status().with_context("read the S3 source " + where));
   context.output("Read " + where + " version " + info->version_id + " (" +
                  std::to_string(info->size) + " bytes, ETag " + info->etag + ")\n");
-  auto stored = context.artifacts.put_artifact_file(start.artifact_bucket, start.pipeline_name,
-                                                    artifact_name, object_file);
+  auto stored =
+      context.artifacts.put_artifact_file(start.artifact_bucket, start.pipeline_name, artifact_name,
+                                          object_file, start.artifact_encryption_key);
   if (!stored.ok()) {
     // Whatever step failed, storing the artifact is the system's job.
     return failure("JobFailed", stored.status().message());
