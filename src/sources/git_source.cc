@@ -81,7 +81,7 @@ Result<GitSourceResult> build_git_source(const jobs::ProviderContext& context,
                    std::to_string(stats->symlinks) + " symlinks, " +
                    std::to_string(stats->uncompressed_bytes) + " bytes\n");
     stored = context.artifacts.put_artifact_file(start.artifact_bucket, start.pipeline_name,
-                                                 artifact_name, zip);
+                                                 artifact_name, zip, start.artifact_encryption_key);
   } else {
     // CODEBUILD_CLONE_REF: CodePipeline hands CodeBuild a reference it
     // clones from; here the artifact is the clone itself, .git included,
@@ -90,8 +90,9 @@ Result<GitSourceResult> build_git_source(const jobs::ProviderContext& context,
     if (Status s = clone_at(request.repository.string(), request.branch, commit_id, clone); !s.ok())
       return as_job_failure(s);
     context.output("Cloned " + request.description + " with its history at " + commit_id + "\n");
-    stored = context.artifacts.put_artifact(start.artifact_bucket, start.pipeline_name,
-                                            artifact_name, clone, {"**/*", "**/"});
+    stored =
+        context.artifacts.put_artifact(start.artifact_bucket, start.pipeline_name, artifact_name,
+                                       clone, {"**/*", "**/"}, start.artifact_encryption_key);
   }
   if (!stored.ok()) return as_job_failure(stored.status());
 
