@@ -4,6 +4,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "base/strings.h"
 #include "builds/artifact_files.h"
 
 namespace stageline::builds {
@@ -112,12 +113,80 @@ Result<std::vector<std::pair<std::string, std::string>>> plaintext_variables(
   for (const auto& v : vars) {
     if (v.type != "PLAINTEXT")
       return Status::invalid(what + " " + v.name + " has type " + v.type +
-                             ", which Stageline does not resolve yet (only PLAINTEXT; the "
-                             "Parameter Store and Secrets Manager come later, issue #6)");
+                             ", which this build service cannot resolve (only PLAINTEXT: no "
+                             "Parameter Store or Secrets Manager is connected to it)");
     out.emplace_back(v.name, v.value);
   }
   return out;
 }
+
+ResolvedVariables resolve_variables(const Buildspec& spec,
+                                    const std::vector<EnvironmentVariable>& project,
+                                    const std::vector<EnvironmentVariable>& overrides,
+                                    secrets::ValueResolver* resolver) {
+  ResolvedVariables out;
+  // One reference: false (and the failure recorded) when it cannot be read.
+  auto resolve = [&](const std::string& type, const std::string& name, const std::string& value,
+                     std::vector<std::pair<std::string, std::string>>& into) {
+    if (type == "PLAINTEXT") {
+      into.emplace_back(name, value);
+      return true;
+    }
+    const bool parameter = type == "PARAMETER_STORE";
+    const std::string code = parameter ? "Decrypted Variables Error" : "Secrets Manager Error";
+    if (!resolver) {
+      out.failure_code = code;
+      out.failure_message = "variable " + name + " refers to " +
+                            (parameter ? "parameter " : "secret ") + value +
+                            ", but no Parameter Store or Secrets Manager is connected";
+      return false;
+    }
+    auto got = parameter ? resolver->parameter(value) : resolver->secret(value);
+    if (!got.ok()) {
+      out.failure_code = code;
+      out.failure_message = got.status().message() + " (variable " + name + ")";
+      return false;
+    }
+    out.secret_values.push_back(*got);
+    into.emplace_back(name, std::move(*got));
+    return true;
+  };
+  for (const auto& [k, v] : spec.env.parameter_store)
+    if (!resolve("PARAMETER_STORE", k, v, out.buildspec)) return out;
+  for (const auto& [k, v] : spec.env.secrets_manager)
+    if (!resolve("SECRETS_MANAGER", k, v, out.buildspec)) return out;
+  for (const auto& v : project)
+    if (!resolve(v.type, v.name, v.value, out.project)) return out;
+  for (const auto& v : overrides)
+    if (!resolve(v.type, v.name, v.value, out.overrides)) return out;
+  return out;
+}
+
+namespace {
+
+// The sandbox a project asks for with its stageline:sandbox tag.
+Result<BuildJob::Sandbox> sandbox_of(const json::object& project, const std::string& bwrap) {
+  BuildJob::Sandbox box;
+  box.bwrap = bwrap;
+  const json::value* tags = project.if_contains("tags");
+  if (!tags || !tags->is_array()) return box;
+  for (const json::value& t : tags->as_array()) {
+    if (!t.is_object() || str(t.as_object(), "key") != kSandboxTag) continue;
+    const std::string value = str(t.as_object(), "value");
+    if (value == "true") {
+      box.enabled = true;
+    } else if (value == "network") {
+      box.enabled = true;
+      box.network = true;
+    } else if (value != "false") {
+      return Status::invalid(std::string("tag ") + kSandboxTag + " must be true, network or " +
+                             "false, not " + quote(value));
+    }
+  }
+  return box;
+}
+
+}  // namespace
 
 Result<std::string> buildspec_text(const std::string& override_text,
                                    const std::string& project_buildspec,
@@ -380,11 +449,15 @@ Result<json::object> BuildService::start_build(const StartRequest& request) {
                                       : json::value(json::array()),
                                   "environment.environmentVariables");
   if (!project_vars.ok()) return project_vars.status();
-  auto project_plain = plaintext_variables(*project_vars, "Environment variable");
-  if (!project_plain.ok()) return project_plain.status();
-  auto override_plain =
-      plaintext_variables(request.environment_overrides, "environmentVariablesOverride");
-  if (!override_plain.ok()) return override_plain.status();
+  if (!resolves_secrets()) {
+    auto project_plain = plaintext_variables(*project_vars, "Environment variable");
+    if (!project_plain.ok()) return project_plain.status();
+    auto override_plain =
+        plaintext_variables(request.environment_overrides, "environmentVariablesOverride");
+    if (!override_plain.ok()) return override_plain.status();
+  }
+  auto sandbox = sandbox_of(project, options_.bwrap);
+  if (!sandbox.ok()) return sandbox.status();
 
   int timeout = request.timeout_in_minutes.value_or(0);
   if (timeout == 0) {
@@ -400,7 +473,8 @@ Result<json::object> BuildService::start_build(const StartRequest& request) {
   std::lock_guard lock(mu_);
   running_[shared->id] = running;
   running->thread = std::thread([this, shared, running, override_text, source, timeout,
-                                 project_plain = *project_plain, override_plain = *override_plain,
+                                 project_vars = *project_vars,
+                                 overrides = request.environment_overrides, sandbox = *sandbox,
                                  version = request.source_version] {
     Plan& p = *shared;
     const fs::path root = options_.work_root / p.uuid;
@@ -432,6 +506,11 @@ Result<json::object> BuildService::start_build(const StartRequest& request) {
       result = failed_before_start(options_.now_ms(), "YAML_FILE_ERROR", t.status().message());
     } else if (auto spec = parse_buildspec(*t); !spec.ok()) {
       result = failed_before_start(options_.now_ms(), "YAML_FILE_ERROR", spec.status().message());
+    } else if (ResolvedVariables vars =
+                   resolve_variables(*spec, project_vars, overrides, options_.resolver);
+               !vars.failure_code.empty()) {
+      result = failed_before_start(options_.now_ms(), vars.failure_code, vars.failure_message);
+      on_line("[Container] " + result.message);
     } else {
       p.builtins["CODEBUILD_SRC_DIR"] = src.string();
       BuildJob job;
@@ -439,7 +518,10 @@ Result<json::object> BuildService::start_build(const StartRequest& request) {
       job.control_dir = root / "ctl";
       job.source_dir = src;
       job.environment = compose_environment(options_.base_environment, p.builtins, *spec,
-                                            project_plain, override_plain);
+                                            vars.project, vars.overrides, vars.buildspec);
+      job.secret_values = std::move(vars.secret_values);
+      job.sandbox = sandbox;
+      job.sandbox.writable.push_back(root);
       job.timeout = std::chrono::minutes(timeout);
       job.now_ms = options_.now_ms;
       job.on_line = on_line;
@@ -485,8 +567,15 @@ Result<ActionBuildResult> BuildService::run_action_build(const ActionBuildReques
                                       : json::value(json::array()),
                                   "the project's environment.environmentVariables");
   if (!project_vars.ok()) return project_vars.status();
-  auto project_plain = plaintext_variables(*project_vars, "The project's environment variable");
-  if (!project_plain.ok()) return project_plain.status();
+  if (!resolves_secrets()) {
+    auto project_plain = plaintext_variables(*project_vars, "The project's environment variable");
+    if (!project_plain.ok()) return project_plain.status();
+    auto override_plain =
+        plaintext_variables(request.environment_overrides, "EnvironmentVariables:");
+    if (!override_plain.ok()) return override_plain.status();
+  }
+  auto sandbox = sandbox_of(project, options_.bwrap);
+  if (!sandbox.ok()) return sandbox.status();
 
   const fs::path primary =
       request.inputs.empty() ? request.workspace / "src" : request.inputs.front().second;
@@ -564,6 +653,15 @@ Result<ActionBuildResult> BuildService::run_action_build(const ActionBuildReques
       spec.reset();
     }
   }
+  ResolvedVariables vars;
+  if (spec) {
+    vars =
+        resolve_variables(*spec, *project_vars, request.environment_overrides, options_.resolver);
+    if (!vars.failure_code.empty()) {
+      out.build = failed_before_start(options_.now_ms(), vars.failure_code, vars.failure_message);
+      spec.reset();
+    }
+  }
   if (spec) {
     p.builtins["CODEBUILD_SRC_DIR"] = primary.string();
     p.builtins["CODEBUILD_RESOLVED_SOURCE_VERSION"] = request.resolved_source_version;
@@ -575,7 +673,11 @@ Result<ActionBuildResult> BuildService::run_action_build(const ActionBuildReques
     job.control_dir = ctl;
     job.source_dir = primary;
     job.environment = compose_environment(options_.base_environment, p.builtins, *spec,
-                                          *project_plain, request.environment_overrides);
+                                          vars.project, vars.overrides, vars.buildspec);
+    job.secret_values = std::move(vars.secret_values);
+    job.sandbox = *sandbox;
+    job.sandbox.writable.push_back(request.workspace);
+    for (const auto& [name, dir] : request.inputs) job.sandbox.writable.push_back(dir);
     job.timeout = std::chrono::minutes(timeout);
     job.now_ms = options_.now_ms;
     job.on_line = on_line;

@@ -36,6 +36,7 @@
 #include "base/status.h"
 #include "builds/buildspec.h"
 #include "builds/runner.h"
+#include "secrets/resolver.h"
 #include "store/store.h"
 
 namespace stageline::builds {
@@ -56,7 +57,18 @@ struct BuildServiceOptions {
   // ended and its record is final. Must be thread-safe (e.g. post to the
   // control thread, which then calls reap()). May be empty.
   std::function<void(const std::string& build_id)> on_build_finished;
+  // Resolves PARAMETER_STORE and SECRETS_MANAGER values (buildspec
+  // env.parameter-store and env.secrets-manager, environment variables of
+  // those types) on the build's thread. Borrowed; must outlive the service.
+  // nullptr: such values are refused (see plaintext_variables).
+  secrets::ValueResolver* resolver = nullptr;
+  // The bubblewrap program for sandboxed projects (BuildJob::Sandbox).
+  std::string bwrap = "bwrap";
 };
+
+// The project tag that opts a project into the bubblewrap sandbox: value
+// "true" (no network) or "network" (network allowed). docs/secrets.md.
+inline constexpr const char* kSandboxTag = "stageline:sandbox";
 
 // A (name, value, type) of environmentVariables or EnvironmentVariables.
 struct EnvironmentVariable {
@@ -70,8 +82,8 @@ struct EnvironmentVariable {
 Result<std::vector<EnvironmentVariable>> parse_environment_variables(const boost::json::value& list,
                                                                      const std::string& what);
 
-// Only PLAINTEXT now: PARAMETER_STORE and SECRETS_MANAGER fail with a
-// message saying they come with the Parameter Store and Secrets Manager.
+// For a service without a resolver: PLAINTEXT only; PARAMETER_STORE and
+// SECRETS_MANAGER fail (kInvalidArgument) with a message saying so.
 Result<std::vector<std::pair<std::string, std::string>>> plaintext_variables(
     const std::vector<EnvironmentVariable>& vars, const std::string& what);
 
@@ -82,7 +94,7 @@ struct ActionBuildRequest {
   std::filesystem::path workspace;  // the action's, existing
   // The input artifacts extracted: the primary first; (name, dir).
   std::vector<std::pair<std::string, std::filesystem::path>> inputs;
-  std::vector<std::pair<std::string, std::string>> environment_overrides;  // PLAINTEXT
+  std::vector<EnvironmentVariable> environment_overrides;
   std::string buildspec_override;       // inline YAML or a path under the primary source
   std::string source_version;           // e.g. arn:aws:s3:::bucket/key of the primary input
   std::string resolved_source_version;  // a commit id, when known
@@ -149,6 +161,9 @@ class BuildService {
   // up (kNotFound project, kInvalidArgument buildspec or outputs, kIo).
   Result<ActionBuildResult> run_action_build(const ActionBuildRequest& request);
 
+  // Whether PARAMETER_STORE and SECRETS_MANAGER values can be resolved.
+  bool resolves_secrets() const { return options_.resolver != nullptr; }
+
   // Joins the threads of builds that have ended.
   void reap();
 
@@ -176,6 +191,29 @@ class BuildService {
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Running>> running_;  // by build id
 };
+
+// The environment variables of one build once every reference is resolved.
+struct ResolvedVariables {
+  std::vector<std::pair<std::string, std::string>> buildspec;  // parameter-store, secrets-manager
+  std::vector<std::pair<std::string, std::string>> project;
+  std::vector<std::pair<std::string, std::string>> overrides;
+  std::vector<std::string> secret_values;  // every resolved value, to mask
+  // Set when a reference could not be resolved: the phase context's
+  // statusCode ("Decrypted Variables Error" for the Parameter Store,
+  // "Secrets Manager Error") and a message naming the reference.
+  std::string failure_code;
+  std::string failure_message;
+};
+
+// Resolves the buildspec's env.parameter-store and env.secrets-manager and
+// the PARAMETER_STORE / SECRETS_MANAGER entries of `project` and
+// `overrides` through `resolver` (PLAINTEXT values pass through). Stops at
+// the first failure, recorded in failure_code and failure_message.
+// REQUIRES: resolver is not nullptr, or there is nothing to resolve.
+ResolvedVariables resolve_variables(const Buildspec& spec,
+                                    const std::vector<EnvironmentVariable>& project,
+                                    const std::vector<EnvironmentVariable>& overrides,
+                                    secrets::ValueResolver* resolver);
 
 // The buildspec text of a build: `override_text` when set, else the
 // project source's `buildspec`, else buildspec.yml; a value without a

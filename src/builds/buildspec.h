@@ -6,7 +6,8 @@
 // resources ("codebuild", "build", <id>) (build_record.h), so the CodeBuild
 // API (src/api/codebuild) and the action share them.
 // Depends on base, jobs (process, provider), artifacts, engine (ActionStart,
-// ActionOutcome) and store; never on HTTP or the wire layer.
+// ActionOutcome), store and secrets (the resolver and masker); never on HTTP
+// or the wire layer.
 // Reference: docs codepipeline-reference.md section 17.
 //
 // buildspec: parses buildspec YAML into a Buildspec. Pure; thread-safe.

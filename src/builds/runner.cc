@@ -15,7 +15,9 @@
 #include <regex>
 
 #include "base/files.h"
+#include "base/strings.h"
 #include "jobs/process.h"
+#include "secrets/masker.h"
 
 namespace stageline::builds {
 
@@ -81,6 +83,20 @@ std::string pick_shell(const std::string& shell, const std::map<std::string, std
   return "/bin/sh";
 }
 
+// `program` itself when it holds a '/', else the first executable of that
+// name on PATH; "" when there is none.
+std::string find_program(const std::string& program,
+                         const std::map<std::string, std::string>& env) {
+  if (program.find('/') != std::string::npos)
+    return access(program.c_str(), X_OK) == 0 ? program : "";
+  auto path = env.find("PATH");
+  const std::string dirs = path != env.end() ? path->second : "/usr/bin:/bin";
+  for (const std::string& dir : split(dirs, ':'))
+    if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0)
+      return dir + "/" + program;
+  return "";
+}
+
 // How one command ended.
 struct CommandEnd {
   enum class Kind { kDone, kShellEnded, kTimedOut, kStopped };
@@ -94,7 +110,7 @@ struct CommandEnd {
 class ShellSession {
  public:
   ShellSession(const BuildJob& job, steady_clock::time_point deadline)
-      : job_(job), deadline_(deadline) {}
+      : job_(job), deadline_(deadline), masker_(job.secret_values) {}
   ~ShellSession() { stop(); }
 
   bool running() const { return running_; }
@@ -128,6 +144,32 @@ class ShellSession {
     spec.argv = {pick_shell(job_.spec.env.shell, job_.environment), "-c", script, "build"};
     spec.env = job_.environment;
     spec.cwd = job_.source_dir.string();
+    if (job_.sandbox.enabled) {
+      const std::string bwrap = find_program(job_.sandbox.bwrap, job_.environment);
+      if (bwrap.empty())
+        return Status::invalid(
+            "the project asks for the bubblewrap sandbox (tag stageline:sandbox)"
+            " but " +
+            job_.sandbox.bwrap +
+            " is not installed; install the bubblewrap package or remove "
+            "the tag");
+      // --tmpfs /tmp comes before the binds, so a workspace under /tmp is
+      // bound on top of the private /tmp rather than hidden by it.
+      std::vector<std::string> argv = {bwrap,  "--ro-bind", "/",     "/",       "--dev",
+                                       "/dev", "--proc",    "/proc", "--tmpfs", "/tmp"};
+      std::vector<fs::path> rw = job_.sandbox.writable;
+      rw.push_back(job_.control_dir);
+      rw.push_back(job_.source_dir);
+      for (const fs::path& dir : rw) {
+        argv.insert(argv.end(), {"--bind", dir.string(), dir.string()});
+      }
+      if (!job_.sandbox.network) argv.push_back("--unshare-net");
+      argv.insert(argv.end(), {"--die-with-parent", "--chdir", job_.source_dir.string(), "--"});
+      argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
+      spec.argv = std::move(argv);
+      spec.env["TMPDIR"] = "/tmp";
+      spec.env["HOME"] = "/tmp";
+    }
     auto spawned = jobs::spawn(spec);
     if (!spawned.ok()) return spawned.status().with_context("start the build's shell");
     process_ = std::move(*spawned);
@@ -194,6 +236,7 @@ class ShellSession {
 
   // Forwards any partial line held back.
   void flush() {
+    append(masker_.flush());
     if (!partial_.empty()) {
       line(partial_);
       partial_.clear();
@@ -233,7 +276,15 @@ class ShellSession {
     std::string chunk;
     auto more = process_.read_available(chunk);
     if (!more.ok()) return more.status();
-    for (char c : chunk) {
+    // Masked before lines are cut, so neither a split read nor the cut of
+    // a long line can let part of a secret through.
+    append(masker_.feed(chunk));
+    if (!*more) process_.close_output();
+    return {};
+  }
+
+  void append(std::string_view text) {
+    for (char c : text) {
       if (c == '\n') {
         line(partial_);
         partial_.clear();
@@ -245,8 +296,6 @@ class ShellSession {
         }
       }
     }
-    if (!*more) process_.close_output();
-    return {};
   }
 
   // Reads what the pipe holds now (after a command ended, its output is in
@@ -292,6 +341,7 @@ class ShellSession {
   Fd in_, status_, pidfd_;
   std::string status_text_;
   std::string partial_;
+  secrets::SecretMasker masker_;
   uint64_t counter_ = 0;
   bool running_ = false;
   jobs::ExitStatus last_exit_;
@@ -392,10 +442,12 @@ std::map<std::string, std::string> compose_environment(
     const std::map<std::string, std::string>& base,
     const std::map<std::string, std::string>& builtins, const Buildspec& spec,
     const std::vector<std::pair<std::string, std::string>>& project,
-    const std::vector<std::pair<std::string, std::string>>& overrides) {
+    const std::vector<std::pair<std::string, std::string>>& overrides,
+    const std::vector<std::pair<std::string, std::string>>& buildspec_secrets) {
   std::map<std::string, std::string> env = base;
   for (const auto& [k, v] : builtins) env[k] = v;
   for (const auto& [k, v] : spec.env.variables) env[k] = v;
+  for (const auto& [k, v] : buildspec_secrets) env[k] = v;
   for (const auto& [k, v] : project) env[k] = v;
   for (const auto& [k, v] : overrides) env[k] = v;
   return env;
@@ -407,6 +459,13 @@ Result<BuildResult> run_build(const BuildJob& job) {
   const auto deadline = steady_clock::now() + job.timeout;
   BuildJob shell_job = job;  // the session reads its environment
   shell_job.environment["CODEBUILD_BUILD_SUCCEEDING"] = "1";
+  // Every line reaches the caller masked: the shell's (masked as a stream
+  // by the session) and the runner's own, which quote commands.
+  const secrets::SecretMasker line_masker(job.secret_values);
+  if (job.on_line && !line_masker.empty())
+    shell_job.on_line = [&job, &line_masker](std::string_view text) {
+      job.on_line(line_masker.mask(text));
+    };
   ShellSession shell(shell_job, deadline);
   Recorder rec(job);
   BuildResult result;
@@ -425,7 +484,7 @@ Result<BuildResult> run_build(const BuildJob& job) {
       result.status = "FAILED";
   };
   auto log = [&](const std::string& text) {
-    if (job.on_line) job.on_line(text);
+    if (shell_job.on_line) shell_job.on_line(text);
   };
 
   for (const char* t : {"SUBMITTED", "QUEUED"}) {

@@ -79,6 +79,22 @@ struct BuildJob {
   // CLIENT_ERROR and its message. Empty: nothing to do.
   std::function<Status()> download_source;
   std::function<Status()> upload_artifacts;
+  // Values resolved from the Parameter Store and Secrets Manager: each is
+  // replaced by "***" in every line passed to on_line, also when the shell
+  // writes it in pieces (secrets/masker.h).
+  std::vector<std::string> secret_values;
+  // The opt-in bubblewrap sandbox (docs/secrets.md, "Sandbox"): the shell
+  // runs under `bwrap` with the system read-only (--ro-bind / /), a private
+  // /tmp (also HOME and TMPDIR), fresh /dev and /proc, `writable` (and the
+  // control and source directories) bound read-write, no network unless
+  // `network`, and --die-with-parent. The shell keeps its own process
+  // group, so timeouts and stops kill everything in the sandbox.
+  struct Sandbox {
+    bool enabled = false;
+    bool network = false;
+    std::string bwrap = "bwrap";  // a path, or a name looked up in PATH
+    std::vector<std::filesystem::path> writable;
+  } sandbox;
 };
 
 struct BuildResult {
@@ -93,6 +109,8 @@ struct BuildResult {
 
 // Runs the build and blocks until it ends. A failing command, a timeout and
 // a cancellation are ok Results with the status saying so.
+// A sandbox whose bwrap cannot be found fails PROVISIONING with a message
+// saying so (the commands never run).
 // Errors: kIo when the control files cannot be made or the shell cannot be
 // started or watched; kInvalidArgument for an environment name that is empty
 // or holds '=' or NUL, or a value with NUL.
@@ -101,12 +119,14 @@ Result<BuildResult> run_build(const BuildJob& job);
 // The environment of a build, later layers winning (reference §17.1:
 // StartBuild overrides > project > buildspec): `base` (PATH, HOME, LANG),
 // then `builtins` (CODEBUILD_*), then the buildspec's env.variables, then
-// the project's, then the overrides. Values are taken literally ($PATH is
-// not expanded).
+// then the buildspec's resolved env.parameter-store and env.secrets-manager
+// (`buildspec_secrets`), then the project's, then the overrides. Values are
+// taken literally ($PATH is not expanded).
 std::map<std::string, std::string> compose_environment(
     const std::map<std::string, std::string>& base,
     const std::map<std::string, std::string>& builtins, const Buildspec& spec,
     const std::vector<std::pair<std::string, std::string>>& project,
-    const std::vector<std::pair<std::string, std::string>>& overrides);
+    const std::vector<std::pair<std::string, std::string>>& overrides,
+    const std::vector<std::pair<std::string, std::string>>& buildspec_secrets = {});
 
 }  // namespace stageline::builds

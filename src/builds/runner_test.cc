@@ -2,8 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 
+#include "base/files.h"
+#include "builds/build_service.h"
 #include "builds/test_util.h"
 
 namespace stageline::builds {
@@ -309,6 +316,165 @@ TEST(BuildRunner, EnvironmentLayersLetOverridesWinOverProjectOverBuildspec) {
   EXPECT_EQ(env.at("C"), "override");
   EXPECT_EQ(env.at("CODEBUILD_BUILD_ID"), "p:1");
   EXPECT_EQ(env.at("PATH"), "/bin");
+}
+
+bool any_line_contains(const std::vector<std::string>& lines, const std::string& text) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(text) != std::string::npos; });
+}
+
+TEST(BuildRunner, MasksSecretValuesEvenWhenTheShellWritesThemInPieces) {
+  Harness run;
+  BuildJob job = run.job(R"yaml(version: 0.2
+phases:
+  build:
+    commands:
+      - printf '%s' "$TOKEN" > token.txt
+      - echo "token is $TOKEN"
+      - printf 'half sup3r'; sleep 0.2; printf 's3cret-value end\n'
+      - echo sup3rs3cret-value
+)yaml");
+  job.environment["TOKEN"] = "sup3rs3cret-value";
+  job.secret_values = {"sup3rs3cret-value"};
+  auto result = run_build(job);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, "SUCCEEDED") << result->message;
+  // The real value reached the commands...
+  EXPECT_EQ(read_file(run.dir / "src" / "token.txt"), "sup3rs3cret-value");
+  // ...and never the log, not even split across two writes (the sleep
+  // makes the shell's two printf calls arrive in separate reads).
+  EXPECT_TRUE(run.logged("token is ***"));
+  EXPECT_TRUE(run.logged("half *** end"));
+  EXPECT_TRUE(run.logged("[Container] Running command echo ***"));
+  // (The command that prints the halves quotes them; the others must not.)
+  std::vector<std::string> output;
+  for (const auto& l : run.lines)
+    if (!l.starts_with("[Container] Running command printf 'half")) output.push_back(l);
+  EXPECT_FALSE(any_line_contains(output, "sup3r"));
+  EXPECT_FALSE(any_line_contains(output, "s3cret-value"));
+}
+
+class FakeResolver final : public secrets::ValueResolver {
+ public:
+  Result<std::string> parameter(const std::string& name) override {
+    if (name == "/ci/token") return std::string("param-value");
+    return Status::not_found("parameter does not exist: " + name);
+  }
+  Result<std::string> secret(const std::string& reference) override {
+    if (reference == "db:password") return std::string("secret-value");
+    return Status::not_found("ResourceNotFoundException: no such secret (secret " + reference +
+                             ")");
+  }
+};
+
+TEST(ResolveVariables, ResolvesEveryKindAndRecordsTheValuesToMask) {
+  auto spec = parse_buildspec(
+      "version: 0.2\nenv:\n  parameter-store: {P: /ci/token}\n  secrets-manager: {S: "
+      "db:password}\nphases:\n  build:\n    commands: [true]\n");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  FakeResolver resolver;
+  ResolvedVariables vars = resolve_variables(
+      *spec, {{"PROJ", "/ci/token", "PARAMETER_STORE"}},
+      {{"PLAIN", "text", "PLAINTEXT"}, {"OV", "db:password", "SECRETS_MANAGER"}}, &resolver);
+  ASSERT_EQ(vars.failure_code, "") << vars.failure_message;
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(vars.buildspec, (Pairs{{"P", "param-value"}, {"S", "secret-value"}}));
+  EXPECT_EQ(vars.project, (Pairs{{"PROJ", "param-value"}}));
+  EXPECT_EQ(vars.overrides, (Pairs{{"PLAIN", "text"}, {"OV", "secret-value"}}));
+  EXPECT_EQ(vars.secret_values.size(), 4u);
+  EXPECT_EQ(std::count(vars.secret_values.begin(), vars.secret_values.end(), "text"), 0);
+}
+
+TEST(ResolveVariables, AMissingSecretFailsNamingItAndAMissingResolverRefuses) {
+  auto spec = parse_buildspec(
+      "version: 0.2\nenv:\n  secrets-manager: {S: ghost:key}\nphases:\n  build:\n"
+      "    commands: [true]\n");
+  ASSERT_TRUE(spec.ok());
+  FakeResolver resolver;
+  ResolvedVariables vars = resolve_variables(*spec, {}, {}, &resolver);
+  EXPECT_EQ(vars.failure_code, "Secrets Manager Error");
+  EXPECT_NE(vars.failure_message.find("ghost:key"), std::string::npos) << vars.failure_message;
+  ResolvedVariables none =
+      resolve_variables(Buildspec{}, {{"P", "/x", "PARAMETER_STORE"}}, {}, nullptr);
+  EXPECT_EQ(none.failure_code, "Decrypted Variables Error");
+  EXPECT_NE(none.failure_message.find("/x"), std::string::npos);
+}
+
+// A TCP listener on 127.0.0.1 of the test's network namespace.
+struct Listener {
+  int fd = -1;
+  int port = 0;
+  Listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 4) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+      port = ntohs(a.sin_port);
+  }
+  ~Listener() { ::close(fd); }
+};
+
+const char* kProbe = R"yaml(version: 0.2
+phases:
+  build:
+    commands:
+      - echo inside > here.txt
+      - if touch /etc/stageline-sandbox-probe 2>/dev/null; then rm -f /etc/stageline-sandbox-probe; echo etc=writable; else echo etc=read-only; fi
+      - if (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then echo net=yes; else echo net=no; fi
+)yaml";
+
+TEST(BuildRunner, SandboxedBuildCannotWriteEtcNorReachTheNetwork) {
+  if (access("/usr/bin/bwrap", X_OK) != 0 || geteuid() != 0)
+    GTEST_SKIP() << "needs /usr/bin/bwrap and root (issue #6: bubblewrap in ./x's packages)";
+  Listener listener;
+  ASSERT_GT(listener.port, 0);
+  Harness run;
+  BuildJob job = run.job(kProbe);
+  job.environment["PORT"] = std::to_string(listener.port);
+  job.sandbox.enabled = true;
+  job.sandbox.bwrap = "/usr/bin/bwrap";
+  auto result = run_build(job);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, "SUCCEEDED") << result->message;
+  EXPECT_EQ(read_file(run.dir / "src" / "here.txt"), "inside\n");
+  EXPECT_TRUE(run.logged("etc=read-only"));
+  EXPECT_TRUE(run.logged("net=no"));
+
+  Harness plain;
+  BuildJob open = plain.job(kProbe);
+  open.environment["PORT"] = std::to_string(listener.port);
+  auto unsandboxed = run_build(open);
+  ASSERT_TRUE(unsandboxed.ok());
+  EXPECT_TRUE(plain.logged("etc=writable"));
+  EXPECT_TRUE(plain.logged("net=yes"));
+
+  Harness networked;
+  BuildJob with_net = networked.job(kProbe);
+  with_net.environment["PORT"] = std::to_string(listener.port);
+  with_net.sandbox.enabled = true;
+  with_net.sandbox.network = true;
+  with_net.sandbox.bwrap = "/usr/bin/bwrap";
+  ASSERT_TRUE(run_build(with_net).ok());
+  EXPECT_TRUE(networked.logged("etc=read-only"));
+  EXPECT_TRUE(networked.logged("net=yes"));
+}
+
+TEST(BuildRunner, SandboxWithoutBwrapFailsProvisioningAndRunsNothing) {
+  Harness run;
+  BuildJob job =
+      run.job("version: 0.2\nphases:\n  build:\n    commands: [\"echo ran > ran.txt\"]\n");
+  job.sandbox.enabled = true;
+  job.sandbox.bwrap = "/nonexistent/bwrap";
+  auto result = run_build(job);
+  ASSERT_TRUE(result.ok()) << result.status().message();
+  EXPECT_EQ(result->status, "FAILED");
+  EXPECT_EQ(result->failed_phase, "PROVISIONING");
+  EXPECT_NE(result->message.find("/nonexistent/bwrap is not installed"), std::string::npos)
+      << result->message;
+  EXPECT_FALSE(std::filesystem::exists(run.dir / "src" / "ran.txt"));
 }
 
 }  // namespace
