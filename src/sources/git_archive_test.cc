@@ -41,10 +41,11 @@ class GitArchiveTest : public ::testing::Test {
 
   // Unzips both archives and compares them like `diff -r`, then compares
   // modes, types and symlink targets, which diff -r does not.
-  void expect_same_tree_as_git_archive(const fs::path& repo, const std::string& commit) {
+  void expect_same_tree_as_git_archive(const fs::path& repo, const std::string& commit,
+                                       const ArchiveOptions& options = {}) {
     auto opened = GitRepository::open(repo);
     ASSERT_TRUE(opened.ok()) << opened.status().message();
-    auto stats = write_commit_zip(*opened, commit, dir_ / "ours.zip");
+    auto stats = write_commit_zip(*opened, commit, dir_ / "ours.zip", options);
     ASSERT_TRUE(stats.ok()) << stats.status().message();
     auto r = sh(dir_.path(), "git -C '" + repo.string() + "' archive --format=zip -o '" +
                                  (dir_ / "theirs.zip").string() + "' " + commit +
@@ -130,6 +131,160 @@ TEST_F(GitArchiveTest, AnEmptyTreeIsRefusedWithAClearMessage) {
   auto stats = write_commit_zip(*repo, r.output.substr(0, 40), dir_ / "out.zip");
   EXPECT_EQ(stats.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(contains(stats.status().message(), "empty")) << stats.status().message();
+}
+
+// The threads, the window and the large-blob path change how the zip is
+// made, never what it holds: the same bytes whatever the settings.
+TEST_F(GitArchiveTest, TheZipIsTheSameWhateverTheThreadsWindowAndLargeBlobSize) {
+  auto r = sh(dir_ / "work",
+              "mkdir -p many && for i in $(seq 1 300); do seq 1 $((i * 13)) > many/$i.txt; done && "
+              "head -c 300000 /dev/urandom > noise.bin && seq 1 100000 > big.txt && "
+              "git add -A && git commit -q -m many && git rev-parse HEAD");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string commit = r.output.substr(0, 40);
+  auto repo = GitRepository::open(dir_ / "work");
+  ASSERT_TRUE(repo.ok());
+  struct Setting {
+    int threads;
+    uint64_t window;
+    uint64_t large;
+  };
+  const Setting settings[] = {
+      {0, uint64_t{16} << 20, uint64_t{8} << 20},  // all on the calling thread
+      {1, 1, uint64_t{8} << 20},                   // one blob in flight at a time
+      {2, 4096, 100000},                           // a small window; big.txt and noise.bin streamed
+      {4, uint64_t{16} << 20, 64},                 // almost everything streamed
+      {-1, uint64_t{16} << 20, uint64_t{8} << 20},  // the defaults
+  };
+  std::string first;
+  for (const Setting& setting : settings) {
+    ArchiveOptions options;
+    options.deflate_threads = setting.threads;
+    options.window_bytes = setting.window;
+    options.large_blob_bytes = setting.large;
+    auto stats = write_commit_zip(*repo, commit, dir_ / "ours.zip", options);
+    ASSERT_TRUE(stats.ok()) << stats.status().message();
+    EXPECT_EQ(stats->files, 5u + 302u);
+    const std::string zip = read_file(dir_ / "ours.zip");
+    if (first.empty()) first = zip;
+    EXPECT_TRUE(zip == first) << "threads " << setting.threads << ", window " << setting.window
+                              << ", large " << setting.large;
+  }
+  expect_same_tree_as_git_archive(dir_ / "work", commit);
+  EXPECT_EQ(read_file(dir_ / "ours" / "noise.bin"), read_file(dir_ / "work" / "noise.bin"));
+}
+
+size_t thread_count() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// The loose object file of `path` at HEAD in the repository `work`.
+fs::path loose_object(const fs::path& work, const std::string& path) {
+  auto r = sh(work, "git rev-parse HEAD:" + path);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string id = r.output.substr(0, 40);
+  return work / ".git" / "objects" / id.substr(0, 2) / id.substr(2);
+}
+
+class BrokenBlobTest : public GitArchiveTest {
+ protected:
+  void SetUp() override {
+    GitArchiveTest::SetUp();
+    // Many blobs before the broken one, so workers have jobs in flight
+    // when it is reached ("zzz.txt" sorts last).
+    auto r =
+        sh(dir_ / "work",
+           "mkdir -p many && for i in $(seq 1 200); do seq 1 $((i * 50)) > many/$i.txt; done && "
+           "echo last > zzz.txt && git add -A && git commit -q -m many && git rev-parse HEAD");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    commit_ = r.output.substr(0, 40);
+    object_ = loose_object(dir_ / "work", "zzz.txt");
+    ASSERT_TRUE(fs::exists(object_)) << object_;
+    fs::permissions(object_, fs::perms::owner_write, fs::perm_options::add);
+    fs::create_directories(dir_ / "out");
+  }
+
+  // Zips the commit and expects an I/O error naming zzz.txt, no file left
+  // in out/, and no thread left running.
+  std::string expect_failure(bool verify_hashes) {
+    auto repo = GitRepository::open(dir_ / "work");
+    EXPECT_TRUE(repo.ok());
+    const size_t threads_before = thread_count();
+    ArchiveOptions options;
+    options.deflate_threads = 2;
+    options.verify_hashes = verify_hashes;
+    auto stats = write_commit_zip(*repo, commit_, dir_ / "out" / "source.zip", options);
+    EXPECT_EQ(stats.status().code(), StatusCode::kIo) << stats.status().message();
+    EXPECT_TRUE(contains(stats.status().message(), "read 'zzz.txt' (blob "))
+        << stats.status().message();
+    EXPECT_TRUE(fs::is_empty(dir_ / "out")) << "neither the zip nor its temporary file";
+    EXPECT_EQ(thread_count(), threads_before) << "every worker is joined";
+    return stats.status().message();
+  }
+
+  std::string commit_;
+  fs::path object_;
+};
+
+TEST_F(BrokenBlobTest, AMissingBlobIsAnIoErrorNamingItsPathAndEveryWorkerIsJoined) {
+  fs::remove(object_);
+  for (bool verify : {false, true}) {
+    const std::string message = expect_failure(verify);
+    EXPECT_TRUE(
+        contains(message, object_.parent_path().filename().string() + object_.filename().string()))
+        << "the blob's id\n"
+        << message;
+  }
+}
+
+TEST_F(BrokenBlobTest, ACorruptBlobIsAnIoErrorWhetherOrNotHashesAreVerified) {
+  testing::write_file(object_, "this is not a zlib stream");
+  for (bool verify : {false, true}) expect_failure(verify);
+}
+
+// An object swapped for another well-formed one is what only the hash
+// check sees (read_blob in git_archive.cc says why it is off by default).
+TEST_F(BrokenBlobTest, ABlobSwappedForAnotherIsCaughtWhenHashesAreVerified) {
+  fs::copy_file(loose_object(dir_ / "work", "README.md"), object_,
+                fs::copy_options::overwrite_existing);
+  expect_failure(true);
+}
+
+TEST_F(GitArchiveTest, AZip64ArchiveUnzipsToTheSameTreeAsGitArchive) {
+  ArchiveOptions options;
+  options.zip_limits.max_field32 = 100;  // every offset past the first entries
+  options.zip_limits.max_entries16 = 4;
+  expect_same_tree_as_git_archive(dir_ / "work", ids_.second, options);
+  const std::string zip = read_file(dir_ / "ours.zip");
+  EXPECT_TRUE(contains(zip, std::string("PK\x06\x06", 4))) << "the ZIP64 end record";
+  EXPECT_TRUE(contains(zip, std::string("PK\x06\x07", 4))) << "its locator";
+}
+
+// The real boundary: 70,000 files in 70 directories need the ZIP64 end
+// records (the 16-bit entry count tops out at 65,535).
+TEST_F(GitArchiveTest, MoreThan65535EntriesGiveAZip64ArchiveWithEveryEntry) {
+  auto r = sh(dir_.path(),
+              "git init -q -b main wide && cd wide && blob=$(printf 'x\\n' | git hash-object -w "
+              "--stdin) && awk -v b=$blob 'BEGIN { for (i = 0; i < 70000; i++) "
+              "printf \"100644 %s\\td%02d/f%05d\\n\", b, i % 70, i }' | git update-index "
+              "--index-info && git commit -q -m wide && git rev-parse HEAD");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string commit = r.output.substr(0, 40);
+  auto repo = GitRepository::open(dir_ / "wide");
+  ASSERT_TRUE(repo.ok());
+  auto stats = write_commit_zip(*repo, commit, dir_ / "ours.zip");
+  ASSERT_TRUE(stats.ok()) << stats.status().message();
+  EXPECT_EQ(stats->files, 70000u);
+  EXPECT_EQ(stats->directories, 70u);
+  r = sh(dir_.path(),
+         "git -C wide archive --format=zip -o ../theirs.zip HEAD && "
+         "unzip -Z1 ours.zip | sort > ours.txt && unzip -Z1 theirs.zip | sort > "
+         "theirs.txt && cmp ours.txt theirs.txt && wc -l < ours.txt && "
+         "unzip -tq ours.zip");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "70070\n")) << r.output;
 }
 
 TEST(GitRepository, ResolvesABranchAndReadsTheCommitsAuthorDatesAndMessage) {
