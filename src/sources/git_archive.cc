@@ -255,11 +255,12 @@ Result<ArchiveStats> write_commit_zip(const GitRepository& repository, std::stri
   if (!created.ok()) return created.status().with_context(what);
   ZipWriter& writer = **created;
 
-  // Reading a blob (inflating it from the pack and checking its hash) costs
-  // about a fifth of deflating it, and git archive does both on one core.
-  // Here the calling thread reads and writes in tree order while workers
+  // Deflating is about three quarters of the work (bench/RESULTS.md), and
+  // git archive does it on one core with the reading. Here the calling
+  // thread reads blobs and writes entries in tree order while workers
   // deflate: the zip is the same whatever the thread count, and the window
-  // bounds what is read ahead. The jobs are declared before the pool so
+  // bounds what is read ahead (a blob bigger than the window waits until
+  // nothing else is in flight). The jobs are declared before the pool so
   // that every way out of this function joins the workers before the jobs
   // (and their blobs) are freed.
   std::deque<std::unique_ptr<Job>> order;
@@ -286,9 +287,16 @@ Result<ArchiveStats> write_commit_zip(const GitRepository& repository, std::stri
     return {};
   };
   // Writes entries in order, waiting for each to be deflated, until at
-  // most `max_in_flight` bytes wait; write_until(0) writes every entry.
+  // most `max_in_flight` bytes wait.
   auto write_until = [&](uint64_t max_in_flight) -> Status {
-    while (!order.empty() && (in_flight > max_in_flight || max_in_flight == 0)) {
+    while (!order.empty() && in_flight > max_in_flight) {
+      pool.wait(order.front().get());
+      if (Status s = write_front(); !s.ok()) return s;
+    }
+    return {};
+  };
+  auto write_all = [&]() -> Status {
+    while (!order.empty()) {
       pool.wait(order.front().get());
       if (Status s = write_front(); !s.ok()) return s;
     }
@@ -328,7 +336,7 @@ Result<ArchiveStats> write_commit_zip(const GitRepository& repository, std::stri
         job->unix_mode = S_IFREG | (e.mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
         ++stats.files;
         if (size >= options.large_blob_bytes) {
-          if (Status s = write_until(0); !s.ok()) return s.with_context(what);
+          if (Status s = write_all(); !s.ok()) return s.with_context(what);
           if (!large_deflater)
             large_deflater = std::make_unique<Deflater>(options.compression_level);
           if (Status s = writer.add_streamed(e.path, job->unix_mode, job->content, *large_deflater);
@@ -338,11 +346,8 @@ Result<ArchiveStats> write_commit_zip(const GitRepository& repository, std::stri
         }
         // Wait for room in the window; a blob larger than the window goes
         // alone.
-        if (size > options.window_bytes) {
-          if (Status s = write_until(0); !s.ok()) return s.with_context(what);
-        } else if (Status s = write_until(options.window_bytes - size); !s.ok()) {
-          return s.with_context(what);
-        }
+        const uint64_t room = options.window_bytes - std::min(size, options.window_bytes);
+        if (Status s = write_until(room); !s.ok()) return s.with_context(what);
         job->cost = size;
         in_flight += size;
         order.push_back(std::move(job));
@@ -357,7 +362,7 @@ Result<ArchiveStats> write_commit_zip(const GitRepository& repository, std::stri
     order.push_back(std::move(job));
     if (Status s = write_finished(); !s.ok()) return s.with_context(what);
   }
-  if (Status s = write_until(0); !s.ok()) return s.with_context(what);
+  if (Status s = write_all(); !s.ok()) return s.with_context(what);
   if (Status s = writer.finish(); !s.ok()) return s.with_context(what);
   return stats;
 }
