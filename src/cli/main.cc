@@ -10,6 +10,7 @@
 #include "cli/client_verbs.h"
 #include "cli/logs.h"
 #include "cli/repo_command.h"
+#include "cli/s3_command.h"
 #include "cli/validate_command.h"
 #include "cli/watch.h"
 #include "server/api_server.h"
@@ -124,6 +125,12 @@ int main(int argc, char** argv) {
       "URL), list, credential get (a git credential helper)");
   repo->prefix_command();
   repo->set_help_flag();
+  auto* s3 = app.add_subcommand(
+      "s3",
+      "buckets and objects on the server, as aws s3 prints them: mb s3://B, ls [s3://B[/P]] "
+      "[--recursive], cp SOURCE DEST");
+  s3->prefix_command();
+  s3->set_help_flag();
   auto* approve = app.add_subcommand(
       "approve",
       "approve the manual approval waiting at PIPELINE STAGE ACTION [--summary TEXT] (finds its "
@@ -162,6 +169,8 @@ int main(int argc, char** argv) {
     return stageline::cli::run_watch(w->remaining(), client_env, std::cout, std::cerr);
   if (lg->parsed())
     return stageline::cli::run_logs(lg->remaining(), client_env, std::cout, std::cerr);
+  if (s3->parsed())
+    return stageline::cli::run_s3(s3->remaining(), client_env, std::cin, std::cout, std::cerr);
   if (approve->parsed())
     return stageline::cli::run_approve(true, approve->remaining(), client_env, std::cout,
                                        std::cerr);

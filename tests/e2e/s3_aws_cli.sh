@@ -138,6 +138,32 @@ JSON
     bad "artifactRevisions records the pinned version id"
 fi
 
+# stageline s3, the native short forms, against what the aws CLI sees.
+sl() { "$BIN" s3 "$@" --data-dir "$TMP/data"; }
+sl mb s3://native-bucket >"$TMP/out" 2>&1 && grep -q "^make_bucket: native-bucket$" "$TMP/out" && ok ||
+  bad "stageline s3 mb"
+head -c 20000000 /dev/urandom >"$TMP/native.bin"
+sl cp "$TMP/native.bin" s3://native-bucket/dir/ >"$TMP/out" 2>&1 &&
+  grep -q "^upload: .*native.bin to s3://native-bucket/dir/native.bin$" "$TMP/out" && ok ||
+  bad "stageline s3 cp of a 20 MB file up"
+aws s3api head-object --bucket native-bucket --key dir/native.bin --endpoint-url "$EP" --region us-east-1 >"$TMP/out" 2>&1
+json 'd["ETag"]' | grep -q -- '-3"$' && ok || bad "the 20 MB upload went as a 3-part multipart upload"
+echo "a b" | sl cp - "s3://native-bucket/with space.txt" >"$TMP/out" 2>&1 && ok || bad "stageline s3 cp from stdin"
+sl ls s3://native-bucket >"$TMP/out" 2>&1 && grep -q "PRE dir/" "$TMP/out" &&
+  grep -Eq "^[0-9-]{10} [0-9:]{8} +4 with space.txt$" "$TMP/out" && ok || bad "stageline s3 ls of a bucket"
+sl ls s3://native-bucket --recursive >"$TMP/out" 2>&1 && grep -q " 20000000 dir/native.bin$" "$TMP/out" &&
+  ok || bad "stageline s3 ls --recursive"
+sl ls >"$TMP/out" 2>&1 && grep -q " native-bucket$" "$TMP/out" && ok || bad "stageline s3 ls of the buckets"
+sl cp s3://native-bucket/dir/native.bin "$TMP/native.back" >"$TMP/out" 2>&1 &&
+  cmp -s "$TMP/native.bin" "$TMP/native.back" && ok || bad "stageline s3 cp of 20 MB down, in ranges, identical"
+sl cp s3://native-bucket/dir/native.bin s3://native-bucket/copy.bin >"$TMP/out" 2>&1 &&
+  s3 cp s3://native-bucket/copy.bin "$TMP/copy.back" >/dev/null 2>&1 && cmp -s "$TMP/native.bin" "$TMP/copy.back" &&
+  ok || bad "stageline s3 cp between two objects"
+[ "$(sl cp "s3://native-bucket/with space.txt" - 2>&1)" = "a b" ] && ok || bad "stageline s3 cp to stdout"
+sl cp s3://native-bucket/missing "$TMP/missing" >"$TMP/out" 2>&1
+[ $? = 1 ] && grep -q "(NoSuchKey)" "$TMP/out" && [ ! -e "$TMP/missing" ] && [ ! -e "$TMP/missing.stageline-partial" ] &&
+  ok || bad "stageline s3 cp of a missing key fails and leaves no file"
+
 stop_server
 echo "s3_aws_cli: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -208,12 +208,14 @@ Result<EventStream> ApiClient::open_event_stream(std::string_view target,
 }
 
 Result<HttpResponse> ApiClient::request(std::string_view method, std::string_view target,
-                                        std::string_view content_type, std::string body) {
+                                        std::string_view content_type, std::string body,
+                                        const std::vector<sigv4::Header>& headers) {
   sigv4::HttpRequest request;
   request.method = std::string(method);
   request.target = std::string(target);
   request.headers = {{"Host", endpoint_.host_header()}};
   if (!content_type.empty()) request.headers.emplace_back("Content-Type", content_type);
+  request.headers.insert(request.headers.end(), headers.begin(), headers.end());
   request.body = std::move(body);
   if (Status s =
           sigv4::sign(request, location_.key, location_.region, options_.service, options_.clock());

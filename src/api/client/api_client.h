@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/client/event_stream.h"
 #include "api/client/http_client.h"
@@ -121,11 +122,13 @@ class ApiClient {
                                         const EventStreamOptions& options = {});
 
   // One signed request to a Stageline extension path (GET /logs/ID, POST
-  // /action-types, ...): `body` sent with `content_type` when it is not
-  // empty. Not retried. The answer whatever its status; errors (Status):
-  // signing and the transport (see send_http).
+  // /action-types, ...) or a REST service (S3): `body` sent with
+  // `content_type` when it is not empty, `headers` added (and signed). Not
+  // retried. The answer whatever its status; errors (Status): signing and
+  // the transport (see send_http).
   Result<HttpResponse> request(std::string_view method, std::string_view target,
-                               std::string_view content_type = "", std::string body = "");
+                               std::string_view content_type = "", std::string body = "",
+                               const std::vector<sigv4::Header>& headers = {});
 
   const ServerLocation& location() const { return location_; }
   const Endpoint& endpoint() const { return endpoint_; }
