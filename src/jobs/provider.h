@@ -52,4 +52,21 @@ class ActionProvider {
 // e.g. "Source/AWS/CodeCommit" (every version of the type).
 std::string provider_key(const model::ActionTypeId& type);
 
+// The action's configuration value for `key`, "" when it has none.
+inline std::string config_value(const model::ActionDeclaration& action, const std::string& key) {
+  if (!action.configuration) return "";
+  auto it = action.configuration->find(key);
+  return it == action.configuration->end() ? "" : it->second;
+}
+
+// A failed outcome: `code` (JobFailed, ConfigurationError, ...) and the
+// message the user sees.
+inline engine::ActionOutcome action_failure(std::string code, std::string message) {
+  engine::ActionOutcome o;
+  o.succeeded = false;
+  o.error_code = std::move(code);
+  o.error_message = std::move(message);
+  return o;
+}
+
 }  // namespace stageline::jobs
