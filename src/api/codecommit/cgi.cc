@@ -121,7 +121,8 @@ Result<CgiOutput> run_cgi(const CgiRequest& request) {
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
-  int setup = posix_spawn_file_actions_adddup2(&actions, in_child.get(), 0);
+  int setup = posix_spawn_file_actions_adddup2(
+      &actions, request.body_fd >= 0 ? request.body_fd : in_child.get(), 0);
   if (setup == 0) setup = posix_spawn_file_actions_adddup2(&actions, out_child.get(), 1);
   if (setup == 0) setup = posix_spawn_file_actions_adddup2(&actions, err_child.get(), 2);
   // Sockets of the server that were not opened close-on-exec stay with us.
@@ -162,7 +163,7 @@ Result<CgiOutput> run_cgi(const CgiRequest& request) {
 
   CgiOutput result;
   size_t written = 0;
-  if (request.body.empty()) in_parent.reset();
+  if (request.body.empty() || request.body_fd >= 0) in_parent.reset();
   const auto deadline = std::chrono::steady_clock::now() + request.timeout;
   char buf[65536];
   while (out_parent.get() >= 0 || err_parent.get() >= 0) {

@@ -26,6 +26,10 @@ struct CgiRequest {
   std::vector<std::string> argv;           // argv[0] is resolved against env PATH
   std::map<std::string, std::string> env;  // the complete environment
   std::string_view body;                   // written to standard input
+  // When >= 0 (a request body the HTTP server spooled to a file, opened and
+  // positioned at 0), the child reads its standard input from this
+  // descriptor instead of `body`. Owned by the caller.
+  int body_fd = -1;
   std::chrono::milliseconds timeout{60'000};
   size_t output_limit = 256 * 1024 * 1024;  // bytes of standard output
 };

@@ -1,6 +1,7 @@
 #include "api/codecommit/cgi.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace stageline::codecommit {
 namespace {
@@ -47,6 +48,23 @@ TEST(RunCgi, TheBodyGoesToStandardInputAndTheOutputsComeBackApart) {
   EXPECT_TRUE(out->exit.success());
   EXPECT_EQ(out->out, body);
   EXPECT_EQ(out->err, "this \n") << "the environment is exactly the one given";
+}
+
+TEST(RunCgi, ASpooledBodyIsReadFromItsFile) {
+  char path[] = "/tmp/cgi-body-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  std::string body(7 * 1024 * 1024, 'y');  // above the server's in-memory body limit
+  ASSERT_EQ(::write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
+  ASSERT_EQ(::lseek(fd, 0, SEEK_SET), 0);
+  CgiRequest r = shell("wc -c");
+  r.body = "ignored when a descriptor is given";
+  r.body_fd = fd;
+  auto out = run_cgi(r);
+  ::close(fd);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(std::stoul(out->out), body.size());
 }
 
 TEST(RunCgi, AChildThatIgnoresItsInputStillAnswers) {

@@ -1,7 +1,13 @@
 #include "api/codecommit/git_http.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <map>
 
@@ -121,6 +127,11 @@ void GitHttp::report_push(const http::Request& request, const std::string& repos
   }
 }
 
+std::optional<uint64_t> GitHttp::body_limit(const http::Request& head) {
+  if (head.method != "POST" || !accepts(head)) return std::nullopt;
+  return kMaxPackBytes;
+}
+
 void GitHttp::log(const http::Request& request, const std::string& what) const {
   if (options_.log) options_.log("request " + request.request_id + ": git " + what);
 }
@@ -193,8 +204,27 @@ http::Response GitHttp::handle(const http::Request& request) {
       {"GATEWAY_INTERFACE", "CGI/1.1"},
       {"SERVER_PROTOCOL", "HTTP/1.1"},
   };
+  // A large push arrives spooled to a file (the server's body_limit_for
+  // says so: body_limit()); git reads it from there.
+  struct Spooled {
+    int fd = -1;
+    ~Spooled() {
+      if (fd >= 0) ::close(fd);
+    }
+  } spooled;
+  uint64_t body_size = request.body.size();
+  if (!request.body_file.empty()) {
+    spooled.fd = ::open(request.body_file.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (spooled.fd < 0 || ::fstat(spooled.fd, &st) != 0) {
+      log(request, where->repository + ": open the spooled body: " + std::strerror(errno));
+      return text(500, "git http-backend failed\n");
+    }
+    body_size = static_cast<uint64_t>(st.st_size);
+    cgi.body_fd = spooled.fd;
+  }
   if (request.method == "POST") {
-    cgi.env["CONTENT_LENGTH"] = std::to_string(request.body.size());
+    cgi.env["CONTENT_LENGTH"] = std::to_string(body_size);
     cgi.env["CONTENT_TYPE"] = std::string(request.header("Content-Type"));
   }
   if (request.has_header("Content-Encoding"))

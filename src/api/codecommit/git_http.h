@@ -20,7 +20,7 @@
 //
 // Not thread-safe: the server calls handle() on its control thread, which
 // the git child blocks for its duration (bounded by `timeout`); request
-// bodies are bounded by the HTTP server's body limit (see README.md).
+// bodies up to kMaxPackBytes arrive spooled to a file (body_limit).
 #pragma once
 
 #include <chrono>
@@ -72,6 +72,13 @@ class GitHttp {
   // True for every path under /v1/repos/: this handler answers them all
   // (git's requests are not SigV4-signed, so they must not reach the Router).
   static bool accepts(const http::Request& request);
+
+  // The most a push (or a fetch's negotiation) may send: git's POST bodies
+  // under /v1/repos/ may be this big, and the HTTP server spools them to a
+  // file (Request::body_file) that git http-backend reads. nullopt for any
+  // other request (the server's default limit).
+  static constexpr uint64_t kMaxPackBytes = uint64_t{2} << 30;
+  static std::optional<uint64_t> body_limit(const http::Request& head);
 
   http::Response handle(const http::Request& request);
 
