@@ -4,7 +4,9 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -27,6 +29,9 @@ std::string_view usage() {
          "       stageline s3 ls [s3://BUCKET[/PREFIX]] [--recursive]\n"
          "       stageline s3 cp SOURCE DEST   (a local file or - and s3://BUCKET/KEY, either\n"
          "                                      way round, or two s3:// URLs)\n"
+         "       stageline s3 expire [--at +DAYSd|YYYY-MM-DD] [--dry-run]\n"
+         "                                     (apply the buckets' lifecycle rules now, or as\n"
+         "                                      if it were that time)\n"
          "  options: [--endpoint-url URL] [--region R] [--data-dir DIR] [--profile P]\n\n"
          "The buckets and objects of the Stageline server, printed as `aws s3` prints them.\n"
          "Files above 8 MiB go up as multipart uploads and come down in ranges.\n";
@@ -338,7 +343,63 @@ int copy(S3Client& s3, std::string source, std::string dest, std::istream& in, s
   return 0;
 }
 
+// Runs the lifecycle rules through the server's /lifecycle extension.
+int expire(ApiClient& client, const std::string& at, bool dry_run, std::ostream& out,
+           std::ostream& err) {
+  auto seconds = parse_expire_time(at, std::chrono::system_clock::now());
+  if (!seconds) {
+    err << "stageline s3 expire: --at takes +DAYSd or YYYY-MM-DD[THH:MM:SSZ], not '" << at << "'\n";
+    return kExitUsage;
+  }
+  std::string target = "/lifecycle?at=" + std::to_string(*seconds);
+  if (dry_run) target += "&dry-run=true";
+  auto r = client.request("POST", target);
+  if (!r.ok()) {
+    err << "stageline s3 expire: " << r.status().message() << "\n";
+    return kExitServiceError;
+  }
+  boost::system::error_code ec;
+  json::value report = json::parse(r->body, ec);
+  if (ec || r->status != 200 || !report.is_object()) {
+    err << "stageline s3 expire: the server answered " << r->status << ": " << r->body << "\n";
+    return 1;
+  }
+  for (const char* list : {"removed", "kept", "notes"}) {
+    const json::value* lines = report.as_object().if_contains(list);
+    if (!lines || !lines->is_array()) continue;
+    for (const auto& line : lines->as_array())
+      if (line.is_string())
+        out << (dry_run && std::string_view(list) == "removed" ? "would have " : "")
+            << line.as_string().c_str() << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
+
+std::optional<int64_t> parse_expire_time(std::string_view at,
+                                         std::chrono::system_clock::time_point now) {
+  const int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (at.empty()) return now_s;
+  if (at.front() == '+' && at.size() >= 3 && at.back() == 'd') {
+    int64_t days = 0;
+    auto digits = at.substr(1, at.size() - 2);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), days);
+    if (ec != std::errc() || end != digits.data() + digits.size() || days > 36500)
+      return std::nullopt;
+    return now_s + days * 86400;
+  }
+  std::tm tm{};
+  std::string text(at);
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) {
+    tm = {};
+    end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!end || *end) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm));
+}
 
 std::optional<S3Url> parse_s3_url(std::string_view url) {
   constexpr std::string_view kScheme = "s3://";
@@ -357,8 +418,14 @@ std::string object_target(std::string_view bucket, std::string_view key) {
 
 int run_s3(const std::vector<std::string>& args, const ClientEnvironment& env, std::istream& in,
            std::ostream& out, std::ostream& err) {
-  static const VerbSpec spec{
-      "s3", "", "", {{"recursive", "recursive", ParamKind::kBoolean, false}}, std::nullopt, false};
+  static const VerbSpec spec{"s3",
+                             "",
+                             "",
+                             {{"recursive", "recursive", ParamKind::kBoolean, false},
+                              {"dry-run", "dryRun", ParamKind::kBoolean, false},
+                              {"at", "at", ParamKind::kString, false}},
+                             std::nullopt,
+                             false};
   std::vector<std::string> words, flags;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -371,7 +438,8 @@ int run_s3(const std::vector<std::string>& args, const ClientEnvironment& env, s
       continue;
     }
     flags.push_back(a);
-    bool takes_value = a != "--recursive" && a != "--help" && a.find('=') == std::string::npos;
+    bool takes_value =
+        a != "--recursive" && a != "--dry-run" && a != "--help" && a.find('=') == std::string::npos;
     if (takes_value && i + 1 < args.size()) flags.push_back(args[++i]);
   }
   auto request = parse_verb_args(spec, flags);
@@ -385,7 +453,7 @@ int run_s3(const std::vector<std::string>& args, const ClientEnvironment& env, s
   }
   const std::string verb = words.empty() ? "" : words[0];
   bool fits = (verb == "mb" && words.size() == 2) || (verb == "ls" && words.size() <= 2) ||
-              (verb == "cp" && words.size() == 3);
+              (verb == "cp" && words.size() == 3) || (verb == "expire" && words.size() == 1);
   if (!fits) {
     err << "stageline s3: error: "
         << (verb.empty() ? std::string("a command is required")
@@ -404,6 +472,20 @@ int run_s3(const std::vector<std::string>& args, const ClientEnvironment& env, s
   if (!location.ok()) {
     err << "stageline s3: " << location.status().message() << "\n";
     return kExitServiceError;
+  }
+  auto flag = [&request](const char* member) -> const json::value* {
+    return request->input.if_contains(member);
+  };
+  if (verb == "expire") {
+    auto client = ApiClient::create(*location);  // a Stageline extension, signed as codepipeline
+    if (!client.ok()) {
+      err << "stageline s3: " << client.status().message() << "\n";
+      return kExitServiceError;
+    }
+    const json::value* at = flag("at");
+    const json::value* dry = flag("dryRun");
+    return expire(*client, at && at->is_string() ? std::string(at->as_string()) : "",
+                  dry && dry->is_bool() && dry->as_bool(), out, err);
   }
   api::client::ClientOptions options;
   options.service = "s3";

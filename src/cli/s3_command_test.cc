@@ -29,6 +29,18 @@ TEST(S3Url, ObjectTargetsEncodeTheKeyOnceAndKeepItsSlashes) {
   EXPECT_EQ(object_target("b", "caf\xc3\xa9"), "/b/caf%C3%A9");
 }
 
+TEST(ExpireTime, TakesDaysFromNowOrAUtcDate) {
+  auto now = std::chrono::system_clock::from_time_t(1800000000);
+  EXPECT_EQ(parse_expire_time("", now), 1800000000);
+  EXPECT_EQ(parse_expire_time("+40d", now), 1800000000 + 40 * 86400);
+  EXPECT_EQ(parse_expire_time("2027-01-05", now), 1799107200);
+  EXPECT_EQ(parse_expire_time("2027-01-05T10:00:00Z", now), 1799143200);
+  EXPECT_FALSE(parse_expire_time("+40", now).has_value());
+  EXPECT_FALSE(parse_expire_time("+xd", now).has_value());
+  EXPECT_FALSE(parse_expire_time("next week", now).has_value());
+  EXPECT_FALSE(parse_expire_time("2027-01-05 junk", now).has_value());
+}
+
 TEST(S3Command, UsageErrorsNeedNoServer) {
   std::istringstream in;
   std::ostringstream out, err;
