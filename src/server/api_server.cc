@@ -19,6 +19,7 @@
 #include "api/events/events.h"
 #include "api/http/http.h"
 #include "api/keys/keys.h"
+#include "api/kms/kms_api.h"
 #include "api/s3/s3_api.h"
 #include "api/sigv4/sigv4.h"
 #include "api/wire/embedded.h"
@@ -30,6 +31,8 @@
 #include "builds/codebuild_action.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
+#include "kms/envelope_cipher.h"
+#include "kms/key_ring.h"
 #include "providers/s3_source/s3_source.h"
 #include "server/push_triggers.h"
 #include "server/services.h"
@@ -93,7 +96,18 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     err << "stageline server: " << objects.status().message() << "\n";
     return 2;
   }
-  artifacts::PassThroughCipher cipher;
+  // KMS (src/kms, docs/kms.md): keys and aliases on the resources table,
+  // their material in DATA_DIR/kms. Artifacts are sealed under the
+  // pipeline's artifactStore.encryptionKey, else their bucket's default
+  // encryption; plain when neither names a key.
+  kms::KeyRingOptions key_ring_options;
+  key_ring_options.dir = data / "kms";
+  key_ring_options.region = args.region;
+  key_ring_options.account_id = args.account_id;
+  key_ring_options.now_ms = now_ms;
+  key_ring_options.new_id = new_uuid;
+  kms::KeyRing key_ring(**store, key_ring_options);
+  kms::EnvelopeCipher cipher(key_ring, **objects);
   artifacts::ArtifactStore artifact_store(**objects, cipher, {data / "tmp"});
   auto admin = keys::ensure_admin_key(**store, data, args.account_id);
   if (!admin.ok()) {
@@ -231,6 +245,12 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
                            [&codebuild_api](const wire::Call& call, const api::Caller& caller) {
                              return codebuild_api.call(call, caller.principal);
                            }});
+  kms::KmsApiOptions kms_options;
+  kms_options.account_id = args.account_id;
+  kms::KmsApi kms_api(key_ring, kms_options);
+  services.add(JsonService{
+      &kms::kms_model(),
+      [&kms_api](const wire::Call& call, const api::Caller&) { return kms_api.call(call); }});
   keys::StoreKeySource::Options key_options;
   key_options.on_error = [&err](const Status& s) {
     err << "stageline server: access keys: " << s.message() << "\n";
