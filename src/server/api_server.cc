@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "api/codebuild/codebuild_api.h"
+#include "api/secrets/secrets_api.h"
 #include "api/codecommit/codecommit_api.h"
 #include "api/codecommit/git_http.h"
 #include "api/codepipeline/codepipeline_api.h"
@@ -29,6 +30,8 @@
 #include "base/ids.h"
 #include "builds/build_service.h"
 #include "builds/codebuild_action.h"
+#include "secrets/resolver.h"
+#include "secrets/sealer.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
 #include "kms/envelope_cipher.h"
@@ -162,7 +165,28 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   // CodeBuild (src/builds): projects and builds on the resources table, run
   // on this machine; standalone builds (StartBuild) on the service's own
   // threads, which report back on the control thread to be joined.
+  // Parameter Store and Secrets Manager (src/secrets, docs/secrets.md):
+  // values sealed under DATA_DIR/secrets.key; builds resolve through them.
+  auto sealer = secrets::FileKeySealer::open_key_file(data / "secrets.key");
+  if (!sealer.ok()) {
+    err << "stageline server: " << sealer.status().message() << "\n";
+    return 2;
+  }
+  secrets::ParameterStoreOptions parameter_options;
+  parameter_options.region = args.region;
+  parameter_options.account_id = args.account_id;
+  parameter_options.now_ms = now_ms;
+  secrets::ParameterStore parameter_store(**store, **sealer, parameter_options);
+  secrets::SecretStoreOptions secret_options;
+  secret_options.region = args.region;
+  secret_options.account_id = args.account_id;
+  secret_options.now_ms = now_ms;
+  secret_options.new_id = new_uuid;
+  secret_options.random_suffix = secrets::random_secret_suffix;
+  secrets::SecretStore secret_store(**store, **sealer, secret_options);
+  secrets::StoreResolver secret_resolver(parameter_store, secret_store);
   builds::BuildServiceOptions build_options;
+  build_options.resolver = &secret_resolver;
   build_options.region = args.region;
   build_options.account_id = args.account_id;
   build_options.work_root = data / "codebuild";
@@ -244,6 +268,16 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   services.add(JsonService{&codebuild::codebuild_model(),
                            [&codebuild_api](const wire::Call& call, const api::Caller& caller) {
                              return codebuild_api.call(call, caller.principal);
+                           }});
+  secretsapi::SsmApi ssm_api(parameter_store);
+  services.add(JsonService{&secretsapi::ssm_model(),
+                           [&ssm_api](const wire::Call& call, const api::Caller& caller) {
+                             return ssm_api.call(call, caller.principal);
+                           }});
+  secretsapi::SecretsManagerApi secretsmanager_api(secret_store);
+  services.add(JsonService{&secretsapi::secretsmanager_model(),
+                           [&secretsmanager_api](const wire::Call& call, const api::Caller&) {
+                             return secretsmanager_api.call(call);
                            }});
   kms::KmsApiOptions kms_options;
   kms_options.account_id = args.account_id;
