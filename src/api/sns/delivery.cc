@@ -136,8 +136,14 @@ Status SystemTransport::send_http(const Delivery& d) {
     api::client::HttpOptions options;
     options.timeout = options_.http_timeout;
     auto exchange = api::client::exchange_http(endpoint, request, options);
-    if (!exchange.response.ok())
-      return Status::io("POST " + d.endpoint + ": " + exchange.response.status().message());
+    if (!exchange.response.ok()) {
+      // The client's own wording for a refused connection speaks of a
+      // Stageline server; here it is the subscriber's.
+      std::string why = exchange.failure == api::client::TransportFailure::kRefused
+                            ? "connection refused"
+                            : exchange.response.status().message();
+      return Status::io("POST " + d.endpoint + ": " + why);
+    }
     status = exchange.response->status;
   }
   if (status < 200 || status > 299)

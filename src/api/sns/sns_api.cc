@@ -285,12 +285,11 @@ Result<store::Page<SnsApi::Subscription>> SnsApi::subscriptions(const std::strin
 // ---- Requests ----------------------------------------------------------------
 
 http::Response SnsApi::handle(const http::Request& request) {
-  auto answer = [&request](int status, std::string body) {
+  auto answer = [](int status, std::string body) {
     http::Response r;
     r.status = status;
     r.headers.emplace_back("Content-Type", "text/xml");
     r.body = std::move(body);
-    (void)request;
     return r;
   };
   api::sigv4::HttpRequestView view{request.method, request.target, request.headers, request.body};
