@@ -23,6 +23,7 @@
 #include "api/kms/kms_api.h"
 #include "api/s3/s3_api.h"
 #include "api/sigv4/sigv4.h"
+#include "api/sns/sns_api.h"
 #include "api/wire/embedded.h"
 #include "api/wire/wire.h"
 #include "artifacts/artifact_store.h"
@@ -37,6 +38,7 @@
 #include "kms/envelope_cipher.h"
 #include "kms/key_ring.h"
 #include "providers/s3_source/s3_source.h"
+#include "server/approval_notifier.h"
 #include "server/push_triggers.h"
 #include "server/services.h"
 #include "server/source_poller.h"
@@ -219,7 +221,44 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     err << "stageline server: " << event_log.status().message() << "\n";
     return 2;
   }
-  engine_options.events = event_log->get();
+  // SNS (api/sns, docs/sns.md): topics and subscriptions on the resources
+  // table; messages signed with the key of DATA_DIR/sns and delivered on
+  // the deliverer's own thread, which logs through the control thread. A
+  // manual approval with a NotificationArn publishes to its topic
+  // (server/approval_notifier.h), in front of the event log.
+  auto sns_key = sns::SigningKey::load_or_create(data / "sns", "stageline-sns");
+  if (!sns_key.ok()) {
+    err << "stageline server: " << sns_key.status().message() << "\n";
+    return 2;
+  }
+  sns::SystemTransport sns_transport({});
+  sns::Deliverer::Options sns_delivery_options;
+  sns_delivery_options.log = [&loop, &err](const std::string& line) {
+    if (http::Server* l = loop.load())
+      l->post([&err, line] { err << "stageline server: " << line << "\n"; });
+  };
+  sns::Deliverer sns_deliverer(**sns_key, sns_transport, sns_delivery_options);
+  std::unique_ptr<sns::SnsApi> sns_api;  // made once the verifier exists, below
+  auto own_url = [&loop, &args] {
+    http::Server* s = loop.load();
+    std::string host = args.listen.substr(0, args.listen.rfind(':'));
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "[::]") host = "[::1]";
+    return s == nullptr ? std::string() : "http://" + host + ":" + std::to_string(s->port());
+  };
+  ApprovalNotifier::Options notifier_options;
+  notifier_options.region = args.region;
+  notifier_options.console_url = own_url;
+  notifier_options.publish = [&sns_api](const std::string& topic, const std::string& subject,
+                                        const std::string& message) -> Result<std::string> {
+    if (!sns_api) return Status::internal("the SNS API is not ready");
+    return sns_api->publish(topic, subject, message);
+  };
+  notifier_options.log = [&err](const std::string& line) {
+    err << "stageline server: " << line << "\n";
+  };
+  ApprovalNotifier approval_notifier(**store, event_log->get(), notifier_options);
+  engine_options.events = &approval_notifier;
   engine::Engine engine(**store, runner, engine_options);
 
   api::ApiOptions api_options;
@@ -248,6 +287,8 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   // store's own; made once the verifier exists, below.
   std::unique_ptr<api::s3::S3Api> s3;
   services.add(RestService{"s3", [&s3](const http::Request& req) { return s3->handle(req); }});
+  services.add(
+      RestService{"sns", [&sns_api](const http::Request& req) { return sns_api->handle(req); }});
   // CodeCommit: repositories in DATA_DIR/git/codecommit (api/codecommit).
   codecommit::CodeCommitOptions codecommit_options;
   codecommit_options.data_dir = data;
@@ -301,6 +342,16 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   fs::remove_all(s3_options.scratch_dir, ec);  // bodies a crash left behind
   fs::create_directories(s3_options.scratch_dir, ec);
   s3 = std::make_unique<api::s3::S3Api>(**objects, verifier, s3_options);
+  sns::SnsOptions sns_options;
+  sns_options.region = args.region;
+  sns_options.account_id = args.account_id;
+  sns_options.now_ms = now_ms;
+  sns_options.new_id = new_uuid;
+  sns_options.endpoint_url = own_url;
+  sns_options.log = [&err](const std::string& line) {
+    err << "stageline server: " << line << "\n";
+  };
+  sns_api = std::make_unique<sns::SnsApi>(**store, verifier, **sns_key, sns_deliverer, sns_options);
   Router router(services, verifier, key_source, now_ms, err);
   // git clone/push of cloneUrlHttp (/v1/repos/NAME), Basic auth by access key.
   codecommit::GitHttpOptions git_options;
@@ -434,6 +485,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       return logs(req);
     // git's requests are not SigV4-signed: they never reach the Router.
     if (codecommit::GitHttp::accepts(req)) return git_http.handle(req);
+    // SubscribeURL, UnsubscribeURL and SigningCertURL: unsigned, as in AWS.
+    if (sns::SnsApi::is_public(req) && credential_scope_service(req) != "s3")
+      return sns_api->handle_public(req);
     return router.handle(req);
   };
 
@@ -497,6 +551,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     return 2;
   }
   loop = &server;
+  sns_deliverer.start();
   codecommit_api.set_endpoint_url(codecommit::endpoint_url_for(args.listen, server.port()));
   bool broken = false;
   drain = [&] {
@@ -595,6 +650,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       << " --region " << args.region << "\n";
   out.flush();
   server.run();
+  sns_deliverer.stop();  // before the loop its log posts to goes away
   fs::remove(endpoint_file, ec);
   // Stop the actions still running (their attempts are recovered on the next
   // start) before the loop they post to goes away.
