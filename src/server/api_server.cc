@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "api/codebuild/codebuild_api.h"
+#include "api/codedeploy/codedeploy_api.h"
 #include "api/secrets/secrets_api.h"
 #include "api/codecommit/codecommit_api.h"
 #include "api/codecommit/git_http.h"
@@ -31,6 +32,8 @@
 #include "base/ids.h"
 #include "builds/build_service.h"
 #include "builds/codebuild_action.h"
+#include "deploy/codedeploy_action.h"
+#include "deploy/deployment_service.h"
 #include "secrets/resolver.h"
 #include "secrets/sealer.h"
 #include "engine/engine.h"
@@ -206,6 +209,22 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   builds::CodeBuildAction codebuild_action(build_service);
   runner_options.providers["Build/AWS/CodeBuild"] = &codebuild_action;
   runner_options.providers["Test/AWS/CodeBuild"] = &codebuild_action;
+  // CodeDeploy (src/deploy, docs/codedeploy.md): on-premises instances are
+  // target directories on this host; deployments run on runner workers,
+  // their records on the resources table, instance state in
+  // DATA_DIR/codedeploy.
+  deploy::DeploymentServiceOptions deploy_options;
+  deploy_options.region = args.region;
+  deploy_options.account_id = args.account_id;
+  deploy_options.state_root = data / "codedeploy";
+  deploy_options.base_environment = runner_options.base_environment;
+  deploy_options.now_ms = now_ms;
+  deploy_options.new_id = new_uuid;
+  deploy::DeploymentService deployment_service(**store, deploy_options);
+  if (auto recovered = deployment_service.recover(); !recovered.ok())
+    err << "stageline server: " << recovered.status().message() << "\n";
+  deploy::CodeDeployAction codedeploy_action(deployment_service);
+  runner_options.providers["Deploy/AWS/CodeDeploy"] = &codedeploy_action;
   auto runner_owner = std::make_unique<jobs::LocalRunner>(artifact_store, runner_options);
   jobs::LocalRunner& runner = *runner_owner;
   engine::Engine::Options engine_options;
@@ -309,6 +328,16 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   services.add(JsonService{&codebuild::codebuild_model(),
                            [&codebuild_api](const wire::Call& call, const api::Caller& caller) {
                              return codebuild_api.call(call, caller.principal);
+                           }});
+  codedeploy::CodeDeployOptions codedeploy_options;
+  codedeploy_options.region = args.region;
+  codedeploy_options.account_id = args.account_id;
+  codedeploy_options.now_ms = now_ms;
+  codedeploy_options.new_id = new_uuid;
+  codedeploy::CodeDeployApi codedeploy_api(**store, codedeploy_options);
+  services.add(JsonService{&codedeploy::codedeploy_model(),
+                           [&codedeploy_api](const wire::Call& call, const api::Caller&) {
+                             return codedeploy_api.call(call);
                            }});
   secretsapi::SsmApi ssm_api(parameter_store);
   services.add(JsonService{&secretsapi::ssm_model(),
