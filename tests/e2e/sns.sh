@@ -161,6 +161,24 @@ for _ in $(seq 1 150); do [ -s "$TMP/later/messages.jsonl" ] && break; sleep 0.1
 grep -q '"Message":"retried"' "$TMP/later/messages.jsonl" 2>/dev/null && ok || bad "the retry delivers it"
 sns unsubscribe --subscription-arn "$retry_sub" && ok || bad "unsubscribe"
 
+# An https endpoint must have a certificate the system trusts: a self-signed
+# one fails the TLS handshake, and the log says why.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/tls-key.pem" -out "$TMP/tls-cert.pem" \
+  -subj /CN=localhost -days 1 >/dev/null 2>&1
+TLS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c "
+import http.server, ssl
+s = http.server.HTTPServer(('127.0.0.1', $TLS_PORT), http.server.BaseHTTPRequestHandler)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain('$TMP/tls-cert.pem', '$TMP/tls-key.pem')
+s.socket = c.wrap_socket(s.socket, server_side=True); s.serve_forever()" 2>/dev/null &
+tls=$!
+for _ in $(seq 1 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $TLS_PORT))" 2>/dev/null && break; sleep 0.1; done
+sns subscribe --topic-arn "$topic" --protocol https --notification-endpoint "https://127.0.0.1:$TLS_PORT/"
+for _ in $(seq 1 100); do grep -q "certificate not trusted" "$TMP/server.err" && break; sleep 0.1; done
+grep -q "TLS handshake with 127.0.0.1:$TLS_PORT: certificate not trusted: self-signed certificate" "$TMP/server.err" &&
+  ok || bad "an https endpoint with a self-signed certificate is refused, and the log says why"
+kill "$tls" 2>/dev/null
+
 # 6. A manual approval whose NotificationArn is the topic publishes the
 # reference §10 message; its token approves.
 aws s3 mb s3://sns-source "${ENDPOINT[@]}" >"$TMP/out" 2>&1

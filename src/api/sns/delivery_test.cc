@@ -243,7 +243,7 @@ class OneShotServer {
         if (request_.size() >= end + 4 + want) break;
       }
       std::string answer = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n";
-      (void)::write(c, answer.data(), answer.size());
+      (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
       ::close(c);
     });
   }
@@ -287,6 +287,16 @@ TEST(SnsHttpTransport, ANon2xxAnswerOrNobodyListeningIsAFailure) {
   (void)server.request();
   EXPECT_FALSE(transport.send(delivery("http://127.0.0.1:1/")).ok());
   EXPECT_EQ(transport.send(delivery("ftp://x/")).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SnsHttpTransport, AnHttpsEndpointThatDoesNotSpeakTlsFailsTheHandshakeWithinTheTimeout) {
+  OneShotServer server(200);
+  SystemTransport::Options options;
+  options.http_timeout = 300ms;
+  SystemTransport transport(options);
+  Status s = transport.send(delivery("https://127.0.0.1:" + std::to_string(server.port()) + "/"));
+  EXPECT_EQ(s.code(), StatusCode::kIo);
+  EXPECT_NE(s.message().find("TLS handshake with 127.0.0.1:"), std::string::npos) << s.message();
 }
 
 }  // namespace

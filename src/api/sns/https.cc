@@ -1,7 +1,9 @@
 #include "api/sns/https.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -114,10 +116,16 @@ Result<int> https_post(const std::string& host, uint16_t port,
     return Status::io("TLS setup: " + tls_error());
   SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   std::unique_ptr<SSL, SslFree> ssl(SSL_new(ctx.get()));
-  if (!ssl || SSL_set_fd(ssl.get(), sock.fd) != 1 ||
-      SSL_set_tlsext_host_name(ssl.get(), host.c_str()) != 1 ||
-      SSL_set1_host(ssl.get(), host.c_str()) != 1)
-    return Status::io("TLS setup: " + tls_error());
+  if (!ssl || SSL_set_fd(ssl.get(), sock.fd) != 1) return Status::io("TLS setup: " + tls_error());
+  // An IP literal is checked against the certificate's IP addresses and
+  // sent without SNI; a name against its DNS names, and sent as SNI.
+  unsigned char ip[sizeof(in6_addr)];
+  const bool literal =
+      inet_pton(AF_INET, host.c_str(), ip) == 1 || inet_pton(AF_INET6, host.c_str(), ip) == 1;
+  bool named = literal ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), host.c_str()) == 1
+                       : SSL_set_tlsext_host_name(ssl.get(), host.c_str()) == 1 &&
+                             SSL_set1_host(ssl.get(), host.c_str()) == 1;
+  if (!named) return Status::io("TLS setup: " + tls_error());
   for (;;) {
     int r = SSL_connect(ssl.get());
     if (r == 1) break;
