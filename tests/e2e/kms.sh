@@ -181,7 +181,7 @@ pipeline missing kms-artifacts ', "encryptionKey": {"id": "alias/nope", "type": 
   bad "create-pipeline with a missing alias"
 wait_latest missing
 msg=$(first_error missing)
-[ "$st" = Failed ] && case "$msg" in *"alias/nope"*"kms-artifacts/missing/Code/"*) true ;; *) false ;; esac && ok ||
+[ "$st" = Failed ] && case "$msg" in *"kms-artifacts/missing/Code/"*"alias/nope"*) true ;; *) false ;; esac && ok ||
   bad "a pipeline naming a missing alias fails naming it and the object: $st: $msg"
 
 # 7. Disabling the key after the fact: reading its sealed objects fails clearly.
