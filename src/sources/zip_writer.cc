@@ -349,6 +349,7 @@ Status ZipWriter::add_directory(std::string_view name, uint32_t unix_mode) {
 
 Status ZipWriter::add(std::string_view name, uint32_t unix_mode, std::string_view content,
                       const PreparedData& data) {
+  STAGELINE_CHECK(content.size() == data.size);
   Central c;
   c.name = std::string(name);
   c.unix_mode = unix_mode;

@@ -120,7 +120,8 @@ class ZipWriter {
   Status add_directory(std::string_view name, uint32_t unix_mode);
 
   // A file or symlink entry. `content` is the entry's content; `data` is
-  // what Deflater::prepare gave for it.
+  // what Deflater::prepare gave for it. REQUIRES: data.size ==
+  // content.size().
   Status add(std::string_view name, uint32_t unix_mode, std::string_view content,
              const PreparedData& data);
 
