@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   sv->add_option("--poll-interval", server.poll_interval_s,
                  "seconds between polls of the git servers behind connections (default 30)")
       ->check(CLI::Range(1, 86400));
+  sv->add_option("--lifecycle-interval", server.lifecycle_interval_s,
+                 "seconds between applications of the buckets' lifecycle rules (default 3600)")
+      ->check(CLI::Range(1, 7 * 86400));
 
   stageline::server::KeysArgs keys;
   auto* k = app.add_subcommand("keys", "manage the access keys the server accepts");

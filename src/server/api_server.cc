@@ -40,10 +40,12 @@
 #include "jobs/local_runner.h"
 #include "kms/envelope_cipher.h"
 #include "kms/key_ring.h"
+#include "providers/s3_deploy/s3_deploy.h"
 #include "providers/s3_source/s3_source.h"
 #include "server/approval_notifier.h"
 #include "server/push_triggers.h"
 #include "server/services.h"
+#include "server/lifecycle_sweep.h"
 #include "server/source_poller.h"
 #include "sources/codecommit_source.h"
 #include "sources/connection_source.h"
@@ -104,6 +106,11 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     err << "stageline server: " << objects.status().message() << "\n";
     return 2;
   }
+  // The default artifact bucket, with the seed's 30-day lifecycle rule the
+  // first time (server/lifecycle_sweep.h).
+  if (auto made = ensure_default_artifact_bucket(**objects, args.region, args.account_id);
+      !made.ok())
+    err << "stageline server: default artifact bucket: " << made.status().message() << "\n";
   // KMS (src/kms, docs/kms.md): keys and aliases on the resources table,
   // their material in DATA_DIR/kms. Artifacts are sealed under the
   // pipeline's artifactStore.encryptionKey, else their bucket's default
@@ -144,6 +151,10 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   // The S3 source (providers/s3_source) reads the buckets the S3 API serves.
   providers::S3Source s3_source(**objects);
   runner_options.providers["Source/AWS/S3"] = &s3_source;
+  // The S3 deploy action (providers/s3_deploy) puts into the same buckets.
+  providers::S3Deploy s3_deploy(**objects, {[] { return std::chrono::system_clock::now(); },
+                                            [] { return new_uuid(); }});
+  runner_options.providers["Deploy/AWS/S3"] = &s3_deploy;
   // Git sources (src/sources, docs/sources.md): CodeCommit repositories
   // in DATA_DIR/git/codecommit; a connection's repositories through mirrors
   // in DATA_DIR/git/mirrors, located by the connections API. The providers
@@ -503,7 +514,28 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     return r;
   };
 
+  // POST /lifecycle: one lifecycle sweep now or at ?at= (a Stageline
+  // extension, signed like every request; `stageline s3 expire`).
+  auto log_line = [&err](const std::string& line) { err << "stageline server: " << line << "\n"; };
+  auto lifecycle = [&](const http::Request& req) -> http::Response {
+    sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
+    auto auth = verifier.verify(view, "codepipeline");
+    if (!auth.ok()) {
+      const auto& f = auth.failure();
+      return http::json_error(f.http_status(), f.aws_type(), f.message);
+    }
+    SweepAnswer answer = handle_lifecycle_request(**store, **objects, req.query(),
+                                                  std::chrono::system_clock::now(), log_line);
+    http::Response r;
+    r.status = answer.http_status;
+    r.headers.emplace_back("Content-Type", "application/json");
+    r.body = std::move(answer.body);
+    return r;
+  };
+
   auto handle = [&](const http::Request& req) -> http::Response {
+    if (req.method == "POST" && req.path() == "/lifecycle" && credential_scope_service(req) != "s3")
+      return lifecycle(req);
     if (req.path() == "/action-types" && credential_scope_service(req) != "s3")
       return action_types(req);
     if (req.method == "POST" && req.path().starts_with("/webhooks/") &&
@@ -524,7 +556,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   http_options.listen = args.listen;
   http_options.log = [&err](const std::string& line) { err << line << "\n"; };
   // S3 PUTs may carry up to 5 GiB; bodies above 1 MiB go to DATA_DIR/spool.
+  // A git push up to 2 GiB is spooled the same way (codecommit::GitHttp).
   http_options.body_limit_for = [](const http::Request& head) -> std::optional<uint64_t> {
+    if (codecommit::GitHttp::accepts(head)) return codecommit::GitHttp::body_limit(head);
     if (credential_scope_service(head) != "s3") return std::nullopt;
     return api::s3::S3Api::body_limit(head);
   };
@@ -641,6 +675,15 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     server.after(std::chrono::seconds(args.poll_interval_s), poll_sources);
   };
   poll_sources();
+  // Lifecycle rules, applied every lifecycle_interval_s (the first sweep a
+  // minute after start, so a restart loop does not sweep each time).
+  std::function<void()> sweep = [&] {
+    SweepAnswer answer = handle_lifecycle_request(**store, **objects, "",
+                                                  std::chrono::system_clock::now(), log_line);
+    if (answer.http_status != 200) err << "stageline server: " << answer.body << "\n";
+    server.after(std::chrono::seconds(args.lifecycle_interval_s), sweep);
+  };
+  server.after(std::chrono::seconds(std::min(60, args.lifecycle_interval_s)), sweep);
   // Replays to subscribers that were behind continue as their queues drain.
   std::function<void()> pump = [&] {
     if (Status s = (*event_log)->pump(); !s.ok())

@@ -22,6 +22,9 @@ struct ServerArgs {
   // How often the git servers behind connections are asked for new commits
   // (server/source_poller.h).
   int poll_interval_s = 30;
+  // How often the buckets' lifecycle rules are applied
+  // (server/lifecycle_sweep.h).
+  int lifecycle_interval_s = 3600;
 };
 
 // The default data directory (XDG data home).
