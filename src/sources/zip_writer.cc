@@ -161,13 +161,13 @@ Result<PreparedData> Deflater::prepare(std::string_view content) {
   if (content.size() < 2) return data;
   const uint64_t give_up_at = content.size() - 1;
   if (Status s = start(); !s.ok()) return s;
-  std::string out(static_cast<size_t>(std::min<uint64_t>(
-                      give_up_at, deflateBound(&stream_, static_cast<uLong>(content.size())))),
-                  '\0');
+  const auto capacity = static_cast<size_t>(
+      std::min<uint64_t>(give_up_at, deflateBound(&stream_, static_cast<uLong>(content.size()))));
+  DeflatedBytes out(capacity);
   uint64_t in_pos = 0;
   uint64_t produced = 0;
   for (;;) {
-    const size_t room = out.size() - produced;
+    const size_t room = capacity - produced;
     if (room == 0) return data;  // not smaller: stored
     size_t n = 0;
     const int rc = step(content, &in_pos, out.data() + produced, room, &n);
@@ -176,7 +176,7 @@ Result<PreparedData> Deflater::prepare(std::string_view content) {
     if (rc != Z_OK && rc != Z_BUF_ERROR)
       return Status::internal("deflate: " + std::string(stream_.msg ? stream_.msg : "zlib error"));
   }
-  out.resize(produced);
+  out.set_size(produced);
   data.method = ZipMethod::kDeflate;
   data.deflated = std::move(out);
   return data;
