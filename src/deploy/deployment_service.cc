@@ -146,6 +146,8 @@ struct DeploymentService::Run {
   json::object group;
   const DeploymentRequest* request = nullptr;
   std::vector<Target> targets;
+  // BUNDLE_BUCKET and BUNDLE_KEY of the revision this run deploys.
+  std::map<std::string, std::string> environment;
 };
 
 DeploymentService::DeploymentService(store::Store& store, DeploymentServiceOptions options)
@@ -207,6 +209,7 @@ Result<DeploymentResult> DeploymentService::run_deployment(const DeploymentReque
 
   Run run;
   run.request = &request;
+  run.environment = request.extra_environment;
   run.group = parse_doc(group->document_json);
   for (const auto& r : *instances) {
     json::object doc = parse_doc(r.document_json);
@@ -303,6 +306,11 @@ Result<DeploymentResult> DeploymentService::run_deployment(const DeploymentReque
       back.info["creator"] = "codeDeployRollback";
       if (const json::value* previous = run.info.if_contains("previousRevision")) {
         back.info["revision"] = *previous;
+        const json::value* s3 =
+            previous->is_object() ? previous->as_object().if_contains("s3Location") : nullptr;
+        if (s3 && s3->is_object())
+          back.environment = {{"BUNDLE_BUCKET", str(s3->as_object(), "bucket")},
+                              {"BUNDLE_KEY", str(s3->as_object(), "key")}};
       } else {
         back.info.erase("revision");
       }
@@ -395,7 +403,7 @@ Result<DeploymentResult> DeploymentService::execute(Run& run) {
     d.deployment_group_name = request.deployment_group_name;
     d.deployment_group_id = str(run.group, "deploymentGroupId");
     d.base_environment = options_.base_environment;
-    d.extra_environment = request.extra_environment;
+    d.extra_environment = run.environment;
     d.now_ms = options_.now_ms;
     d.on_line = request.on_line;
     d.cancelled = request.cancelled;
