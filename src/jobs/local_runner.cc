@@ -1,10 +1,12 @@
 #include "jobs/local_runner.h"
 
 #include <chrono>
+#include <optional>
 #include <system_error>
 
 #include "definitions/catalogue.h"
 #include "providers/commands/commands_action.h"
+#include "secrets/masker.h"
 
 namespace stageline::jobs {
 
@@ -193,13 +195,32 @@ class LocalRunner::ActionLog {
  public:
   ActionLog(const Options& options, const ActionStart& start) : options_(options), start_(start) {}
   ~ActionLog() {
+    if (masker_) write_locked(masker_->flush());
     if (!partial_.empty()) pending_.push_back({"", 0, now_ms(), partial_});
     partial_.clear();
     flush();
   }
 
-  void write(std::string_view chunk) {
+  // From now on every occurrence of one of `values` is shown as ***, also
+  // when a write splits it.
+  void mask(std::vector<std::string> values) {
     std::lock_guard lock(mu_);
+    if (!values.empty()) masker_.emplace(std::move(values));
+  }
+
+  void write(std::string_view raw) {
+    std::lock_guard lock(mu_);
+    std::string masked;
+    std::string_view chunk = raw;
+    if (masker_) {
+      masked = masker_->feed(raw);
+      chunk = masked;
+    }
+    write_locked(chunk);
+  }
+
+ private:
+  void write_locked(std::string_view chunk) {
     if (options_.on_output) options_.on_output(start_, chunk);
     if (!options_.logs || start_.rule) return;
     partial_.append(chunk);
@@ -217,7 +238,6 @@ class LocalRunner::ActionLog {
       flush();
   }
 
- private:
   void flush() {
     if (!options_.logs || start_.rule || pending_.empty()) return;
     // A log the store refuses is lost, not the action: its outcome matters more.
@@ -231,6 +251,7 @@ class LocalRunner::ActionLog {
   std::mutex mu_;
   std::vector<model::LogLine> pending_;
   std::string partial_;
+  std::optional<secrets::SecretMasker> masker_;
   std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
 };
 
@@ -380,13 +401,24 @@ ActionOutcome LocalRunner::run_commands(
     job.inputs.emplace_back("", empty);
   }
   job.commands = start.action.commands.value_or(std::vector<std::string>{});
+  std::vector<std::string> secret_values;
   if (start.action.environment_variables)
     for (const auto& v : *start.action.environment_variables) {
-      if (v.type == model::EnvironmentVariableType::kSecretsManager)
+      if (v.type != model::EnvironmentVariableType::kSecretsManager) {
+        job.environment.emplace_back(v.name, v.value);
+        continue;
+      }
+      if (!options_.secrets)
         return failure("ConfigurationError",
                        "environment variable " + v.name +
-                           " is a SECRETS_MANAGER secret; secrets arrive with issue #6");
-      job.environment.emplace_back(v.name, v.value);
+                           " is a SECRETS_MANAGER secret, and there is no Secrets Manager here" +
+                           (options_.local_run ? " (run the pipeline on `stageline server`)" : ""));
+      auto value = options_.secrets->secret(v.value);
+      if (!value.ok())
+        return failure("ConfigurationError", "environment variable " + v.name + " (secret " +
+                                                 v.value + "): " + value.status().message());
+      job.environment.emplace_back(v.name, *value);
+      secret_values.push_back(std::move(*value));
     }
   job.output_variables = start.action.output_variables.value_or(std::vector<std::string>{});
   job.base_environment = options_.base_environment;
@@ -398,6 +430,7 @@ ActionOutcome LocalRunner::run_commands(
       {"CODEBUILD_CI", "true"},
   };
   ActionLog log(options_, start);
+  log.mask(std::move(secret_values));
   job.on_output = [&log](std::string_view chunk) { log.write(chunk); };
   job.cancelled = [this] { return stopping_.load(); };
   job.timeout = std::chrono::duration_cast<std::chrono::seconds>(start.timeout);

@@ -36,6 +36,7 @@
 #include "artifacts/artifact_store.h"
 #include "engine/engine.h"
 #include "jobs/provider.h"
+#include "secrets/resolver.h"
 #include "store/store.h"
 
 namespace stageline::jobs {
@@ -75,6 +76,10 @@ class LocalRunner : public engine::ActionRunner {
     // callers only (e.g. http::Server::post). May be empty.
     std::function<void()> on_completion;
     std::string approver;  // recorded in the approval's summary
+    // Resolves the SECRETS_MANAGER environment variables of Commands actions
+    // (their values are masked in the action's log). nullptr: such a
+    // variable fails the action saying there is no Secrets Manager here.
+    secrets::ValueResolver* secrets = nullptr;
     // The providers of other modules, by provider_key() (provider.h); not
     // owned, they must outlive the runner. A source action named in
     // source_dirs still reads its directory.

@@ -210,5 +210,78 @@ TEST_F(LocalRunnerTest, AnApprovalNobodyAnswersFailsSayingHowToAnswerIt) {
   EXPECT_NE(done.outcome.error_message.find("--approve or --reject"), std::string::npos);
 }
 
+class FakeSecrets final : public secrets::ValueResolver {
+ public:
+  Result<std::string> parameter(const std::string& name) override {
+    return Status::not_found("ParameterNotFound: " + name);
+  }
+  Result<std::string> secret(const std::string& reference) override {
+    if (reference == "prod/token") return std::string("s3cr3t-v4lue");
+    return Status::not_found(
+        "ResourceNotFoundException: Secrets Manager can't find the "
+        "specified secret.");
+  }
+};
+
+engine::ActionStart commands_start(const model::ArtifactLocation& input, std::string reference) {
+  engine::ActionStart s;
+  s.pipeline_name = "app";
+  s.execution_id = "e1";
+  s.action_execution_id = "a3";
+  s.stage_name = "Build";
+  s.action.name = "Use";
+  s.action.action_type_id = {model::ActionCategory::kCompute, model::ActionOwner::kAws, "Commands",
+                             "1"};
+  s.action.commands = std::vector<std::string>{
+      "test \"$TOKEN\" = s3cr3t-v4lue", "echo token=$TOKEN", "printf 's3cr3'; printf 't-v4lue\\n'"};
+  s.action.environment_variables = std::vector<model::EnvironmentVariable>{
+      {"TOKEN", std::move(reference), model::EnvironmentVariableType::kSecretsManager}};
+  s.inputs = {{"Src", input}};
+  s.artifact_bucket = "artifacts";
+  return s;
+}
+
+TEST_F(LocalRunnerTest, ASecretsManagerVariableReachesTheCommandsAndIsMaskedInTheLog) {
+  fs::create_directories(dir_ / "srcdir");
+  std::ofstream((dir_ / "srcdir" / "a.txt").string()) << "x\n";
+  auto stored = artifacts_->put_artifact("artifacts", "app", "Src", dir_ / "srcdir", {"**/*"});
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  FakeSecrets secrets;
+  auto o = options();
+  o.secrets = &secrets;
+  LocalRunner runner(*artifacts_, o);
+  runner.start(commands_start(stored->location, "prod/token"));
+  auto done = wait(runner);
+  ASSERT_TRUE(done.outcome.succeeded) << done.outcome.error_message << "\n" << output_;
+  std::lock_guard lock(output_mu_);
+  EXPECT_EQ(output_.find("s3cr3t"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("token=***"), std::string::npos) << output_;
+  EXPECT_NE(output_.find("***\n"), std::string::npos) << "split across two writes: " << output_;
+}
+
+TEST_F(LocalRunnerTest, AMissingSecretOrNoSecretsManagerFailsNamingTheVariable) {
+  fs::create_directories(dir_ / "srcdir");
+  std::ofstream((dir_ / "srcdir" / "a.txt").string()) << "x\n";
+  auto stored = artifacts_->put_artifact("artifacts", "app", "Src", dir_ / "srcdir", {"**/*"});
+  ASSERT_TRUE(stored.ok());
+  FakeSecrets secrets;
+  auto o = options();
+  o.secrets = &secrets;
+  {
+    LocalRunner runner(*artifacts_, o);
+    runner.start(commands_start(stored->location, "prod/missing"));
+    auto done = wait(runner);
+    EXPECT_FALSE(done.outcome.succeeded);
+    EXPECT_EQ(done.outcome.error_code, "ConfigurationError");
+    EXPECT_NE(done.outcome.error_message.find("environment variable TOKEN (secret prod/missing)"),
+              std::string::npos)
+        << done.outcome.error_message;
+  }
+  LocalRunner runner(*artifacts_, options());
+  runner.start(commands_start(stored->location, "prod/token"));
+  auto done = wait(runner);
+  EXPECT_NE(done.outcome.error_message.find("there is no Secrets Manager here"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace stageline::jobs

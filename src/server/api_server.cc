@@ -12,10 +12,9 @@
 #include <memory>
 
 #include "api/codebuild/codebuild_api.h"
-#include "api/codedeploy/codedeploy_api.h"
-#include "api/secrets/secrets_api.h"
 #include "api/codecommit/codecommit_api.h"
 #include "api/codecommit/git_http.h"
+#include "api/codedeploy/codedeploy_api.h"
 #include "api/codepipeline/codepipeline_api.h"
 #include "api/connections/connections_api.h"
 #include "api/events/events.h"
@@ -23,6 +22,7 @@
 #include "api/keys/keys.h"
 #include "api/kms/kms_api.h"
 #include "api/s3/s3_api.h"
+#include "api/secrets/secrets_api.h"
 #include "api/sigv4/sigv4.h"
 #include "api/sns/sns_api.h"
 #include "api/wire/embedded.h"
@@ -34,18 +34,18 @@
 #include "builds/codebuild_action.h"
 #include "deploy/codedeploy_action.h"
 #include "deploy/deployment_service.h"
-#include "secrets/resolver.h"
-#include "secrets/sealer.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
 #include "kms/envelope_cipher.h"
 #include "kms/key_ring.h"
 #include "providers/s3_deploy/s3_deploy.h"
 #include "providers/s3_source/s3_source.h"
+#include "secrets/resolver.h"
+#include "secrets/sealer.h"
 #include "server/approval_notifier.h"
+#include "server/lifecycle_sweep.h"
 #include "server/push_triggers.h"
 #include "server/services.h"
-#include "server/lifecycle_sweep.h"
 #include "server/source_poller.h"
 #include "sources/codecommit_source.h"
 #include "sources/connection_source.h"
@@ -152,8 +152,8 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   providers::S3Source s3_source(**objects);
   runner_options.providers["Source/AWS/S3"] = &s3_source;
   // The S3 deploy action (providers/s3_deploy) puts into the same buckets.
-  providers::S3Deploy s3_deploy(**objects, {[] { return std::chrono::system_clock::now(); },
-                                            [] { return new_uuid(); }});
+  providers::S3Deploy s3_deploy(
+      **objects, {[] { return std::chrono::system_clock::now(); }, [] { return new_uuid(); }});
   runner_options.providers["Deploy/AWS/S3"] = &s3_deploy;
   // Git sources (src/sources, docs/sources.md): CodeCommit repositories
   // in DATA_DIR/git/codecommit; a connection's repositories through mirrors
@@ -203,6 +203,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   secrets::StoreResolver secret_resolver(parameter_store, secret_store);
   builds::BuildServiceOptions build_options;
   build_options.resolver = &secret_resolver;
+  runner_options.secrets = &secret_resolver;  // SECRETS_MANAGER variables of Commands actions
   build_options.region = args.region;
   build_options.account_id = args.account_id;
   build_options.work_root = data / "codebuild";
