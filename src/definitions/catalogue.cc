@@ -120,12 +120,12 @@ Catalogue build() {
   a.back().runnable = true;
   // Deploy
   a.push_back(make(ActionCategory::kDeploy, aws, "S3", {1, 1}, {0, 0}, {"BucketName", "Extract"},
-                   {"ObjectKey", "KMSEncryptionKeyARN", "CannedACL", "CacheControl"}, {},
-                   planned("S3 deploy actions", kDeploysIssue)));
+                   {"ObjectKey", "KMSEncryptionKeyARN", "CannedACL", "CacheControl"}, {}, ""));
   a.back().config_enums = {{"Extract", {"true", "false"}}};
+  a.back().runnable = true;  // by the server's provider (providers/s3_deploy)
   a.push_back(make(ActionCategory::kDeploy, aws, "CodeDeploy", {1, 1}, {0, 0},
-                   {"ApplicationName", "DeploymentGroupName"}, {}, {},
-                   planned("CodeDeploy actions", kDeploysIssue)));
+                   {"ApplicationName", "DeploymentGroupName"}, {}, {}, ""));
+  a.back().runnable = true;  // by the server's provider (deploy/codedeploy_action)
   a.push_back(make(ActionCategory::kDeploy, aws, "CloudFormation", {0, 10}, {0, 1},
                    {"ActionMode", "StackName"},
                    {"Capabilities", "ChangeSetName", "RoleArn", "TemplatePath",
