@@ -15,12 +15,16 @@
 #include <set>
 #include <sstream>
 
+#include "api/codebuild/codebuild_api.h"
 #include "artifacts/artifact_store.h"
 #include "artifacts/object_store.h"
 #include "base/ids.h"
+#include "builds/build_service.h"
+#include "builds/codebuild_action.h"
 #include "definitions/document.h"
 #include "engine/engine.h"
 #include "jobs/local_runner.h"
+#include "providers/s3_deploy/s3_deploy.h"
 #include "store/sqlite_store.h"
 
 namespace stageline::server {
@@ -187,7 +191,7 @@ namespace {
 
 // Reads and validates the definition; 0 and `decl` set when it can run.
 int load_definition(const RunArgs& args, std::ostream& err, model::PipelineDeclaration& decl,
-                    std::vector<model::Tag>& tags) {
+                    std::vector<model::Tag>& tags, definitions::Resources& resources) {
   std::ifstream in(args.file, std::ios::binary);
   if (!in) {
     err << "stageline run: cannot open " << args.file << ": " << std::strerror(errno) << "\n";
@@ -222,7 +226,38 @@ int load_definition(const RunArgs& args, std::ostream& err, model::PipelineDecla
   }
   decl = def->declaration;
   tags = def->tags;
+  resources = doc.resources;
   return 0;
+}
+
+// CreateProject's input for an AWS::CodeBuild::Project of a template: the
+// resolved Properties with their names as the API spells them (PascalCase to
+// camelCase, BuildSpec to buildspec), the resolved name and service role.
+boost::json::value api_shape(const boost::json::value& v) {
+  if (v.is_array()) {
+    boost::json::array out;
+    for (const auto& e : v.as_array()) out.push_back(api_shape(e));
+    return out;
+  }
+  if (!v.is_object()) return v;
+  boost::json::object out;
+  for (const auto& [key, value] : v.as_object()) {
+    std::string name(key);
+    if (name == "BuildSpec") {
+      name = "buildspec";
+    } else if (!name.empty()) {
+      name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
+    }
+    out[name] = api_shape(value);
+  }
+  return out;
+}
+
+boost::json::object project_input(const definitions::BuildProjectResource& r) {
+  boost::json::object in = api_shape(boost::json::value(r.properties)).as_object();
+  in["name"] = r.name;
+  if (!r.service_role.empty()) in["serviceRole"] = r.service_role;
+  return in;
 }
 
 }  // namespace
@@ -266,8 +301,9 @@ std::optional<jobs::LocalRunner::Options::ApprovalAnswer> ask_approval(
 int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   model::PipelineDeclaration decl;
   std::vector<model::Tag> tags;
+  definitions::Resources resources;
   if (!args.resume) {
-    if (int rc = load_definition(args, err, decl, tags); rc != 0) return rc;
+    if (int rc = load_definition(args, err, decl, tags, resources); rc != 0) return rc;
   } else if (args.data_dir.empty()) {
     err << "stageline run: --resume continues the executions of a --data-dir\n";
     return 2;
@@ -366,6 +402,45 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   runner_options.on_output = [&progress](const engine::ActionStart& s, std::string_view chunk) {
     if (progress) progress->output(s, chunk);
   };
+
+  // CodeBuild, as on the server: the template's AWS::CodeBuild::Project
+  // records become projects of this data directory (created, or updated
+  // when a run of the same template made them before), and its
+  // AWS::S3::Bucket records buckets, for S3 deploy actions.
+  builds::BuildServiceOptions build_options;
+  build_options.region = args.region;
+  build_options.work_root = data.path / "codebuild";
+  build_options.base_environment = runner_options.base_environment;
+  build_options.now_ms = now_ms;
+  build_options.new_id = new_uuid;
+  builds::BuildService build_service(**store, artifact_store, build_options);
+  codebuild::CodeBuildOptions codebuild_options;
+  codebuild_options.region = args.region;
+  codebuild_options.now_ms = now_ms;
+  codebuild::CodeBuildApi codebuild_api(**store, build_service, codebuild_options);
+  for (const auto& project : resources.build_projects) {
+    auto put = codebuild_api.put_project(project_input(project));
+    if (!put.ok()) {
+      err << "stageline run: " << args.file << ": CodeBuild project " << project.name << " ("
+          << project.logical_id << "): " << put.error().message << "\n";
+      return 2;
+    }
+  }
+  for (const auto& bucket : resources.buckets) {
+    if ((*objects)->head_bucket(bucket.name).ok()) continue;
+    if (Status s = (*objects)->create_bucket(bucket.name); !s.ok()) {
+      err << "stageline run: " << args.file << ": bucket " << bucket.name << ": " << s.message()
+          << "\n";
+      return 2;
+    }
+  }
+  builds::CodeBuildAction codebuild_action(build_service);
+  runner_options.providers["Build/AWS/CodeBuild"] = &codebuild_action;
+  runner_options.providers["Test/AWS/CodeBuild"] = &codebuild_action;
+  providers::S3Deploy s3_deploy(
+      **objects, {[] { return std::chrono::system_clock::now(); }, [] { return new_uuid(); }});
+  runner_options.providers["Deploy/AWS/S3"] = &s3_deploy;
+
   jobs::LocalRunner runner(artifact_store, runner_options);
   std::vector<std::string> ids;
   RunEvents events(progress, ids);

@@ -96,6 +96,19 @@ printf 'reject not now\n' | script -qec "'$BIN' run '$TMP/approval.yaml' --sourc
 [ $? -eq 1 ] && grep -q "Rejected by .*: not now" "$TMP/out" && ! grep -q "Ship | shipped" "$TMP/out" &&
   ok || bad "an approval asked on the terminal and rejected"
 
+# 7b. A whole template: its AWS::CodeBuild::Project and AWS::S3::Bucket are
+# made in the run's data directory; CodeBuild builds, the S3 deploy stores the
+# binary; a second run updates the project from changed parameters.
+"$BIN" run examples/local-build.template.yaml --source App=examples/hello --data-dir "$TMP/lb" \
+  </dev/null >"$TMP/out" 2>&1
+[ $? -eq 0 ] && grep -q "Compile | hello from the pipeline" "$TMP/out" && grep -q "built for hello" "$TMP/out" &&
+  grep -q "Deployed Binary to s3://local-build-releases/hello-20[0-9-]*.zip" "$TMP/out" &&
+  ls "$TMP/lb/objects/local-build-releases" >/dev/null 2>&1 && ok ||
+  bad "a template's CodeBuild project and bucket are made and used by stageline run"
+"$BIN" run examples/local-build.template.yaml --source App=examples/hello --data-dir "$TMP/lb" \
+  --parameter-overrides Greeting=bonjour </dev/null >"$TMP/out" 2>&1
+[ $? -eq 0 ] && grep -q "built for bonjour" "$TMP/out" && ok || bad "a second run updates the template's project"
+
 # 8. Ctrl-C (SIGINT) stops the run and the actions' own process groups: no orphans.
 sed 's/test -x out\/hello/sleep 31.7/' examples/run-locally.yaml >"$TMP/slow.yaml"
 "$BIN" run "$TMP/slow.yaml" --source App=examples/hello >"$TMP/out" 2>&1 &

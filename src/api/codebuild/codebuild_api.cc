@@ -135,6 +135,13 @@ std::string project_problem(const json::object& p) {
 
 }  // namespace
 
+wire::Outcome<json::value> CodeBuildApi::put_project(const json::object& input) {
+  auto existing = store_.get_resource(builds::kService, builds::kProjectKind, str(input, "name"));
+  if (existing.ok()) return update_project(input);
+  if (existing.status().code() != StatusCode::kNotFound) return internal(existing.status());
+  return create_project(input);
+}
+
 wire::Outcome<json::value> CodeBuildApi::create_project(const In& in) {
   const std::string name = str(in, "name");
   const int64_t now = options_.now_ms();

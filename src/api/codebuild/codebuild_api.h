@@ -47,6 +47,11 @@ class CodeBuildApi {
   // StartBuild: the user name of an IAM user ARN. Never throws.
   wire::Outcome<boost::json::value> call(const wire::Call& call, const std::string& caller);
 
+  // CreateProject with `input` (CreateProject's input shape), or
+  // UpdateProject when the project exists: how the AWS::CodeBuild::Project
+  // records of a template become projects (`stageline run TEMPLATE`).
+  wire::Outcome<boost::json::value> put_project(const boost::json::object& input);
+
  private:
   using Out = wire::Outcome<boost::json::value>;
   using In = boost::json::object;
