@@ -20,7 +20,7 @@
 //     repository).
 //   - Deflate level 6 (git's and zip's usual level); a file that deflating
 //     does not make smaller is stored, as git archive does.
-//   - ZIP64 when the archive needs it (more than 65,534 entries, or 4 GiB).
+//   - ZIP64 when the archive needs it (65,535 entries or more, or 4 GiB).
 //   - .gitattributes (export-ignore, export-subst) are not applied.
 //
 // Thread-safe: each call uses its own repository objects; libgit2 is only
@@ -57,10 +57,10 @@ struct ArchiveOptions {
   int deflate_threads = -1;
   // At most this many bytes of blobs are read ahead of the file, waiting to
   // be deflated or written (plus their deflated forms, at most as large).
-  uint64_t window_bytes = uint64_t{16} << 20;
+  uint64_t window_bytes = uint64_t{4} << 20;
   // A blob at least this large is deflated by the calling thread straight
   // into the file, in pieces, instead of by a worker into memory.
-  uint64_t large_blob_bytes = uint64_t{8} << 20;
+  uint64_t large_blob_bytes = uint64_t{2} << 20;
   // Check each blob's hash as it is read (libgit2's strict hash
   // verification, when it is on). Off by default, as in git archive: zlib's
   // checksums still catch a damaged object (see read_blob in the .cc).

@@ -4,7 +4,7 @@
 // deflate entries on other threads; this writer takes entries that are
 // already compressed (Deflater, on any thread) and lays them out in order.
 //
-// The format, as written (APPNOTE.TXT 6.3; docs/sources.md):
+// The format, as written (PKWARE APPNOTE.TXT 6.3):
 //   - One local header per entry with the sizes and CRC known in advance (no
 //     data descriptors), the entry's data, then the central directory and
 //     the end of central directory record.
