@@ -16,31 +16,16 @@
 #include <sstream>
 #include <string>
 
+#include "base/temp_dir.h"
+
 namespace stageline::artifacts::testing {
 
 namespace fs = std::filesystem;
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
+class TempDir : public stageline::TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base ? base : "/tmp") + "/stageline-artifacts-XXXXXX";
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
+  TempDir() : stageline::TempDir("stageline-artifacts") {}
 };
 
 inline void write_file(const fs::path& path, const std::string& content, mode_t mode = 0644) {

@@ -9,24 +9,13 @@
 #include <string>
 
 #include "base/files.h"
+#include "base/temp_dir.h"
 
 namespace stageline::deploy::testing {
 
-class TempDir {
+class TempDir : public stageline::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "deploy_test_XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : stageline::TempDir("deploy_test") {}
 };
 
 inline void put(const std::filesystem::path& file, const std::string& text, bool exec = false) {

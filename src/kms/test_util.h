@@ -1,5 +1,6 @@
-// kms/test_util: what the kms tests share: a temporary directory and a key
-// ring over an in-memory SQLite store with a settable clock.
+// kms/test_util: what the kms tests share: a temporary directory (the
+// artifacts tests') and a key ring over an in-memory SQLite store with a
+// settable clock.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "artifacts/test_util.h"
 #include "base/ids.h"
 #include "kms/key_ring.h"
 #include "store/sqlite_store.h"
@@ -18,27 +20,7 @@ namespace stageline::kms::testing {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base ? base : "/tmp") + "/stageline-kms-XXXXXX";
-    char* made = ::mkdtemp(tmpl.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  fs::path path_;
-};
+using artifacts::testing::TempDir;  // kms links artifacts
 
 // A key ring in DIR/kms over a fresh in-memory store; the clock starts at
 // 2024-01-01 and moves only when a test sets `now`.

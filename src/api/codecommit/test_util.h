@@ -11,25 +11,12 @@
 #include <map>
 #include <string>
 
+#include "base/temp_dir.h"
 namespace stageline::codecommit::testing {
 
-class TempDir {
+class TempDir : public stageline::TempDir {
  public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "stageline-codecommit-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : stageline::TempDir("stageline-codecommit") {}
 };
 
 // Runs `command` with /bin/sh and returns its standard output; fails the
