@@ -152,8 +152,8 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   providers::S3Source s3_source(**objects);
   runner_options.providers["Source/AWS/S3"] = &s3_source;
   // The S3 deploy action (providers/s3_deploy) puts into the same buckets.
-  providers::S3Deploy s3_deploy(
-      **objects, {[] { return std::chrono::system_clock::now(); }, [] { return new_uuid(); }});
+  providers::S3Deploy s3_deploy(**objects, {[] { return std::chrono::system_clock::now(); },
+                                            [] { return new_uuid(); }, &cipher});
   runner_options.providers["Deploy/AWS/S3"] = &s3_deploy;
   // Git sources (src/sources, docs/sources.md): CodeCommit repositories
   // in DATA_DIR/git/codecommit; a connection's repositories through mirrors
@@ -380,6 +380,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   s3_options.region = args.region;
   s3_options.account_id = args.account_id;
   s3_options.scratch_dir = data / "spool";
+  s3_options.cipher = &cipher;                 // sealed objects are read as their plaintext
   fs::remove_all(s3_options.scratch_dir, ec);  // bodies a crash left behind
   fs::create_directories(s3_options.scratch_dir, ec);
   s3 = std::make_unique<api::s3::S3Api>(**objects, verifier, s3_options);

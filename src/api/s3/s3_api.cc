@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -936,6 +938,10 @@ http::Response S3Api::copy_object(Call& call) {
   if (source_version == "null") source_version.clear();
   auto opened = store_.open_object(source_bucket, source_key, source_version);
   if (!opened.ok()) return call.error(opened.status());
+  // A sealed source is copied as its plaintext (sealed objects are bound to
+  // their bucket and key).
+  if (Status s = unseal(source_bucket, source_key, *opened); !s.ok())
+    return call.error(500, "KMS.KMSInvalidStateException", s.message());
   artifacts::PutOptions options;
   if (iequals(call.request.header("x-amz-metadata-directive"), "REPLACE")) {
     options = put_options_of(call.request);
@@ -964,6 +970,20 @@ http::Response S3Api::copy_object(Call& call) {
   return r;
 }
 
+Status S3Api::unseal(const std::string& bucket, const std::string& key,
+                     artifacts::OpenedObject& object) const {
+  if (!options_.cipher || object.info.delete_marker) return Status();
+  auto plain =
+      options_.cipher->unseal({bucket, key, ""}, std::move(object.fd), options_.scratch_dir);
+  if (!plain.ok()) return plain.status().with_context("read s3://" + bucket + "/" + key);
+  struct stat st {};
+  if (::fstat(plain->get(), &st) != 0)
+    return Status::io("read s3://" + bucket + "/" + key + ": fstat: " + std::strerror(errno));
+  object.info.size = static_cast<uint64_t>(st.st_size);
+  object.fd = std::move(*plain);
+  return Status();
+}
+
 http::Response S3Api::get_object(Call& call, bool head) {
   auto state = versioning(call.bucket);
   if (!state.ok()) {
@@ -974,6 +994,13 @@ http::Response S3Api::get_object(Call& call, bool head) {
   std::string version = call.param("versionId");
   if (version == "null") version.clear();
   auto opened = store_.open_object(call.bucket, call.key, version);
+  if (opened.ok()) {
+    if (Status s = unseal(call.bucket, call.key, *opened); !s.ok()) {
+      http::Response r = call.error(500, "KMS.KMSInvalidStateException", s.message());
+      if (head) r.body.clear();
+      return r;
+    }
+  }
   if (!opened.ok()) {
     http::Response r = call.error(opened.status());
     if (opened.status().message().find("delete marker") != std::string::npos) {

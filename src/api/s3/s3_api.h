@@ -39,6 +39,7 @@
 
 #include "api/http/http.h"
 #include "api/sigv4/sigv4.h"
+#include "artifacts/object_cipher.h"
 #include "artifacts/object_store.h"
 
 namespace stageline::api::s3 {
@@ -49,6 +50,11 @@ struct S3Options {
   // Where decoded aws-chunked bodies and copies are written before they are
   // put (same file system as the store is best). Must exist.
   std::filesystem::path scratch_dir;
+  // Objects sealed at rest (pipeline artifacts under a KMS key, S3 deploys
+  // with KMSEncryptionKeyARN) are read through it, as S3 decrypts SSE-KMS
+  // objects for GetObject, HeadObject and CopyObject; plain objects pass
+  // through it unchanged. Borrowed. nullptr: objects are served as stored.
+  artifacts::ObjectCipher* cipher = nullptr;
 };
 
 // S3's limit for one PUT (an object or a part).
@@ -90,6 +96,10 @@ class S3Api {
   http::Response put_object(Call& call);
   http::Response copy_object(Call& call);
   http::Response get_object(Call& call, bool head);
+  // Replaces a sealed object's descriptor and size by its plaintext's
+  // (options_.cipher); a plain object is left as it is.
+  Status unseal(const std::string& bucket, const std::string& key,
+                artifacts::OpenedObject& object) const;
   http::Response delete_object(Call& call);
   http::Response create_multipart_upload(Call& call);
   http::Response upload_part(Call& call);

@@ -481,3 +481,69 @@ TEST_F(S3ApiTest, LifecycleAndEncryptionConfigurationsAreStoredAndReturned) {
 
 }  // namespace
 }  // namespace stageline::api::s3
+
+namespace stageline::api::s3 {
+namespace {
+
+// Seals by prefixing "SEALED:"; unseals such objects into an anonymous
+// file, and hands plain ones back as they are.
+class PrefixCipher final : public artifacts::ObjectCipher {
+ public:
+  std::string_view name() const override { return "prefix"; }
+  Result<artifacts::UniqueFd> seal(const artifacts::CipherContext&, artifacts::UniqueFd plain,
+                                   const fs::path&) override {
+    return plain;
+  }
+  Result<artifacts::UniqueFd> unseal(const artifacts::CipherContext& context,
+                                     artifacts::UniqueFd stored,
+                                     const fs::path& scratch) override {
+    seen_keys.push_back(context.key);
+    std::string all;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(stored.get(), buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
+    if (all.rfind("SEALED:", 0) != 0) {
+      ::lseek(stored.get(), 0, SEEK_SET);
+      return stored;
+    }
+    std::string tmpl = (scratch / "plain-XXXXXX").string();
+    int fd = ::mkstemp(tmpl.data());
+    ::unlink(tmpl.c_str());
+    std::string plain = all.substr(7);
+    EXPECT_EQ(::write(fd, plain.data(), plain.size()), static_cast<ssize_t>(plain.size()));
+    ::lseek(fd, 0, SEEK_SET);
+    return artifacts::UniqueFd(fd);
+  }
+  std::vector<std::string> seen_keys;
+};
+
+TEST_F(S3ApiTest, SealedObjectsAreReadCopiedAndRangedAsTheirPlaintext) {
+  make_bucket("enc");
+  ASSERT_TRUE(store_->put_object("enc", "secret.txt", "SEALED:hello world").ok());
+  ASSERT_TRUE(store_->put_object("enc", "plain.txt", "just text").ok());
+  PrefixCipher cipher;
+  S3Options options;
+  options.scratch_dir = dir_ / "scratch";
+  options.cipher = &cipher;
+  api_ = std::make_unique<S3Api>(*store_, *verifier_, options);
+
+  auto get = call("GET", "/enc/secret.txt");
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_EQ(content_of(get), "hello world");
+  EXPECT_EQ(cipher.seen_keys.back(), "secret.txt");
+  auto range = call("GET", "/enc/secret.txt", {}, {{"Range", "bytes=6-"}});
+  EXPECT_EQ(content_of(range), "world");
+  EXPECT_EQ(header_of(range, "Content-Range"), "bytes 6-10/11");
+  auto head = call("HEAD", "/enc/secret.txt");
+  ASSERT_TRUE(head.file);
+  EXPECT_EQ(head.file->length(), 11u);
+  EXPECT_EQ(content_of(call("GET", "/enc/plain.txt")), "just text");
+
+  auto copy = call("PUT", "/enc/copy.txt", {}, {{"x-amz-copy-source", "/enc/secret.txt"}});
+  ASSERT_EQ(copy.status, 200) << copy.body;
+  EXPECT_EQ(*store_->get_object("enc", "copy.txt"), "hello world")
+      << "a sealed source is copied as its plaintext";
+}
+
+}  // namespace
+}  // namespace stageline::api::s3

@@ -1,7 +1,12 @@
 #include "providers/s3_deploy/s3_deploy.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <map>
 
@@ -87,10 +92,23 @@ engine::ActionOutcome S3Deploy::run(const jobs::ProviderContext& context) {
                               config_value(action, "Extract") + "'");
   if (context.inputs.size() != 1)
     return action_failure("ConfigurationError", "the S3 deploy takes exactly one input artifact");
-  if (!config_value(action, "KMSEncryptionKeyARN").empty())
+  const std::string kms_key = config_value(action, "KMSEncryptionKeyARN");
+  if (!kms_key.empty() && !options_.cipher)
     return action_failure("ConfigurationError",
-                          "KMSEncryptionKeyARN is not supported yet: objects of deploy buckets are "
-                          "stored unencrypted; remove it or deploy to a bucket without it");
+                          "KMSEncryptionKeyARN " + kms_key +
+                              ": there is no key service here (run the pipeline on `stageline "
+                              "server`, which has KMS)");
+  // Puts `file` at `key`, sealed under KMSEncryptionKeyARN when one is given.
+  auto put_file = [&](const std::string& key, const fs::path& file,
+                      const artifacts::PutOptions& put_options) -> Result<artifacts::ObjectInfo> {
+    if (kms_key.empty()) return objects_.put_object_from_file(bucket, key, file, put_options);
+    artifacts::UniqueFd plain(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (plain.get() < 0) return Status::io("open " + file.string() + ": " + std::strerror(errno));
+    auto sealed =
+        options_.cipher->seal({bucket, key, kms_key}, std::move(plain), context.workspace);
+    if (!sealed.ok()) return sealed.status();
+    return objects_.put_object_from_fd(bucket, key, sealed->get(), put_options);
+  };
   if (Status s = objects_.head_bucket(bucket); !s.ok())
     return action_failure("ConfigurationError",
                           "the S3 deploy's bucket " + bucket + ": " + s.message());
@@ -112,7 +130,7 @@ engine::ActionOutcome S3Deploy::run(const jobs::ProviderContext& context) {
       return action_failure("JobFailed",
                             "pack " + artifact_name + ": " + packed.status().message());
     options->content_type = "application/zip";
-    auto put = objects_.put_object_from_file(bucket, key, zip, *options);
+    auto put = put_file(key, zip, *options);
     std::error_code ec;
     fs::remove(zip, ec);
     if (!put.ok())
@@ -122,7 +140,8 @@ engine::ActionOutcome S3Deploy::run(const jobs::ProviderContext& context) {
                    std::to_string(put->size) + " bytes, version " + put->version_id + ")\n");
     engine::ActionOutcome o;
     o.succeeded = true;
-    o.summary = "Deployed " + artifact_name + " to s3://" + bucket + "/" + key;
+    o.summary = "Deployed " + artifact_name + " to s3://" + bucket + "/" + key +
+                (kms_key.empty() ? "" : " (encrypted with KMS key " + kms_key + ")");
     return o;
   }
 
@@ -152,7 +171,7 @@ engine::ActionOutcome S3Deploy::run(const jobs::ProviderContext& context) {
     const std::string key = prefix + fs::relative(file, input_dir).generic_string();
     artifacts::PutOptions put_options = *options;
     put_options.content_type = content_type_for(key);
-    auto put = objects_.put_object_from_file(bucket, key, file, put_options);
+    auto put = put_file(key, file, put_options);
     if (!put.ok())
       return action_failure("JobFailed",
                             "put s3://" + bucket + "/" + key + ": " + put.status().message());
@@ -163,7 +182,8 @@ engine::ActionOutcome S3Deploy::run(const jobs::ProviderContext& context) {
   engine::ActionOutcome o;
   o.succeeded = true;
   o.summary = "Deployed " + std::to_string(files.size()) + " files (" + std::to_string(bytes) +
-              " bytes) of " + artifact_name + " to s3://" + bucket + "/" + prefix;
+              " bytes) of " + artifact_name + " to s3://" + bucket + "/" + prefix +
+              (kms_key.empty() ? "" : " (encrypted with KMS key " + kms_key + ")");
   return o;
 }
 

@@ -15,8 +15,12 @@
 //                           metadata entries cache-control and canned-acl
 //                           (the object store keeps no ACLs or system
 //                           headers besides Content-Type).
-//   KMSEncryptionKeyARN     refused with a clear message until objects of
-//                           ordinary buckets can be encrypted at rest.
+//   KMSEncryptionKeyARN     every object is sealed with that KMS key
+//                           (S3DeployOptions::cipher: envelope encryption,
+//                           docs/kms.md); the S3 API reads it back as
+//                           plaintext, as S3 does SSE-KMS objects. A key
+//                           that is missing or disabled fails the action
+//                           naming the key and the object.
 // Extracted files get a Content-Type from their extension (html, css, js,
 // json, svg, png, ...; else application/octet-stream), as a static site needs.
 // Symlinks in the artifact are not followed (each is named in the log). A put
@@ -33,6 +37,7 @@
 #include <functional>
 #include <string>
 
+#include "artifacts/object_cipher.h"
 #include "artifacts/object_store.h"
 #include "jobs/provider.h"
 
@@ -43,6 +48,9 @@ struct S3DeployOptions {
     return std::chrono::system_clock::now();
   };
   std::function<std::string()> new_uuid;  // required
+  // Seals objects under KMSEncryptionKeyARN; borrowed. nullptr: such an
+  // action fails saying there is no key service here.
+  artifacts::ObjectCipher* cipher = nullptr;
 };
 
 // Thread-safe (the object store is); one instance serves every S3 deploy

@@ -3,7 +3,9 @@
 // artifact.
 #include "providers/s3_deploy/s3_deploy.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "artifacts/artifact_store.h"
 #include "artifacts/test_util.h"
@@ -44,10 +46,12 @@ class S3DeployTest : public ::testing::Test {
     return s;
   }
 
-  engine::ActionOutcome run(const engine::ActionStart& s) {
+  engine::ActionOutcome run(const engine::ActionStart& s,
+                            artifacts::ObjectCipher* cipher = nullptr) {
     fs::path workspace = dir_ / ("ws-" + std::to_string(++runs_));
     fs::create_directories(workspace);
     S3DeployOptions options;
+    options.cipher = cipher;
     options.now = [] { return std::chrono::system_clock::from_time_t(1795000000); };
     options.new_uuid = [] { return std::string("0b5c3a9e-1111-4222-8333-444455556666"); };
     S3Deploy provider(*objects_, options);
@@ -125,6 +129,52 @@ TEST_F(S3DeployTest, ConfigurationMistakesFailSayingWhatIsWrong) {
   EXPECT_EQ(o.error_message, "the S3 deploy needs ObjectKey when Extract is false");
   o = run(start({{"BucketName", kSite}, {"Extract", "true"}, {"KMSEncryptionKeyARN", "arn:k"}}));
   EXPECT_EQ(o.error_code, "ConfigurationError");
+  EXPECT_NE(o.error_message.find("there is no key service here"), std::string::npos);
+}
+
+// Seals by prefixing the KMS key's name; remembers what it was asked.
+class NamingCipher final : public artifacts::ObjectCipher {
+ public:
+  std::string_view name() const override { return "naming"; }
+  Result<artifacts::UniqueFd> seal(const artifacts::CipherContext& context,
+                                   artifacts::UniqueFd plain, const fs::path& scratch) override {
+    if (context.kms_key == "alias/gone") return Status::not_found("NotFoundException: alias/gone");
+    contexts.push_back(context.bucket + "/" + context.key + " " + context.kms_key);
+    std::string content = context.kms_key + ":";
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(plain.get(), buf, sizeof buf)) > 0)
+      content.append(buf, static_cast<size_t>(n));
+    fs::path out = scratch / ("sealed-" + std::to_string(contexts.size()));
+    write_file(out, content);
+    return artifacts::UniqueFd(::open(out.c_str(), O_RDONLY | O_CLOEXEC));
+  }
+  Result<artifacts::UniqueFd> unseal(const artifacts::CipherContext&, artifacts::UniqueFd stored,
+                                     const fs::path&) override {
+    return stored;
+  }
+  std::vector<std::string> contexts;
+};
+
+TEST_F(S3DeployTest, AKmsKeySealsEveryObjectUnderItsOwnBucketAndKey) {
+  NamingCipher cipher;
+  auto o = run(
+      start({{"BucketName", kSite}, {"Extract", "true"}, {"KMSEncryptionKeyARN", "alias/site"}}),
+      &cipher);
+  ASSERT_TRUE(o.succeeded) << o.error_message;
+  EXPECT_NE(o.summary.find("(encrypted with KMS key alias/site)"), std::string::npos);
+  EXPECT_EQ(cipher.contexts, (std::vector<std::string>{"my-site-bucket/css/site.css alias/site",
+                                                       "my-site-bucket/data.bin alias/site",
+                                                       "my-site-bucket/index.html alias/site"}));
+  EXPECT_EQ(*objects_->get_object(kSite, "index.html"), "alias/site:<h1>hello</h1>\n");
+  auto gone = run(start({{"BucketName", kSite},
+                         {"Extract", "false"},
+                         {"ObjectKey", "b.zip"},
+                         {"KMSEncryptionKeyARN", "alias/gone"}}),
+                  &cipher);
+  EXPECT_FALSE(gone.succeeded);
+  EXPECT_NE(gone.error_message.find("s3://my-site-bucket/b.zip"), std::string::npos);
+  EXPECT_NE(gone.error_message.find("alias/gone"), std::string::npos);
 }
 
 TEST(ContentType, ComesFromTheExtensionWhateverItsCase) {
