@@ -6,7 +6,7 @@
 //
 // May depend on base, model, artifacts and jobs/provider.h (the provider
 // interface, with engine's ActionStart and ActionOutcome), plus libgit2 and
-// libzip. It knows nothing of the API modules, the store or HTTP: where a
+// zlib. It knows nothing of the API modules, the store or HTTP: where a
 // connection's repositories live is asked through a function the composition
 // root gives (connection_source.h).
 //
