@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/action_types_command.h"
+#include "cli/apply_command.h"
 #include "cli/approve_command.h"
 #include "cli/aws_command.h"
 #include "cli/client_verbs.h"
@@ -128,6 +129,12 @@ int main(int argc, char** argv) {
       "URL), list, credential get (a git credential helper)");
   repo->prefix_command();
   repo->set_help_flag();
+  auto* apply = app.add_subcommand(
+      "apply",
+      "make a CloudFormation template's buckets, topics, repositories, CodeBuild projects and "
+      "pipelines on the server (TEMPLATE [--parameter-overrides K=V])");
+  apply->prefix_command();
+  apply->set_help_flag();
   auto* s3 = app.add_subcommand(
       "s3",
       "buckets and objects on the server, as aws s3 prints them: mb s3://B, ls [s3://B[/P]] "
@@ -172,6 +179,8 @@ int main(int argc, char** argv) {
     return stageline::cli::run_watch(w->remaining(), client_env, std::cout, std::cerr);
   if (lg->parsed())
     return stageline::cli::run_logs(lg->remaining(), client_env, std::cout, std::cerr);
+  if (apply->parsed())
+    return stageline::cli::run_apply(apply->remaining(), client_env, std::cout, std::cerr);
   if (s3->parsed())
     return stageline::cli::run_s3(s3->remaining(), client_env, std::cin, std::cout, std::cerr);
   if (approve->parsed())

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <exception>
@@ -1027,6 +1028,38 @@ TemplateResult read_cloudformation(const LocatedJson& doc, const TemplateOptions
                                0});
   }
   return result;
+}
+
+namespace {
+
+// A template's PascalCase members as the API's camelCase ones.
+boost::json::value api_shape(const boost::json::value& v) {
+  if (v.is_array()) {
+    boost::json::array out;
+    for (const auto& e : v.as_array()) out.push_back(api_shape(e));
+    return out;
+  }
+  if (!v.is_object()) return v;
+  boost::json::object out;
+  for (const auto& [key, value] : v.as_object()) {
+    std::string name(key);
+    if (name == "BuildSpec") {
+      name = "buildspec";
+    } else if (!name.empty()) {
+      name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
+    }
+    out[name] = api_shape(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+boost::json::object codebuild_project_input(const BuildProjectResource& r) {
+  boost::json::object in = api_shape(boost::json::value(r.properties)).as_object();
+  in["name"] = r.name;
+  if (!r.service_role.empty()) in["serviceRole"] = r.service_role;
+  return in;
 }
 
 }  // namespace stageline::definitions

@@ -1277,3 +1277,28 @@ TEST(CloudFormationRobustnessTest, HostileTemplatesGiveProblemsNotCrashes) {
 
 }  // namespace
 }  // namespace stageline::definitions
+
+namespace stageline::definitions {
+namespace {
+
+TEST(CodeBuildProjectInput, SpeaksTheApisNamesWithTheResolvedNameAndRole) {
+  BuildProjectResource r;
+  r.name = "my-app-build";
+  r.service_role = "arn:aws:iam::123456789012:role/cb";
+  r.properties = boost::json::parse(R"({"Name": {"Ref": "ignored"},
+      "Source": {"Type": "CODEPIPELINE", "BuildSpec": "version: 0.2"},
+      "Environment": {"Type": "LINUX_CONTAINER", "Image": "img",
+                      "EnvironmentVariables": [{"Name": "A", "Value": "1", "Type": "PLAINTEXT"}]},
+      "TimeoutInMinutes": 20})")
+                     .as_object();
+  boost::json::object in = codebuild_project_input(r);
+  EXPECT_EQ(in.at("name"), "my-app-build");
+  EXPECT_EQ(in.at("serviceRole"), "arn:aws:iam::123456789012:role/cb");
+  EXPECT_EQ(in.at("source").at("buildspec"), "version: 0.2");
+  EXPECT_EQ(in.at("source").at("type"), "CODEPIPELINE");
+  EXPECT_EQ(in.at("environment").at("environmentVariables").at(0).at("name"), "A");
+  EXPECT_EQ(in.at("timeoutInMinutes"), 20);
+}
+
+}  // namespace
+}  // namespace stageline::definitions

@@ -207,4 +207,11 @@ struct Resources {
   std::vector<UnmanagedResource> unmanaged;
 };
 
+// CreateProject's input (the CodeBuild API's shape) for an
+// AWS::CodeBuild::Project: its resolved Properties with their names as the
+// API spells them (PascalCase to camelCase, BuildSpec to buildspec), its
+// resolved name and service role. How a template's projects become projects
+// (`stageline run`, `stageline apply`).
+boost::json::object codebuild_project_input(const BuildProjectResource& project);
+
 }  // namespace stageline::definitions

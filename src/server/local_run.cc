@@ -230,36 +230,6 @@ int load_definition(const RunArgs& args, std::ostream& err, model::PipelineDecla
   return 0;
 }
 
-// CreateProject's input for an AWS::CodeBuild::Project of a template: the
-// resolved Properties with their names as the API spells them (PascalCase to
-// camelCase, BuildSpec to buildspec), the resolved name and service role.
-boost::json::value api_shape(const boost::json::value& v) {
-  if (v.is_array()) {
-    boost::json::array out;
-    for (const auto& e : v.as_array()) out.push_back(api_shape(e));
-    return out;
-  }
-  if (!v.is_object()) return v;
-  boost::json::object out;
-  for (const auto& [key, value] : v.as_object()) {
-    std::string name(key);
-    if (name == "BuildSpec") {
-      name = "buildspec";
-    } else if (!name.empty()) {
-      name[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[0])));
-    }
-    out[name] = api_shape(value);
-  }
-  return out;
-}
-
-boost::json::object project_input(const definitions::BuildProjectResource& r) {
-  boost::json::object in = api_shape(boost::json::value(r.properties)).as_object();
-  in["name"] = r.name;
-  if (!r.service_role.empty()) in["serviceRole"] = r.service_role;
-  return in;
-}
-
 }  // namespace
 
 std::optional<jobs::LocalRunner::Options::ApprovalAnswer> ask_approval(
@@ -419,7 +389,7 @@ int run_local(const RunArgs& args, std::ostream& out, std::ostream& err) {
   codebuild_options.now_ms = now_ms;
   codebuild::CodeBuildApi codebuild_api(**store, build_service, codebuild_options);
   for (const auto& project : resources.build_projects) {
-    auto put = codebuild_api.put_project(project_input(project));
+    auto put = codebuild_api.put_project(definitions::codebuild_project_input(project));
     if (!put.ok()) {
       err << "stageline run: " << args.file << ": CodeBuild project " << project.name << " ("
           << project.logical_id << "): " << put.error().message << "\n";
