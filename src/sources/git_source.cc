@@ -25,12 +25,6 @@ Status as_job_failure(const Status& s) {
 
 }  // namespace
 
-std::string config_value(const model::ActionDeclaration& action, const std::string& key) {
-  if (!action.configuration) return "";
-  auto it = action.configuration->find(key);
-  return it == action.configuration->end() ? "" : it->second;
-}
-
 Result<OutputFormat> parse_output_format(const model::ActionDeclaration& action) {
   const std::string value = config_value(action, "OutputArtifactFormat");
   if (value.empty() || value == "CODE_ZIP") return OutputFormat::kCodeZip;

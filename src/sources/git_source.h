@@ -23,8 +23,7 @@ enum class OutputFormat {
 // CODE_ZIP when absent or empty; kInvalidArgument naming the value otherwise.
 Result<OutputFormat> parse_output_format(const model::ActionDeclaration& action);
 
-// A configuration value, or "" when absent.
-std::string config_value(const model::ActionDeclaration& action, const std::string& key);
+using jobs::config_value;  // a configuration value, or "" when absent
 
 struct GitSourceRequest {
   std::filesystem::path repository;  // a local repository, bare or not

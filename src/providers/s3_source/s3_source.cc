@@ -16,18 +16,9 @@ int64_t now_ms() {
       .count();
 }
 
-std::string config_value(const model::ActionDeclaration& action, const std::string& key) {
-  if (!action.configuration) return "";
-  auto it = action.configuration->find(key);
-  return it == action.configuration->end() ? "" : it->second;
-}
-
+using jobs::config_value;
 engine::ActionOutcome failure(std::string code, std::string message) {
-  engine::ActionOutcome o;
-  o.succeeded = false;
-  o.error_code = std::move(code);
-  o.error_message = std::move(message);
-  return o;
+  return jobs::action_failure(std::move(code), std::move(message));
 }
 
 // The outcome of a store failure: what the user can fix is a configuration
