@@ -9,6 +9,7 @@
 
 #include "api/client/api_client.h"
 #include "api/s3/xml.h"
+#include "api/sigv4/canonical.h"
 #include "definitions/document.h"
 #include "model/pipeline_json.h"
 
@@ -28,20 +29,7 @@ std::string_view usage() {
          "the template builds with !Sub and !GetAtt.\n";
 }
 
-std::string form_encode(std::string_view text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view text) { return api::sigv4::uri_encode(text, false); }
 
 // One client per signing name, made when first needed.
 class Clients {

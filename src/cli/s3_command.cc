@@ -12,6 +12,7 @@
 
 #include "api/client/api_client.h"
 #include "api/s3/xml.h"
+#include "api/sigv4/canonical.h"
 
 namespace stageline::cli {
 namespace {
@@ -38,19 +39,7 @@ std::string_view usage() {
 }
 
 std::string encode(std::string_view text, bool keep_slash) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return api::sigv4::uri_encode(text, keep_slash);
 }
 
 // "2026-11-27T12:00:00.000Z" -> "2026-11-27 12:00:00", as aws s3 ls shows it.

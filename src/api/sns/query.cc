@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "api/s3/xml.h"
+#include "api/sigv4/canonical.h"
 #include "base/strings.h"
 
 namespace stageline::sns {
@@ -33,22 +35,7 @@ std::string form_decode(std::string_view s) {
   return out;
 }
 
-std::string form_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
+std::string form_encode(std::string_view s) { return api::sigv4::uri_encode(s, false); }
 
 Status parse_form(std::string_view text, Form& form) {
   while (!text.empty()) {
@@ -98,32 +85,7 @@ Result<std::map<std::string, std::string>> form_map(const Form& form, std::strin
   return out;
 }
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string xml_escape(std::string_view text) { return api::s3::xml::escape(text); }
 
 std::string xml_element(std::string_view name, std::string_view text) {
   std::string out;
