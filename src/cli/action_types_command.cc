@@ -57,13 +57,7 @@ int run_action_types(const std::vector<std::string>& args, const ClientEnvironme
       return kExitUsage;
     }
     const std::string& v = args[++i];
-    if (a == "--endpoint-url") {
-      where.endpoint_url = v;
-    } else if (a == "--region") {
-      where.region = v;
-    } else if (a == "--data-dir") {
-      where.data_dir = v;
-    } else {
+    if (!take_connection_flag(a, v, where)) {
       err << "stageline action-types: error: unknown option " << a << "\n" << usage();
       return kExitUsage;
     }

@@ -241,15 +241,7 @@ int run_apply(const std::vector<std::string>& args, const ClientEnvironment& env
       read.template_options.stack_name = v;
     } else if (a == "--account-id") {
       read.template_options.account_id = v;
-    } else if (a == "--endpoint-url") {
-      where.endpoint_url = v;
-    } else if (a == "--region") {
-      where.region = v;
-    } else if (a == "--data-dir") {
-      where.data_dir = v;
-    } else if (a == "--profile") {
-      where.profile = v;
-    } else {
+    } else if (!take_connection_flag(a, v, where)) {
       err << "stageline apply: error: unknown option " << a << "\n" << usage();
       return kExitUsage;
     }

@@ -324,6 +324,22 @@ const VerbSpec* find_verb(std::string_view name) {
   return nullptr;
 }
 
+bool take_connection_flag(std::string_view flag, const std::string& value,
+                          api::client::LocateOptions& where) {
+  if (flag == "--endpoint-url") {
+    where.endpoint_url = value;
+  } else if (flag == "--region") {
+    where.region = value;
+  } else if (flag == "--data-dir") {
+    where.data_dir = value;
+  } else if (flag == "--profile") {
+    where.profile = value;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 std::string_view connection_flags_usage() {
   return "  --data-dir DIR       the server's data directory: its credentials and server.json\n"
          "                       (default $XDG_DATA_HOME/stageline or ~/.local/share/stageline)\n"

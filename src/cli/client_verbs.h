@@ -147,6 +147,12 @@ std::string format_service_error(std::string_view operation,
 // The common flags of every verb that talks to a server, for usage texts.
 std::string_view connection_flags_usage();
 
+// Takes `flag` (with its `value`) when it is one of those flags
+// (--endpoint-url, --region, --data-dir, --profile) into `where`; false for
+// any other flag, which the verb reads itself.
+bool take_connection_flag(std::string_view flag, const std::string& value,
+                          api::client::LocateOptions& where);
+
 // A random RFC 4122 version 4 UUID (lower-case hex).
 std::string random_uuid();
 

@@ -290,3 +290,22 @@ TEST(ClientVerbsErrors, PrintTheServiceErrorAsTheAwsCliDoesWithTheRetriesItMade)
 
 }  // namespace
 }  // namespace stageline::cli
+
+namespace stageline::cli {
+namespace {
+
+TEST(ConnectionFlags, AreTakenIntoTheLocateOptionsAndOthersAreLeft) {
+  api::client::LocateOptions where;
+  EXPECT_TRUE(take_connection_flag("--endpoint-url", "http://127.0.0.1:1", where));
+  EXPECT_TRUE(take_connection_flag("--region", "eu-west-1", where));
+  EXPECT_TRUE(take_connection_flag("--data-dir", "/d", where));
+  EXPECT_TRUE(take_connection_flag("--profile", "ci", where));
+  EXPECT_FALSE(take_connection_flag("--pipeline-name", "p", where));
+  EXPECT_EQ(where.endpoint_url, "http://127.0.0.1:1");
+  EXPECT_EQ(where.region, "eu-west-1");
+  EXPECT_EQ(where.data_dir, "/d");
+  EXPECT_EQ(where.profile, "ci");
+}
+
+}  // namespace
+}  // namespace stageline::cli

@@ -67,13 +67,7 @@ int run_logs(const std::vector<std::string>& args, const ClientEnvironment& env,
       pipeline = v;
     } else if (a == "--action") {
       action_filter = v;
-    } else if (a == "--endpoint-url") {
-      where.endpoint_url = v;
-    } else if (a == "--region") {
-      where.region = v;
-    } else if (a == "--data-dir") {
-      where.data_dir = v;
-    } else {
+    } else if (!take_connection_flag(a, v, where)) {
       err << "stageline logs: error: unknown option " << a << "\n" << usage();
       return kExitUsage;
     }

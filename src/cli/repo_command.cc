@@ -73,15 +73,7 @@ int run_repo(const std::vector<std::string>& args, const ClientEnvironment& env,
     if (a == "--description") {
       description = v;
       has_description = true;
-    } else if (a == "--endpoint-url") {
-      where.endpoint_url = v;
-    } else if (a == "--region") {
-      where.region = v;
-    } else if (a == "--data-dir") {
-      where.data_dir = v;
-    } else if (a == "--profile") {
-      where.profile = v;
-    } else {
+    } else if (!take_connection_flag(a, v, where)) {
       err << "stageline repo: error: unknown option " << a << "\n" << usage();
       return kExitUsage;
     }
