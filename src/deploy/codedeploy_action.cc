@@ -61,6 +61,11 @@ engine::ActionOutcome CodeDeployAction::run(const jobs::ProviderContext& context
       return failure("ConfigurationError", ran.status().message());
     return failure("JobFailed", "CodeDeploy deployment could not start: " + ran.status().message());
   }
+  // What ListDeployActionExecutionTargets shows for this action; a failure
+  // to record it is said in the log, never the action's.
+  if (Status s = service_.record_pipeline_targets(ran->deployment_id, start.action_execution_id);
+      !s.ok() && context.output)
+    context.output("Could not record the deploy targets: " + s.message() + "\n");
   engine::ActionOutcome o;
   o.external_execution_id = ran->deployment_id;
   if (ran->status == "Succeeded") {

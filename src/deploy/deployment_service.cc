@@ -190,6 +190,58 @@ Status DeploymentService::save(const Run& run) {
       {kService, kDeploymentKind, run.id, json::serialize(doc), now, now});
 }
 
+Status DeploymentService::record_pipeline_targets(const std::string& deployment_id,
+                                                  const std::string& action_execution_id) {
+  auto record = store_.get_resource(kService, kDeploymentKind, deployment_id);
+  if (!record.ok()) return record.status();
+  json::object doc = parse_doc(record->document_json);
+  json::array out;
+  if (const json::value* targets = doc.if_contains("targets"); targets && targets->is_array()) {
+    for (const json::value& t : targets->as_array()) {
+      if (!t.is_object()) continue;
+      const json::object& target = t.as_object();
+      json::object shaped{{"targetId", str(target, "targetId")},
+                          {"targetType", "OnPremisesInstance"},
+                          {"status", str(target, "status")}};
+      json::array events;
+      double first = 0, last = 0;
+      if (const json::value* es = target.if_contains("lifecycleEvents"); es && es->is_array()) {
+        for (const json::value& e : es->as_array()) {
+          if (!e.is_object()) continue;
+          const json::object& event = e.as_object();
+          json::object shaped_event{{"name", str(event, "lifecycleEventName")},
+                                    {"status", str(event, "status")}};
+          for (const char* key : {"startTime", "endTime"}) {
+            const json::value* v = event.if_contains(key);
+            if (!v || !v->is_number()) continue;
+            shaped_event[key] = *v;
+            double at = v->to_number<double>();
+            if (first == 0 || at < first) first = at;
+            if (at > last) last = at;
+          }
+          if (const json::value* d = event.if_contains("diagnostics"); d && d->is_object())
+            shaped_event["context"] = json::object{{"message", str(d->as_object(), "message")}};
+          events.push_back(std::move(shaped_event));
+        }
+      }
+      if (first > 0) shaped["startTime"] = first;
+      if (last > 0) shaped["endTime"] = last;
+      shaped["events"] = std::move(events);
+      out.push_back(std::move(shaped));
+    }
+  }
+  const int64_t now = options_.now_ms();
+  store::ResourceRecord r{"codepipeline",
+                          "deploy-targets",
+                          action_execution_id,
+                          json::serialize(json::object{{"targets", std::move(out)}}),
+                          now,
+                          now};
+  Status s = store_.insert_resource(r);
+  if (s.code() == StatusCode::kAlreadyExists) s = store_.update_resource(r);
+  return s;
+}
+
 Result<DeploymentResult> DeploymentService::run_deployment(const DeploymentRequest& request) {
   auto app = store_.get_resource(kService, kApplicationKind, request.application_name);
   if (app.status().code() == StatusCode::kNotFound)

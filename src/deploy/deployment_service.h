@@ -118,6 +118,15 @@ class DeploymentService {
   // how many were ended.
   Result<int> recover();
 
+  // Writes what CodePipeline's ListDeployActionExecutionTargets answers for
+  // action execution `action_execution_id`: deployment `deployment_id`'s
+  // targets as DeployActionExecutionTargets (targetId, targetType
+  // "OnPremisesInstance", status, start and end, one event per lifecycle
+  // event with its diagnostics message), in the resource (service
+  // "codepipeline", kind "deploy-targets") docs/api.md describes.
+  Status record_pipeline_targets(const std::string& deployment_id,
+                                 const std::string& action_execution_id);
+
   std::filesystem::path instance_state_dir(const std::string& instance) const;
 
  private:

@@ -165,6 +165,13 @@ cp_ get-pipeline-state --name release
 [ "$(json 'd["stageStates"][2]["actionStates"][0]["latestExecution"]["summary"]')" = "Ship 1.0" ] &&
   [ "$(json 'd["stageStates"][2]["actionStates"][0]["latestExecution"]["lastUpdatedBy"]')" = \
     "arn:aws:iam::111122223333:user/admin" ] && ok || bad "the approval shows who approved it and why"
+cp_ list-action-executions --pipeline-name release --filter "pipelineExecutionId=$exec1"
+ship=$(json '[a["actionExecutionId"] for a in d["actionExecutionDetails"] if a["actionName"] == "Ship"][0]')
+cp_ list-deploy-action-execution-targets --pipeline-name release --action-execution-id "$ship"
+[ "$(json 'sorted((t["targetId"], t["status"], t["targetType"]) for t in d["targets"])')" = \
+  "[('web-1', 'Succeeded', 'OnPremisesInstance'), ('web-2', 'Succeeded', 'OnPremisesInstance')]" ] &&
+  [ "$(json '[e["name"] for e in d["targets"][0]["events"]][-1]')" = ValidateService ] &&
+  ok || bad "list-deploy-action-execution-targets shows the CodeDeploy targets and their events"
 aws deploy list-deployments --application-name shop --deployment-group-name web "${EP[@]}" >"$TMP/out" 2>&1
 deployments=$(json 'len(d["deployments"])')
 [ "$deployments" = 1 ] && ok || bad "one deployment so far"
