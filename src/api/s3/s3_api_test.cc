@@ -495,8 +495,7 @@ class PrefixCipher final : public artifacts::ObjectCipher {
     return plain;
   }
   Result<artifacts::UniqueFd> unseal(const artifacts::CipherContext& context,
-                                     artifacts::UniqueFd stored,
-                                     const fs::path& scratch) override {
+                                     artifacts::UniqueFd stored, const fs::path& scratch) override {
     seen_keys.push_back(context.key);
     std::string all;
     char buf[4096];
