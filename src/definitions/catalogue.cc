@@ -9,20 +9,6 @@ namespace {
 using model::ActionCategory;
 using model::ActionOwner;
 
-// The issue that will make each family runnable; quoted in the warning.
-const char* const kSourcesIssue = "#5, sources";
-const char* const kBuildsIssue = "#6, builds";
-const char* const kDeploysIssue = "#7, approvals and deploys";
-const char* const kEngineIssue = "#3, engine";
-
-std::string planned(const std::string& what, const char* issue) {
-  std::string s = "Stageline cannot run " + what + " yet: the provider is planned in issue ";
-  s += issue;
-  if (std::string(issue) == kSourcesIssue)
-    s += "; meanwhile `stageline run --source ACTION=DIR` reads the source from a directory";
-  return s;
-}
-
 std::string never(const std::string& what, const std::string& why) {
   return "Stageline cannot run " + what + ": " + why;
 }
@@ -130,7 +116,11 @@ Catalogue build() {
                    {"ActionMode", "StackName"},
                    {"Capabilities", "ChangeSetName", "RoleArn", "TemplatePath",
                     "TemplateConfiguration", "ParameterOverrides", "OutputFileName"},
-                   {}, planned("CloudFormation deploy actions", kDeploysIssue)));
+                   {},
+                   never("CloudFormation deploy actions",
+                         "it manages no CloudFormation stacks yet (`stageline apply TEMPLATE` "
+                         "makes a template's buckets, topics, repositories, CodeBuild projects "
+                         "and pipelines on the server)")));
   a.back().dynamic_output_variables = true;
   a.back().config_enums = {{"ActionMode",
                             {"CREATE_UPDATE", "DELETE_ONLY", "REPLACE_ON_FAILURE",
@@ -198,8 +188,9 @@ Catalogue build() {
                false,
                true,
                false,
-               planned("DeploymentWindow rules", kEngineIssue) +
-                   " (it needs time zones; VariableCheck and Commands rules are evaluated)"});
+               never("DeploymentWindow rules",
+                     "they need time zone rules (VariableCheck and Commands rules are "
+                     "evaluated)")});
   r.push_back({"LambdaInvoke",
                {"FunctionName"},
                {"UserParameters"},

@@ -45,7 +45,7 @@ contains "seed misspelled says where BuildOut is made" "action 'BuildAndTest' in
 contains "seed misspelled has the line" "seed-pipeline-misspelled.yaml:37: error: Pipeline: stages[2].actions[1].inputArtifacts[0].name"
 
 check "seed strict" 1 "$BIN" validate --strict examples/seed-pipeline.yaml
-contains "strict turns not-runnable into errors" "cannot run CloudFormation deploy actions yet"
+contains "strict turns not-runnable into errors" "cannot run CloudFormation deploy actions: it manages no CloudFormation stacks yet"
 
 check "json output" 1 "$BIN" validate --output json examples/seed-pipeline-misspelled.yaml
 python3 -c "import json,sys; d=json.load(open('$TMP/out')); assert d['valid'] is False and any(p['rule']=='artifact.input-not-produced' and p['line']==37 for p in d['problems']), d" \
