@@ -116,8 +116,9 @@ wait_build "$build_id"
 
 # 6. A sandboxed project (bubblewrap), when bwrap is installed.
 if command -v bwrap >/dev/null; then
+  PROBE=/etc/stageline-probe-$$  # unique: a file left by another run must not decide this one
   cb create-project --name boxed --tags key=stageline:sandbox,value=true \
-    --source '{"type":"NO_SOURCE","buildspec":"version: 0.2\nphases:\n  build:\n    commands:\n      - echo inside > here.txt\n      - if touch /etc/stageline-probe 2>/dev/null; then echo etc=writable; else echo etc=read-only; fi\n"}' \
+    --source '{"type":"NO_SOURCE","buildspec":"version: 0.2\nphases:\n  build:\n    commands:\n      - echo inside > here.txt\n      - if touch '"$PROBE"' 2>/dev/null; then echo etc=writable; else echo etc=read-only; fi\n"}' \
     --artifacts type=NO_ARTIFACTS --service-role arn:aws:iam::111122223333:role/codebuild \
     --environment type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,computeType=BUILD_GENERAL1_SMALL >"$TMP/out" 2>&1
   cb start-build --project-name boxed >"$TMP/out" 2>&1
@@ -125,7 +126,7 @@ if command -v bwrap >/dev/null; then
   wait_build "$build_id"
   log=$(json 'd["builds"][0]["logs"]["deepLink"]'); log=${log#file://}
   [ "$(json 'd["builds"][0]["buildStatus"]')" = SUCCEEDED ] && grep -q "etc=read-only" "$log" &&
-    [ ! -e /etc/stageline-probe ] && ok || { cp "$log" "$TMP/out" 2>/dev/null; bad "a sandboxed build cannot write /etc"; }
+    [ ! -e "$PROBE" ] && ok || { cp "$log" "$TMP/out" 2>/dev/null; rm -f "$PROBE"; bad "a sandboxed build cannot write /etc"; }
 else
   echo "skip: bwrap is not installed (the sandbox check)"
 fi
