@@ -189,7 +189,7 @@ rollback=$(json 'd["deploymentInfo"]["rollbackInfo"]["rollbackDeploymentId"]')
 cd_ batch-get-deployment-targets --deployment-id "$d2" --target-ids web-1 >"$TMP/out" 2>&1
 [ "$(json '[e for e in d["deploymentTargets"][0]["instanceTarget"]["lifecycleEvents"] if e["lifecycleEventName"]=="ValidateService"][0]["status"]')" = Failed ] &&
   [ "$(json '[e for e in d["deploymentTargets"][0]["instanceTarget"]["lifecycleEvents"] if e["lifecycleEventName"]=="ValidateService"][0]["diagnostics"]["scriptName"]')" = scripts/validate.sh ] &&
-  json '[e for e in d["deploymentTargets"][0]["instanceTarget"]["lifecycleEvents"] if e["lifecycleEventName"]=="ValidateService"][0]["diagnostics"]["logTail"]' | grep -q "health check failed" &&
+  [[ "$(json '[e for e in d["deploymentTargets"][0]["instanceTarget"]["lifecycleEvents"] if e["lifecycleEventName"]=="ValidateService"][0]["diagnostics"]["logTail"]')" == *"health check failed"* ]] &&
   ok || bad "the failed event has its diagnostics: script name and log tail"
 cd_ get-deployment --deployment-id "$rollback" >"$TMP/out" 2>&1
 [ "$(json 'd["deploymentInfo"]["status"]')" = Succeeded ] &&
