@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "deploy/agent.h"
+#include "deploy/records.h"
 
 namespace stageline::deploy {
 
@@ -12,34 +13,6 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
-
-json::object parse_doc(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  return !ec && v.is_object() ? std::move(v.as_object()) : json::object();
-}
-
-Result<std::vector<store::ResourceRecord>> list_all(store::Store& store, const std::string& kind) {
-  std::vector<store::ResourceRecord> all;
-  std::string cursor;
-  while (true) {
-    auto page = store.list_resources(kService, kind, 500, cursor);
-    if (!page.ok()) return page.status();
-    for (auto& r : page->items) {
-      cursor = r.name;
-      all.push_back(std::move(r));
-    }
-    if (page->items.size() < 500) break;
-  }
-  return all;
-}
 
 json::object event_json(const LifecycleEventRecord& e) {
   json::object o{{"lifecycleEventName", e.name}, {"status", e.status}};
@@ -256,7 +229,7 @@ Result<DeploymentResult> DeploymentService::run_deployment(const DeploymentReque
                              " of application " + request.application_name +
                              " does not exist (create it with aws deploy create-deployment-group)");
   if (!group.ok()) return group.status();
-  auto instances = list_all(store_, kInstanceKind);
+  auto instances = list_records(store_, kInstanceKind);
   if (!instances.ok()) return instances.status();
 
   Run run;
@@ -543,7 +516,7 @@ Result<DeploymentResult> DeploymentService::execute(Run& run) {
 }
 
 Result<int> DeploymentService::recover() {
-  auto all = list_all(store_, kDeploymentKind);
+  auto all = list_records(store_, kDeploymentKind);
   if (!all.ok()) return all.status();
   int ended = 0;
   for (auto& r : *all) {
@@ -572,6 +545,23 @@ Result<int> DeploymentService::recover() {
     ++ended;
   }
   return ended;
+}
+
+Result<std::vector<store::ResourceRecord>> list_records(store::Store& store,
+                                                        const std::string& kind,
+                                                        const std::string& prefix) {
+  std::vector<store::ResourceRecord> all;
+  std::string cursor;
+  while (true) {
+    auto page = store.list_resources(kService, kind, 500, cursor);
+    if (!page.ok()) return page.status();
+    for (auto& r : page->items) {
+      cursor = r.name;
+      if (r.name.starts_with(prefix)) all.push_back(std::move(r));
+    }
+    if (page->items.size() < 500) break;
+  }
+  return all;
 }
 
 }  // namespace stageline::deploy

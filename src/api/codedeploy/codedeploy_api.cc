@@ -7,6 +7,7 @@
 
 #include "api/wire/embedded.h"
 #include "deploy/deployment_service.h"
+#include "deploy/records.h"
 
 namespace stageline::codedeploy {
 
@@ -15,40 +16,14 @@ using deploy::kService;
 
 namespace {
 
-std::string str(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-double seconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
-
-json::object parse_doc(const std::string& text) {
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  return !ec && v.is_object() ? std::move(v.as_object()) : json::object();
-}
+using deploy::parse_doc;
+using deploy::seconds;
+using deploy::str;
 
 wire::Error internal(const Status& s) {
   wire::Error e = wire::common_error(wire::CommonError::kInternalFailure, "Internal failure");
   e.detail = s.message();
   return e;
-}
-
-// Every resource of (codedeploy, kind) whose name starts with `prefix`.
-Result<std::vector<store::ResourceRecord>> list_all(store::Store& store, const std::string& kind,
-                                                    const std::string& prefix = "") {
-  std::vector<store::ResourceRecord> all;
-  std::string cursor;
-  while (true) {
-    auto page = store.list_resources(kService, kind, 500, cursor);
-    if (!page.ok()) return page.status();
-    for (auto& r : page->items) {
-      cursor = r.name;
-      if (r.name.starts_with(prefix)) all.push_back(std::move(r));
-    }
-    if (page->items.size() < 500) break;
-  }
-  return all;
 }
 
 std::vector<std::string> strings(const json::object& in, std::string_view key) {
@@ -200,7 +175,7 @@ wire::Outcome<json::value> CodeDeployApi::batch_get_applications(const In& in) {
 }
 
 wire::Outcome<json::value> CodeDeployApi::list_applications(const In& in) {
-  auto all = list_all(store_, deploy::kApplicationKind);
+  auto all = deploy::list_records(store_, deploy::kApplicationKind);
   if (!all.ok()) return internal(all.status());
   json::array names;
   for (const auto& r : *all) names.push_back(json::value(r.name));
@@ -211,7 +186,7 @@ wire::Outcome<json::value> CodeDeployApi::delete_application(const In& in) {
   // AWS answers success for an application that does not exist; its
   // deployment groups go with it.
   const std::string name = str(in, "applicationName");
-  auto groups = list_all(store_, deploy::kDeploymentGroupKind, name + "/");
+  auto groups = deploy::list_records(store_, deploy::kDeploymentGroupKind, name + "/");
   if (!groups.ok()) return internal(groups.status());
   for (const auto& g : *groups) {
     Status s = store_.delete_resource(kService, deploy::kDeploymentGroupKind, g.name);
@@ -338,7 +313,7 @@ wire::Outcome<json::value> CodeDeployApi::list_deployment_groups(const In& in) {
   auto application = load(deploy::kApplicationKind, app, "ApplicationDoesNotExistException",
                           "No application found for name: " + app);
   if (!application) return application.error();
-  auto all = list_all(store_, deploy::kDeploymentGroupKind, app + "/");
+  auto all = deploy::list_records(store_, deploy::kDeploymentGroupKind, app + "/");
   if (!all.ok()) return internal(all.status());
   json::array names;
   for (const auto& r : *all) names.push_back(json::value(r.name.substr(app.size() + 1)));
@@ -477,7 +452,7 @@ wire::Outcome<json::value> CodeDeployApi::list_instances(const In& in) {
     if (!parsed.ok()) return error("InvalidTagFilterException", parsed.status().message());
     filters = std::move(*parsed);
   }
-  auto all = list_all(store_, deploy::kInstanceKind);
+  auto all = deploy::list_records(store_, deploy::kInstanceKind);
   if (!all.ok()) return internal(all.status());
   json::array names;
   for (const auto& r : *all) {
@@ -536,7 +511,7 @@ wire::Outcome<json::value> CodeDeployApi::list_deployments(const In& in) {
     if (!g) return g.error();
   }
   const std::vector<std::string> statuses = strings(in, "includeOnlyStatuses");
-  auto all = list_all(store_, deploy::kDeploymentKind);
+  auto all = deploy::list_records(store_, deploy::kDeploymentKind);
   if (!all.ok()) return internal(all.status());
   std::vector<std::pair<double, std::string>> rows;
   for (const auto& r : *all) {
