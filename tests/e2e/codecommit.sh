@@ -82,13 +82,21 @@ cc get-file --repository-name demo --file-path src/run.sh >"$TMP/out" 2>&1
 git clone -q "$TMP/data/git/codecommit/demo.git" "$TMP/bypath" >"$TMP/out" 2>&1 &&
   [ "$(cat "$TMP/bypath/README.md")" = hello ] && ok || bad "git clone of cloneUrlSsh (a path)"
 
-# 6. A push of 4 MiB of incompressible data (under the server's 6 MiB body limit).
+# 6. Pushes of 4 MiB and 12 MiB of incompressible data (under and over the server's 6 MiB
+# in-memory body limit).
 head -c 4194304 /dev/urandom >"$TMP/work/blob.bin"
 (cd "$TMP/work" && git add blob.bin && git commit -q -m "Big file") >"$TMP/out" 2>&1
 git_auth -C "$TMP/work" push -q origin main >"$TMP/out" 2>&1 &&
   cc get-branch --repository-name demo --branch-name main >"$TMP/out" 2>&1 &&
   [ "$(json 'd["branch"]["commitId"]')" = "$(git -C "$TMP/work" rev-parse HEAD)" ] && ok ||
   bad "a 4 MiB push"
+# Above the server's in-memory body limit: the push is spooled to a file for git.
+head -c 12582912 /dev/urandom >"$TMP/work/bigger.bin"
+(cd "$TMP/work" && git add bigger.bin && git commit -q -m "Bigger file") >"$TMP/out" 2>&1
+git_auth -C "$TMP/work" push -q origin main >"$TMP/out" 2>&1 &&
+  cc get-branch --repository-name demo --branch-name main >"$TMP/out" 2>&1 &&
+  [ "$(json 'd["branch"]["commitId"]')" = "$(git -C "$TMP/work" rev-parse HEAD)" ] && ok ||
+  bad "a 12 MiB push (spooled)"
 
 # 7. A wrong secret or no credentials are refused by the server, and git says so.
 git -c credential.helper= -c "credential.helper=!f() { echo username=$KEY_ID; echo password=wrong; }; f" \
