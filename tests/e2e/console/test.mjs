@@ -1,0 +1,343 @@
+// Browser tests of the Stageline web console: Debian's chromium driven by
+// playwright-core against a real `stageline server`, which
+// tests/e2e/console.sh starts and fills (pipelines `seed` and `flaky`, see
+// there). The runner sets:
+//   STAGELINE_CONSOLE      http://127.0.0.1:PORT/console/
+//   STAGELINE_ENDPOINT     http://127.0.0.1:PORT (for the aws CLI checks)
+//   STAGELINE_CREDENTIALS  the server's credentials file (profile default: the admin key)
+//   STAGELINE_MARKER       the file whose absence fails flaky's Test stage
+//   SCREENSHOT_DIR         where the screenshots go
+//   STAGELINE_RESULTS      optional: a file this writes "<passed> <failed>" to
+// Prints one line per failed check and a count; exits 1 if any check failed.
+import assert from 'node:assert/strict';
+import {execFileSync} from 'node:child_process';
+import {readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {chromium} from 'playwright-core';
+
+const base = process.env.STAGELINE_CONSOLE;
+const endpoint = process.env.STAGELINE_ENDPOINT;
+const credentialsFile = process.env.STAGELINE_CREDENTIALS;
+const marker = process.env.STAGELINE_MARKER;
+const shots = process.env.SCREENSHOT_DIR;
+if (!base || !endpoint || !credentialsFile || !marker || !shots) {
+  console.error(
+      'set STAGELINE_CONSOLE, STAGELINE_ENDPOINT, STAGELINE_CREDENTIALS, STAGELINE_MARKER and SCREENSHOT_DIR (see tests/e2e/console.sh)');
+  process.exit(2);
+}
+// Generous: the suite also runs against the sanitizer build.
+const WAIT = 60000;
+
+// The admin key from the server's credentials file ([default] profile).
+function adminKey() {
+  const text = readFileSync(credentialsFile, 'utf8');
+  const section = text.split(/^\[/m).find((s) => s.startsWith('default]')) ?? text;
+  const value = (k) => section.match(new RegExp(`^\\s*${k}\\s*=\\s*(\\S+)`, 'm'))?.[1];
+  const id = value('aws_access_key_id');
+  const secret = value('aws_secret_access_key');
+  if (!id || !secret) throw new Error(`no default key in ${credentialsFile}`);
+  return {id, secret};
+}
+const key = adminKey();
+
+function aws(...args) {
+  const out = execFileSync(
+      'aws', [...args, '--endpoint-url', endpoint, '--region', 'us-east-1', '--output', 'json'],
+      {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']});
+  return out.trim() ? JSON.parse(out) : {};
+}
+const stageState = (pipeline, stage) =>
+    aws('codepipeline', 'get-pipeline-state', '--name', pipeline)
+        .stageStates.find((s) => s.stageName === stage);
+
+// ---- A tiny harness: each check is a sentence; a failed one does not stop the rest.
+let passed = 0;
+let failed = 0;
+let page;  // the current page, for the screenshot of a failure
+async function check(name, fn) {
+  try {
+    await fn();
+    passed++;
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}`);
+    const text = e instanceof assert.AssertionError ? e.message : `${e.name}: ${e.message}`;
+    for (const line of text.split('\n').slice(0, 20)) console.log(`    ${line}`);
+    if (page && !page.isClosed()) {
+      const file = join(shots, `failed-check-${failed}.png`);
+      await page.screenshot({path: file, fullPage: true}).catch(() => {});
+      const alerts = await page.locator('[role=alert]').allInnerTexts().catch(() => []);
+      for (const a of alerts.filter((t) => t.trim())) console.log(`    page alert: ${a.trim()}`);
+      console.log(`    screenshot: ${file}; page: ${page.url()}`);
+    }
+  }
+}
+async function shot(p, name) {
+  await p.screenshot({path: join(shots, `${name}.png`)});
+}
+
+// A stage box and an action card on the workflow, by their accessible names.
+const stage = (p, name) => p.getByRole('region', {name: `Stage ${name}`});
+const stageStatus = (p, name, status) =>
+    stage(p, name).locator(`.stage-status[data-status="${status}"]`);
+const actionStatus = (p, stageName, action, status) =>
+    stage(p, stageName)
+        .getByRole('article', {name: `Action ${action}`})
+        .locator(`.action-status[data-status="${status}"]`);
+
+async function signIn(p, secret) {
+  await p.getByLabel('Access key ID').fill(key.id);
+  await p.getByLabel('Secret access key').fill(secret);
+  await p.getByRole('button', {name: 'Sign in'}).click();
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'
+  ],
+});
+const pageErrors = [];
+try {
+  const context = await browser.newContext({viewport: {width: 1280, height: 800}});
+  context.on('page', (p) => p.on('pageerror', (e) => pageErrors.push(`${p.url()}: ${e.message}`)));
+  page = await context.newPage();
+
+  // 1. A wrong secret cannot sign in.
+  await check('the console root shows the sign-in form', async () => {
+    await page.goto(base);
+    await page.getByRole('heading', {name: 'Sign in to Stageline'}).waitFor({timeout: WAIT});
+  });
+  await check(
+      'a wrong secret cannot sign in: an error is shown and no session cookie is set', async () => {
+        await signIn(page, 'not-the-secret');
+        const alert = page.getByRole('alert').filter({hasText: 'Sign-in failed'});
+        await alert.waitFor({timeout: WAIT});
+        const cookies = await context.cookies();
+        assert.equal(
+            cookies.filter((c) => c.name === 'stageline_session').length, 0,
+            JSON.stringify(cookies));
+        assert.ok(await page.getByRole('heading', {name: 'Sign in to Stageline'}).isVisible());
+      });
+
+  // 2. The admin key signs in; the cookie is HttpOnly and SameSite=Strict.
+  await check('the server\'s admin key signs in and the pipelines are listed', async () => {
+    await signIn(page, key.secret);
+    await page.getByRole('heading', {name: 'Pipelines', exact: true}).waitFor({timeout: WAIT});
+    await page.getByRole('link', {name: 'seed', exact: true}).waitFor({timeout: WAIT});
+    await page.getByRole('link', {name: 'flaky', exact: true}).waitFor({timeout: WAIT});
+    const cookie = (await context.cookies()).find((c) => c.name === 'stageline_session');
+    assert.ok(cookie, 'a stageline_session cookie');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+  });
+  await check('the list shows each pipeline\'s latest status and source revision', async () => {
+    const row = page.getByRole('row').filter({hasText: 'seed'});
+    await row.getByText('Failed').waitFor({timeout: WAIT});
+    await row.getByText('Shop 1.4: the spring sale').waitFor({timeout: WAIT});
+  });
+
+  // 3. The seed-shaped pipeline: start it from its page and watch it live.
+  let execId = '';
+  await check(
+      'starting seed from its page runs Build live, InProgress then Succeeded, with no reload',
+      async () => {
+        await page.getByRole('link', {name: 'seed', exact: true}).click();
+        await page.getByRole('heading', {name: 'seed', exact: true}).waitFor({timeout: WAIT});
+        await stageStatus(page, 'Approval', 'Failed').waitFor({timeout: WAIT});
+        await page.evaluate(() => {
+          window.__stagelineMarker = 'still the same document';
+        });
+        let loads = 0;
+        page.on('load', () => loads++);
+        await page.getByRole('button', {name: 'Start execution'}).click();
+        const dialog = page.getByRole('dialog');
+        const variable = dialog.getByLabel('Environment');
+        assert.equal(
+            await variable.inputValue(), 'staging', 'the variable is prefilled with its default');
+        await variable.fill('production');
+        await dialog.getByRole('button', {name: 'Start', exact: true}).click();
+        await stageStatus(page, 'Build', 'InProgress').waitFor({timeout: WAIT});
+        await shot(page, 'pipeline-running');
+        await stageStatus(page, 'Build', 'Succeeded').waitFor({timeout: WAIT});
+        assert.equal(
+            await page.evaluate(() => window.__stagelineMarker), 'still the same document');
+        assert.equal(loads, 0, 'the page was not reloaded');
+        const latest = aws('codepipeline', 'list-pipeline-executions', '--pipeline-name', 'seed',
+                           '--max-results', '1')
+                           .pipelineExecutionSummaries[0];
+        execId = latest.pipelineExecutionId;
+        assert.equal(latest.trigger.triggerType, 'StartPipelineExecution');
+      });
+  await check('the approval waits with its resolved CustomData, link and buttons', async () => {
+    await actionStatus(page, 'Approval', 'ManualApproval', 'Waiting').waitFor({timeout: WAIT});
+    const approval = page.getByRole('group', {name: 'Approval ManualApproval'});
+    await approval.getByText('Release 1.4 to production?').waitFor({timeout: WAIT});
+    await approval.getByRole('link', {name: 'https://example.com/release-notes'}).waitFor();
+    await approval.getByRole('button', {name: 'Approve'}).waitFor();
+    await shot(page, 'pipeline-approval');
+  });
+  await check('approving with a summary deploys, and the page names the approver', async () => {
+    const approval = page.getByRole('group', {name: 'Approval ManualApproval'});
+    await approval.getByLabel('Summary').fill('Ship it for the sale');
+    await approval.getByRole('button', {name: 'Approve'}).click();
+    await stageStatus(page, 'Deploy', 'Succeeded').waitFor({timeout: WAIT});
+    const card = stage(page, 'Approval');
+    await card.getByText('Approved by').waitFor({timeout: WAIT});
+    await card.getByText('user/admin').waitFor({timeout: WAIT});
+    await card.getByText('Ship it for the sale').waitFor({timeout: WAIT});
+    assert.equal(await page.evaluate(() => window.__stagelineMarker), 'still the same document');
+    const s = stageState('seed', 'Approval').actionStates[0].latestExecution;
+    assert.equal(s.summary, 'Ship it for the sale');
+    assert.match(s.lastUpdatedBy, /user\/admin$/);
+    await shot(page, 'pipeline-succeeded');
+  });
+  await check('the pipeline page is readable at phone width (stages top to bottom)', async () => {
+    const phone = await context.newPage();
+    await phone.setViewportSize({width: 390, height: 844});
+    await phone.goto(`${base}#/pipelines/seed`);
+    await stageStatus(phone, 'Deploy', 'Succeeded').waitFor({timeout: WAIT});
+    const a = await stage(phone, 'Source').boundingBox();
+    const b = await stage(phone, 'Build').boundingBox();
+    assert.ok(b.y > a.y + a.height - 1, 'Build is below Source');
+    assert.ok(a.width <= 390, `a stage fits the screen (${a.width}px)`);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(overflow <= 390, `no horizontal scrolling (${overflow}px)`);
+    await shot(phone, 'pipeline-phone');
+    await phone.close();
+  });
+
+  // 4. A transition, disabled with a reason, then enabled.
+  await check('disabling the transition into Deploy with a reason really disables it', async () => {
+    await page.getByRole('button', {name: 'Disable transition into Deploy'}).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('Freeze for the audit');
+    await dialog.getByLabel('Reason').press('Enter');
+    await page.getByText('Freeze for the audit').waitFor({timeout: WAIT});
+    const t = stageState('seed', 'Deploy').inboundTransitionState;
+    assert.equal(t.enabled, false);
+    assert.equal(t.disabledReason, 'Freeze for the audit');
+  });
+  await check('enabling it again from the page enables it', async () => {
+    await page.getByRole('button', {name: 'Enable transition into Deploy'}).click();
+    await page.getByRole('button', {name: 'Disable transition into Deploy'}).waitFor({
+      timeout: WAIT
+    });
+    assert.equal(stageState('seed', 'Deploy').inboundTransitionState.enabled, true);
+  });
+  await check('Escape closes a dialog without doing anything', async () => {
+    await page.getByRole('button', {name: 'Disable transition into Build'}).click();
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({state: 'detached'});
+    assert.equal(stageState('seed', 'Build').inboundTransitionState.enabled, true);
+  });
+
+  // 5. A failed stage, retried from the page once its cause is fixed.
+  await check('flaky\'s failed Test stage is retried from the page and succeeds', async () => {
+    await page.goto(`${base}#/pipelines/flaky`);
+    await stageStatus(page, 'Test', 'Failed').waitFor({timeout: WAIT});
+    await shot(page, 'pipeline-failed');
+    writeFileSync(marker, 'fixed\n');
+    await page.getByRole('button', {name: 'Retry failed actions in Test'}).click();
+    await stageStatus(page, 'Test', 'Succeeded').waitFor({timeout: WAIT});
+    const s = stageState('flaky', 'Test');
+    assert.equal(s.latestExecution.status, 'Succeeded');
+  });
+  await check('an action\'s page shows its configuration and its log', async () => {
+    await stage(page, 'Test').getByRole('link', {name: 'Details of action CheckMarker'}).click();
+    await page.getByRole('heading', {name: 'Test / CheckMarker'}).waitFor({timeout: WAIT});
+    await page.getByRole('log').getByText('the marker is there').waitFor({timeout: WAIT});
+    await page.goBack();
+    await stageStatus(page, 'Test', 'Succeeded').waitFor({timeout: WAIT});
+  });
+
+  // 6. The CSRF token.
+  await check(
+      'POST api without X-CSRF-Token is refused with 403, and with it succeeds', async () => {
+        const r = await page.evaluate(async () => {
+          const call = (headers) =>
+              fetch('api', {
+                method: 'POST',
+                headers: {
+                  'X-Amz-Target': 'CodePipeline_20150709.ListPipelines',
+                  'Content-Type': 'application/x-amz-json-1.1',
+                  ...headers
+                },
+                body: '{}',
+              }).then(async (res) => ({status: res.status, body: await res.text()}));
+          const session = await (await fetch('session')).json();
+          return {
+            without: await call({}),
+            wrong: await call({'X-CSRF-Token': 'not-the-token'}),
+            with: await call({'X-CSRF-Token': session.csrfToken}),
+          };
+        });
+        assert.equal(r.without.status, 403, r.without.body);
+        assert.match(r.without.body, /InvalidCsrfToken/);
+        assert.equal(r.wrong.status, 403, r.wrong.body);
+        assert.equal(r.with.status, 200, r.with.body);
+        assert.deepEqual(
+            JSON.parse(r.with.body).pipelines.map((p) => p.name).sort(), ['flaky', 'seed']);
+      });
+
+  // 7. Deep links and the back button.
+  await check(
+      'a deep link opens directly in a new page, and back returns from an action', async () => {
+        const p2 = await context.newPage();
+        page = p2;
+        await p2.goto(`${base}#/pipelines/seed/executions/${execId}`);
+        await p2.getByRole('heading', {name: `Execution ${execId.slice(0, 8)} of seed`}).waitFor({
+          timeout: WAIT
+        });
+        await stage(p2, 'Deploy').locator('.stage-status[data-status="Succeeded"]').waitFor({
+          timeout: WAIT
+        });
+        await stage(p2, 'Build').getByRole('link', {name: 'Details of action Build'}).click();
+        await p2.getByRole('heading', {name: 'Build / Build'}).waitFor({timeout: WAIT});
+        await p2.getByRole('log').getByText('built the shop 1.4').waitFor({timeout: WAIT});
+        await p2.getByRole('region', {name: 'Build phases'})
+            .getByRole('row', {name: /BUILD/})
+            .first()
+            .waitFor({timeout: WAIT});
+        await p2.goBack();
+        await p2.getByRole('heading', {name: `Execution ${execId.slice(0, 8)} of seed`}).waitFor({
+          timeout: WAIT
+        });
+        assert.match(p2.url(), new RegExp(`#/pipelines/seed/executions/${execId}$`));
+      });
+  await check('a deep link without a session signs in first, then opens the page', async () => {
+    const fresh = await browser.newContext({viewport: {width: 1280, height: 800}});
+    const p3 = await fresh.newPage();
+    p3.on('pageerror', (e) => pageErrors.push(`${p3.url()}: ${e.message}`));
+    page = p3;
+    await p3.goto(`${base}#/pipelines/seed/executions`);
+    await p3.getByRole('heading', {name: 'Sign in to Stageline'}).waitFor({timeout: WAIT});
+    await signIn(p3, key.secret);
+    await p3.getByRole('heading', {name: 'Executions of seed'}).waitFor({timeout: WAIT});
+    // The history table: the page's execution, started by the console with its mode.
+    const row = p3.getByRole('row').filter({hasText: execId.slice(0, 8)});
+    await row.getByText('StartPipelineExecution').waitFor({timeout: WAIT});
+    await row.getByText('QUEUED').waitFor({timeout: WAIT});
+    await fresh.close();
+  });
+  await check('signing out ends the session', async () => {
+    page = await context.newPage();
+    await page.goto(`${base}#/pipelines`);
+    await page.getByRole('button', {name: 'Sign out'}).click();
+    await page.getByRole('heading', {name: 'Sign in to Stageline'}).waitFor({timeout: WAIT});
+    const status = await page.evaluate(async () => (await fetch('session')).status);
+    assert.equal(status, 401);
+  });
+  await check('no script error happened on any page', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+} finally {
+  await browser.close();
+}
+
+console.log(`console browser tests: ${passed} passed, ${failed} failed`);
+if (process.env.STAGELINE_RESULTS)
+  writeFileSync(process.env.STAGELINE_RESULTS, `${passed} ${failed}\n`);
+process.exit(failed === 0 ? 0 : 1);
