@@ -86,6 +86,10 @@ int main(int argc, char** argv) {
   sv->add_option("--lifecycle-interval", server.lifecycle_interval_s,
                  "seconds between applications of the buckets' lifecycle rules (default 3600)")
       ->check(CLI::Range(1, 7 * 86400));
+  sv->add_option("--console-dir", server.console_dir,
+                 "serve the web console's files from this directory instead of the copy built "
+                 "in (for working on web/)")
+      ->check(CLI::ExistingDirectory);
 
   stageline::server::KeysArgs keys;
   auto* k = app.add_subcommand("keys", "manage the access keys the server accepts");

@@ -32,6 +32,7 @@
 #include "base/ids.h"
 #include "builds/build_service.h"
 #include "builds/codebuild_action.h"
+#include "console/console.h"
 #include "deploy/codedeploy_action.h"
 #include "deploy/deployment_service.h"
 #include "engine/engine.h"
@@ -427,6 +428,23 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   };
   codecommit::GitHttp git_http(**store, key_source, git_options);
 
+  // An action execution's log lines (console/console.h's LogPage), for
+  // GET /logs/ID and the console's log view and live tail.
+  auto read_log = [&](const std::string& id, int64_t from, int limit) -> Result<console::LogPage> {
+    auto action = (*store)->get_action_execution(id);
+    if (!action.ok()) return action.status();
+    auto lines = (*store)->read_logs(id, from, limit);
+    if (!lines.ok()) return lines.status();
+    console::LogPage page;
+    page.next_seq = std::max<int64_t>(from, 1);
+    for (const auto& l : *lines) {
+      page.lines.push_back({l.seq, l.time_ms, l.text});
+      page.next_seq = l.seq + 1;
+    }
+    page.status = std::string(model::to_string(action->status));
+    page.ended = action->status != model::ActionExecutionStatus::kInProgress;
+    return page;
+  };
   // GET /logs/ACTION_EXECUTION_ID?from=SEQ&limit=N: an action's log lines
   // (a Stageline extension, signed like every request; `stageline logs`).
   auto logs = [&](const http::Request& req) -> http::Response {
@@ -452,29 +470,17 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       if (key == "from") from = n;
       if (key == "limit") limit = std::min<int64_t>(n, 10000);
     }
-    auto action = (*store)->get_action_execution(id);
-    if (!action.ok())
-      return http::json_error(404, "ActionExecutionNotFoundException",
-                              "Action execution " + id + " does not exist");
-    auto lines = (*store)->read_logs(id, from, static_cast<int>(limit));
-    if (!lines.ok()) {
-      err << "request " << req.request_id << ": " << lines.status().message() << "\n";
+    auto page = read_log(id, from, static_cast<int>(limit));
+    if (!page.ok()) {
+      if (page.status().code() == StatusCode::kNotFound)
+        return http::json_error(404, "ActionExecutionNotFoundException",
+                                "Action execution " + id + " does not exist");
+      err << "request " << req.request_id << ": " << page.status().message() << "\n";
       return http::json_error(500, "InternalFailure", "Internal failure");
-    }
-    boost::json::array out_lines;
-    int64_t next = from;
-    for (const auto& l : *lines) {
-      out_lines.push_back(
-          boost::json::object{{"seq", l.seq}, {"time", l.time_ms}, {"text", l.text}});
-      next = l.seq + 1;
     }
     http::Response r;
     r.headers.emplace_back("Content-Type", "application/json");
-    r.body = boost::json::serialize(
-        boost::json::object{{"actionExecutionId", id},
-                            {"status", std::string(model::to_string(action->status))},
-                            {"lines", std::move(out_lines)},
-                            {"nextSeq", next}});
+    r.body = console::log_page_json(id, *page);
     return r;
   };
 
@@ -535,7 +541,74 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
     return r;
   };
 
+  // Subscribes an authenticated request's stream to the event log (its
+  // ?pipeline=, ?after= and Last-Event-ID).
+  auto subscribe_events =
+      [&](const http::Request& req,
+          std::shared_ptr<http::EventStream> stream) -> std::optional<http::Response> {
+    std::string from(req.header("Last-Event-ID"));
+    std::string pipeline;
+    for (std::string_view rest = req.query(); !rest.empty();) {
+      std::string_view pair = rest.substr(0, rest.find('&'));
+      rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view();
+      auto eq = pair.find('=');
+      std::string_view key = pair.substr(0, eq);
+      std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+      if (key == "after" && from.empty()) from = value;
+      if (key == "pipeline") pipeline = value;
+    }
+    std::optional<int64_t> after;
+    if (!from.empty()) {
+      int64_t seq = 0;
+      auto [end, ec] = std::from_chars(from.data(), from.data() + from.size(), seq);
+      if (ec != std::errc() || end != from.data() + from.size() || seq < 0)
+        return http::json_error(400, "ValidationException",
+                                "after (or Last-Event-ID) must be an event sequence number");
+      after = seq;
+    }
+    events::Filter filter;
+    filter.pipeline_name = pipeline;
+    if (Status s =
+            (*event_log)->subscribe(std::make_shared<StreamSubscriber>(stream), after, filter);
+        !s.ok())
+      return http::json_error(500, "InternalFailure", s.message());
+    return std::nullopt;
+  };
+  // The web console (console/console.h, docs/console.md) at /console/: a
+  // session signed in with an access key calls the same operations through
+  // the router, as that key's principal.
+  console::Console::Options console_options;
+  console_options.dir = args.console_dir;
+  console_options.region = args.region;
+  console_options.account_id = args.account_id;
+  console_options.sessions.now_ms = now_ms;
+  console_options.call = [&router](const http::Request& req, const std::string& principal,
+                                   const std::string& access_key_id) {
+    return router.handle_authenticated(req, api::Caller{principal, access_key_id});
+  };
+  console_options.subscribe_events =
+      [&subscribe_events](const http::Request& req, std::shared_ptr<http::EventStream> stream) {
+        return subscribe_events(req, std::move(stream));
+      };
+  console_options.read_log = read_log;
+  console_options.after = [&loop](std::chrono::milliseconds delay, std::function<void()> fn) {
+    if (http::Server* l = loop.load()) l->after(delay, std::move(fn));
+  };
+  console_options.log = log_line;
+  console::Console web_console(key_source, console_options);
+
   auto handle = [&](const http::Request& req) -> http::Response {
+    if (console::Console::accepts(req) &&
+        credential_scope_service(req) != "s3")  // else an object of a bucket called "console"
+      return web_console.handle(req);
+    // A browser opening the server's address gets the console.
+    if (req.method == "GET" && req.path() == "/" && !router.accepts(req) &&
+        req.header("Accept").find("text/html") != std::string_view::npos) {
+      http::Response r;
+      r.status = 302;
+      r.headers.emplace_back("Location", "console/");
+      return r;
+    }
     if (req.method == "POST" && req.path() == "/lifecycle" && credential_scope_service(req) != "s3")
       return lifecycle(req);
     if (req.path() == "/action-types" && credential_scope_service(req) != "s3")
@@ -570,11 +643,12 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   // presigned URL for a browser's EventSource).
   http::Server::StreamRoute streams;
   streams.accepts = [](const http::Request& r) {
-    return r.method == "GET" && r.path() == "/events";
+    return (r.method == "GET" && r.path() == "/events") || console::Console::is_stream(r);
   };
   streams.handler =
       [&](const http::Request& req,
           std::shared_ptr<http::EventStream> stream) -> std::optional<http::Response> {
+    if (console::Console::is_stream(req)) return web_console.handle_stream(req, std::move(stream));
     sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
     auto auth = verifier.verify(view, "codepipeline");
     if (!auth.ok()) {
@@ -582,33 +656,7 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       err << "events stream from " << req.peer << ": authentication failed: " << f.detail << "\n";
       return http::json_error(f.http_status(), f.aws_type(), f.message);
     }
-    std::string from(req.header("Last-Event-ID"));
-    std::string pipeline;
-    for (std::string_view rest = req.query(); !rest.empty();) {
-      std::string_view pair = rest.substr(0, rest.find('&'));
-      rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view();
-      auto eq = pair.find('=');
-      std::string_view key = pair.substr(0, eq);
-      std::string value(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-      if (key == "after" && from.empty()) from = value;
-      if (key == "pipeline") pipeline = value;
-    }
-    std::optional<int64_t> after;
-    if (!from.empty()) {
-      int64_t seq = 0;
-      auto [end, ec] = std::from_chars(from.data(), from.data() + from.size(), seq);
-      if (ec != std::errc() || end != from.data() + from.size() || seq < 0)
-        return http::json_error(400, "ValidationException",
-                                "after (or Last-Event-ID) must be an event sequence number");
-      after = seq;
-    }
-    events::Filter filter;
-    filter.pipeline_name = pipeline;
-    if (Status s =
-            (*event_log)->subscribe(std::make_shared<StreamSubscriber>(stream), after, filter);
-        !s.ok())
-      return http::json_error(500, "InternalFailure", s.message());
-    return std::nullopt;
+    return subscribe_events(req, std::move(stream));
   };
   http::Server server(http_options, handle, streams);
   if (Status s = server.start(); !s.ok()) {

@@ -25,6 +25,9 @@ struct ServerArgs {
   // How often the buckets' lifecycle rules are applied
   // (server/lifecycle_sweep.h).
   int lifecycle_interval_s = 3600;
+  // Where the web console's files come from: empty for the copy built in
+  // (console/assets.h), else a directory such as web/.
+  std::string console_dir;
 };
 
 // The default data directory (XDG data home).

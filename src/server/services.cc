@@ -96,7 +96,7 @@ bool Router::accepts(const http::Request& request) const {
 }
 
 http::Response Router::handle(const http::Request& request) {
-  if (request.has_header("X-Amz-Target")) return handle_json(request);
+  if (request.has_header("X-Amz-Target")) return handle_json(request, nullptr);
   if (const RestService* rest = table_.rest_service(credential_scope_service(request)))
     return rest->handle(request);
   return http::json_error(404, "UnknownOperationException",
@@ -104,8 +104,13 @@ http::Response Router::handle(const http::Request& request) {
                           "header, and REST services by the service their signature names");
 }
 
-http::Response Router::handle_json(const http::Request& req) {
-  http::Response r = answer_json(req);
+http::Response Router::handle_authenticated(const http::Request& request,
+                                            const api::Caller& caller) {
+  return handle_json(request, &caller);
+}
+
+http::Response Router::handle_json(const http::Request& req, const api::Caller* authenticated) {
+  http::Response r = answer_json(req, authenticated);
   // Answers carry the content type of the service's protocol version
   // (application/x-amz-json-1.0 for CodeStar Connections), as AWS's do.
   std::string target(req.header("X-Amz-Target"));
@@ -116,7 +121,7 @@ http::Response Router::handle_json(const http::Request& req) {
   return r;
 }
 
-http::Response Router::answer_json(const http::Request& req) {
+http::Response Router::answer_json(const http::Request& req, const api::Caller* authenticated) {
   if (req.method != "POST" || req.path() != "/")
     return http::json_error(404, "UnknownOperationException",
                             "AWS JSON requests are POST / (this was " + req.method + " " +
@@ -141,21 +146,26 @@ http::Response Router::answer_json(const http::Request& req) {
   w.body = req.body;
   auto routed = dispatcher->route(w);
   if (!routed) return to_http(wire::encode_error(routed.error()));
-  api::sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
-  auto auth = verifier_.verify(view, service->model->metadata().signing_name);
-  if (!auth.ok()) {
-    const auto& f = auth.failure();
-    log_ << "request " << req.request_id << " from " << req.peer
-         << ": authentication failed: " << f.detail << "\n";
-    return http::json_error(f.http_status(), f.aws_type(), f.message);
+  api::Caller caller;
+  if (authenticated != nullptr) {
+    caller = *authenticated;
+  } else {
+    api::sigv4::HttpRequestView view{req.method, req.target, req.headers, req.body};
+    auto auth = verifier_.verify(view, service->model->metadata().signing_name);
+    if (!auth.ok()) {
+      const auto& f = auth.failure();
+      log_ << "request " << req.request_id << " from " << req.peer
+           << ": authentication failed: " << f.detail << "\n";
+      return http::json_error(f.http_status(), f.aws_type(), f.message);
+    }
+    caller = {auth.identity().principal, auth.identity().access_key_id};
   }
-  if (Status s = key_source_.record_use(auth.identity().access_key_id, now_ms_()); !s.ok())
+  if (Status s = key_source_.record_use(caller.access_key_id, now_ms_()); !s.ok())
     log_ << "request " << req.request_id << ": " << s.message() << "\n";
   auto call = dispatcher->decode(std::move(routed).value());
   if (!call) return to_http(wire::encode_error(call.error()));
   for (const auto& warning : call->warnings)
     log_ << "request " << req.request_id << ": " << warning << "\n";
-  api::Caller caller{auth.identity().principal, auth.identity().access_key_id};
   auto result = service->call(*call, caller);
   if (!result) {
     if (!result.error().detail.empty())

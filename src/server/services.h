@@ -92,9 +92,15 @@ class Router {
   // UnknownOperationException (404).
   http::Response handle(const http::Request& request);
 
+  // Answers a JSON request (POST /, X-Amz-Target) from `caller`, who is
+  // already authenticated (a console session, console/console.h): routed,
+  // validated, called and encoded exactly as handle() does a signed one.
+  http::Response handle_authenticated(const http::Request& request, const api::Caller& caller);
+
  private:
-  http::Response handle_json(const http::Request& request);
-  http::Response answer_json(const http::Request& request);
+  // `authenticated` is null for a request whose signature is to be verified.
+  http::Response handle_json(const http::Request& request, const api::Caller* authenticated);
+  http::Response answer_json(const http::Request& request, const api::Caller* authenticated);
 
   const ServiceTable& table_;
   const api::sigv4::Verifier& verifier_;
