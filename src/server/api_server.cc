@@ -765,7 +765,9 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       << args.region << ", account " << args.account_id << ")\n"
       << "Data directory: " << data.string() << "\n";
   if (!resumed->empty()) out << "Resumed " << resumed->size() << " execution(s)\n";
-  out << "Credentials: " << (data / "credentials").string() << "\n"
+  out << "Console: http://127.0.0.1:" << server.port()
+      << "/console/ (sign in with the key of the credentials file)\n"
+      << "Credentials: " << (data / "credentials").string() << "\n"
       << "Try:\n"
       << "  export AWS_SHARED_CREDENTIALS_FILE=" << (data / "credentials").string() << "\n"
       << "  aws codepipeline list-pipelines --endpoint-url http://127.0.0.1:" << server.port()

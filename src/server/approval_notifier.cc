@@ -66,7 +66,8 @@ std::string ApprovalNotifier::approval_message(const std::string& pipeline,
                                                const model::ActionExecutionRecord& r,
                                                model::TimestampMs expires_ms) const {
   const std::string base = options_.console_url ? options_.console_url() : "";
-  const std::string view = base + "/#/view/" + pipeline;
+  // The web console's pages (web/app.js routes; names are URL-safe).
+  const std::string view = base + "/console/#/pipelines/" + pipeline;
   auto config = [&r](const char* key) {
     auto it = r.resolved_configuration.find(key);
     return it == r.resolved_configuration.end() ? std::string() : it->second;
@@ -79,7 +80,7 @@ std::string ApprovalNotifier::approval_message(const std::string& pipeline,
   approval["expires"] = approval_expiry(expires_ms);
   approval["externalEntityLink"] = config("ExternalEntityLink");
   approval["approvalReviewLink"] =
-      view + "/" + r.stage_name + "/" + r.action_name + "/approve/" + r.approval_token;
+      view + "/executions/" + r.execution_id + "/actions/" + r.stage_name + "/" + r.action_name;
   approval["customData"] = config("CustomData");
   boost::json::object message;
   message["region"] = options_.region;

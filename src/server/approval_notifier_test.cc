@@ -96,7 +96,7 @@ TEST_F(ApprovalNotifierTest, AWaitingApprovalWithATopicPublishesTheAwsApprovalMe
   EXPECT_EQ(published_[0].subject, "APPROVAL NEEDED: AWS CodePipeline app for action Review");
   auto m = boost::json::parse(published_[0].message).as_object();
   EXPECT_EQ(m.at("region").as_string(), "us-east-1");
-  EXPECT_EQ(m.at("consoleLink").as_string(), "http://127.0.0.1:7300/#/view/app");
+  EXPECT_EQ(m.at("consoleLink").as_string(), "http://127.0.0.1:7300/console/#/pipelines/app");
   auto a = m.at("approval").as_object();
   EXPECT_EQ(a.at("pipelineName").as_string(), "app");
   EXPECT_EQ(a.at("stageName").as_string(), "Gate");
@@ -106,7 +106,8 @@ TEST_F(ApprovalNotifierTest, AWaitingApprovalWithATopicPublishesTheAwsApprovalMe
   EXPECT_EQ(a.at("externalEntityLink").as_string(), "http://example.com/diff");
   EXPECT_EQ(a.at("customData").as_string(), "deploy to prod?");
   EXPECT_EQ(a.at("approvalReviewLink").as_string(),
-            "http://127.0.0.1:7300/#/view/app/Gate/Review/approve/" + review.approval_token);
+            "http://127.0.0.1:7300/console/#/pipelines/app/executions/" + review.execution_id +
+                "/actions/Gate/Review");
   // The event log behind it saw every change.
   EXPECT_GE(next_.actions, 1);
   EXPECT_GE(next_.executions, 1);

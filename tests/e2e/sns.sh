@@ -208,10 +208,10 @@ b = json.load(open(sys.argv[1]))["body"]
 assert b["Subject"] == "APPROVAL NEEDED: AWS CodePipeline gated for action Review", b["Subject"]
 m = json.loads(b["Message"])
 a = m["approval"]
-assert m["region"] == "us-east-1" and m["consoleLink"].endswith("/#/view/gated"), m
+assert m["region"] == "us-east-1" and m["consoleLink"].endswith("/console/#/pipelines/gated"), m
 assert (a["pipelineName"], a["stageName"], a["actionName"]) == ("gated", "Gate", "Review"), a
 assert a["customData"] == "Ship it?" and a["externalEntityLink"] == "http://example.com/diff", a
-assert a["approvalReviewLink"].endswith("/gated/Gate/Review/approve/" + a["token"]), a
+assert "/console/#/pipelines/gated/executions/" in a["approvalReviewLink"] and a["approvalReviewLink"].endswith("/actions/Gate/Review"), a
 assert len(a["expires"]) == 17 and a["expires"].endswith("Z"), a["expires"]
 print(a["token"])
 PY
