@@ -94,6 +94,11 @@ function when(v) {
       'time', {datetime: d.toISOString(), title: d.toLocaleString(), dataset: {ago: ''}},
       fmtAgo(d));
 }
+// "took 4 s · " or "running for 4 s · ", or nothing without a start.
+function took(start, end, running) {
+  const d = duration(start, end, running);
+  return d ? [running ? 'running for ' : 'took ', d, ' · '] : null;
+}
 // A duration; while `running`, it counts up with the ticker.
 function duration(start, end, running) {
   const s = toDate(start);
@@ -128,7 +133,7 @@ const STATUS = {
   Cancelled: ['⊘', 'cancelled'],
   Superseded: ['⤼', 'superseded'],
   Skipped: ['↷', 'skipped'],
-  Waiting: ['⏸', 'waiting'],
+  Waiting: ['‖', 'waiting'],
 };
 const statusWord = (s) => (s === 'InProgress' ? 'In progress' : s);
 // A status as icon AND word AND colour (the icon is decoration for screen readers).
@@ -222,7 +227,7 @@ function sessionEnded() {
   const here = currentPath();
   if (!here.startsWith('/signin')) {
     location.replace('#/signin?next=' + encodeURIComponent(here));
-    showAlert('Your session has ended. Sign in again to continue.');
+    showAlert('Your session has ended. Sign in again to continue.').dataset.sticky = 'true';
   }
 }
 
@@ -242,11 +247,15 @@ function showAlert(message, {kind = 'error'} = {}) {
           '✕'));
   box.append(el);
   while (box.children.length > 4) box.firstElementChild.remove();
+  // A confirmation goes away by itself; an error stays until dismissed or the page changes.
+  if (kind === 'info') setTimeout(() => el.remove(), 6000);
   return el;
 }
 const showError = (e) => showAlert(e?.message ?? String(e));
 function clearAlerts() {
-  $('#alerts').replaceChildren();
+  for (const el of [...$('#alerts').children]) {
+    if (!el.dataset.sticky) el.remove();
+  }
 }
 
 // ---------------------------------------------------------------- dialogs
@@ -336,6 +345,7 @@ async function route() {
     }
   }
   for (const d of document.querySelectorAll('dialog')) d.close();
+  clearAlerts();
   const ctx = newContext();
   const {segments, query} = parseRoute();
   const main = $('#main');
@@ -382,7 +392,7 @@ function setPage(main, title, crumbs, ...content) {
               h('li', {},
                 i === items.length - 1 && href == null ? h('span', {'aria-current': 'page'}, text) :
                                                          link(text, href ?? '#/pipelines')))));
-  main.replaceChildren(...content.flat());
+  main.replaceChildren(...content.flat(Infinity).filter((c) => c != null && c !== false));
   main.removeAttribute('aria-busy');
   const h1 = $('h1', main);
   if (h1) {
@@ -474,7 +484,7 @@ function rerender(container, ...children) {
   const focusedId = container.contains(document.activeElement) ? document.activeElement.id : '';
   const scrolls = [...container.querySelectorAll('[data-keep-scroll]')].map(
       (e) => [e.dataset.keepScroll, e.scrollLeft, e.scrollTop]);
-  container.replaceChildren(...children.flat());
+  container.replaceChildren(...children.flat(Infinity).filter((c) => c != null && c !== false));
   for (const el of container.querySelectorAll('input[id], textarea[id]')) {
     if (drafts.has(el.id)) el.value = drafts.get(el.id);
   }
@@ -534,7 +544,7 @@ function pageSignIn(ctx, main, next) {
       }
       session = data;
       renderWho();
-      clearAlerts();
+      $('#alerts').replaceChildren();
       location.replace('#' + safeNext(next));
     } catch (e) {
       error.textContent = `Sign-in failed: ${e.message}`;
@@ -716,8 +726,8 @@ function pipelineHead(pipeline, latest, indicator, refresh) {
                 shortId(latest.pipelineExecutionId),
                 path('pipelines', name, 'executions', latest.pipelineExecutionId),
                 {'aria-label': `Execution ${latest.pipelineExecutionId}`}),
-            ' · ', trigger(latest.trigger), ' · started ', when(latest.startTime), ' ',
-            duration(latest.startTime, latest.lastUpdateTime, running),
+            ' · ', trigger(latest.trigger), ' · started ', when(latest.startTime), ' · ',
+            took(latest.startTime, latest.lastUpdateTime, running)?.slice(0, 2),
             h('div', {class: 'latest-revisions'}, revisions(latest.sourceRevisions))
           ] :
           h('span', {class: 'muted'}, 'none yet')),
@@ -830,7 +840,7 @@ function stageBox(pipeline, stage, index, st, byId, revByExec, refresh) {
   const ends = mine.map((a) => toDate(a.lastUpdateTime)?.getTime()).filter(Boolean);
   const running = exec?.status === 'InProgress';
   const stageDuration = starts.length ?
-      duration(Math.min(...starts) / 1000, ends.length ? Math.max(...ends) / 1000 : null, running) :
+      took(Math.min(...starts) / 1000, ends.length ? Math.max(...ends) / 1000 : null, running) :
       null;
   const failed = exec && (exec.status === 'Failed' || exec.status === 'Stopped');
   return h('section', {class: `stage status-${(STATUS[exec?.status] ?? ['', 'none'])[1]}`, 'aria-label': `Stage ${stage.name}`, dataset: {stage: stage.name}},
@@ -838,7 +848,7 @@ function stageBox(pipeline, stage, index, st, byId, revByExec, refresh) {
       h('h2', {}, stage.name),
       badge(exec?.status, 'stage-status')),
     h('div', {class: 'stage-meta'},
-      exec ? [link(`Execution ${shortId(exec.pipelineExecutionId)}`, path('pipelines', pipeline.name, 'executions', exec.pipelineExecutionId)), ' ', stageDuration] : h('span', {class: 'muted'}, 'Not run yet'),
+      exec ? [link(`Execution ${shortId(exec.pipelineExecutionId)}`, path('pipelines', pipeline.name, 'executions', exec.pipelineExecutionId)), ' · ', stageDuration?.slice(0, 2)] : h('span', {class: 'muted'}, 'Not run yet'),
       exec?.type === 'ROLLBACK' ? h('span', {class: 'tag'}, 'rollback') : null),
     h('div', {class: 'groups'}, groupByRunOrder(stage.actions).map(([order, actions]) =>
       h('div', {class: 'group', 'aria-label': `Run order ${order}`, role: 'group'}, actions.map((a) =>
@@ -882,15 +892,16 @@ function actionCard(pipeline, stage, decl, as, byId, revByExec, stageExec, refre
       },
       h('div', {class: 'action-head'}, h('h3', {}, title), badge(statusForBadge, 'action-status')),
       h('div', {class: 'provider muted'}, `${type.category ?? ''} · ${type.provider ?? ''}`),
-      le ?
-          h('div', {class: 'action-meta'},
-            detail ? duration(detail.startTime, detail.lastUpdateTime, le.status === 'InProgress') :
-                     null,
-            ' ', when(le.lastStatusChange)) :
-          null,
+      le ? h('div', {class: 'action-meta'},
+             detail ? took(detail.startTime, detail.lastUpdateTime, le.status === 'InProgress') :
+                      null,
+             when(le.lastStatusChange)) :
+           null,
       srcRev ? h('div', {class: 'source-rev'}, revisions([srcRev])) : null,
-      le?.summary && !isApproval ? h('div', {class: 'summary'}, le.summary) : null,
-      le?.errorDetails?.message && !isApproval ?
+      le?.summary && !isApproval && le.summary !== summaryText(srcRev?.revisionSummary) ?
+          h('div', {class: 'summary'}, le.summary) :
+          null,
+      le?.errorDetails?.message && !isApproval && le.errorDetails.message !== le.summary ?
           h('div', {class: 'error-details'}, le.errorDetails.message) :
           null,
       le?.externalExecutionUrl ?
@@ -1452,7 +1463,7 @@ async function pageAction(ctx, main, name, execId, stageName, actionName) {
   const logStatus = h('p', {class: 'log-status muted'});
   let logFor = null;  // the action execution whose log is shown
   let follow = null;
-  let nextSeq = 0;
+  let nextSeq = 1;
 
   const appendLines = (lines) => {
     const atBottom = logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 4;
@@ -1475,13 +1486,13 @@ async function pageAction(ctx, main, name, execId, stageName, actionName) {
     if (logFor === a.actionExecutionId) return;  // already shown (and followed while it runs)
     stopFollow();
     logFor = a.actionExecutionId;
-    nextSeq = 0;
+    nextSeq = 1;  // sequence numbers start at 1
     logBox.replaceChildren();
     logStatus.textContent = '';
     const url = `logs/${encodeURIComponent(a.actionExecutionId)}`;
     if (a.status === 'InProgress') {
       logStatus.textContent = 'Following the log as it is written…';
-      follow = new EventSource(`${url}?follow=1&from=0`);
+      follow = new EventSource(`${url}?follow=1&from=1`);
       follow.addEventListener('lines', (ev) => {
         try {
           const d = JSON.parse(ev.data);
@@ -1524,7 +1535,7 @@ async function pageAction(ctx, main, name, execId, stageName, actionName) {
       appendLines(data.lines);
       if (!data.lines?.length || data.lines.length < 10000) break;
     }
-    if (nextSeq === 0 && logBox.childElementCount === 0)
+    if (nextSeq === 1 && logBox.childElementCount === 0)
       logStatus.textContent = 'This action wrote no log.';
   };
 
