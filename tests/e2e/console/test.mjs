@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
 import {readFileSync, writeFileSync} from 'node:fs';
+import http from 'node:http';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
 
@@ -136,6 +137,7 @@ try {
     const row = page.getByRole('row').filter({hasText: 'seed'});
     await row.getByText('Failed').waitFor({timeout: WAIT});
     await row.getByText('Shop 1.4: the spring sale').waitFor({timeout: WAIT});
+    await shot(page, 'pipelines');
   });
 
   // 3. The seed-shaped pipeline: start it from its page and watch it live.
@@ -226,6 +228,21 @@ try {
     });
     assert.equal(stageState('seed', 'Deploy').inboundTransitionState.enabled, true);
   });
+  await check('an error from the API is shown in the dialog, which stays open', async () => {
+    await page.getByRole('button', {name: 'Start execution'}).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Environment').fill('x'.repeat(1001));
+    await dialog.getByRole('button', {name: 'Start', exact: true}).click();
+    await dialog.getByRole('alert').filter({hasText: 'StartPipelineExecution'}).waitFor({
+      timeout: WAIT
+    });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({state: 'detached'});
+    const latest = aws('codepipeline', 'list-pipeline-executions', '--pipeline-name', 'seed',
+                       '--max-results', '1')
+                       .pipelineExecutionSummaries[0];
+    assert.equal(latest.pipelineExecutionId, execId, 'no execution was started');
+  });
   await check('Escape closes a dialog without doing anything', async () => {
     await page.getByRole('button', {name: 'Disable transition into Build'}).click();
     await page.getByRole('dialog').waitFor();
@@ -301,6 +318,7 @@ try {
             .getByRole('row', {name: /BUILD/})
             .first()
             .waitFor({timeout: WAIT});
+        await shot(p2, 'action-build');
         await p2.goBack();
         await p2.getByRole('heading', {name: `Execution ${execId.slice(0, 8)} of seed`}).waitFor({
           timeout: WAIT
@@ -320,7 +338,53 @@ try {
     const row = p3.getByRole('row').filter({hasText: execId.slice(0, 8)});
     await row.getByText('StartPipelineExecution').waitFor({timeout: WAIT});
     await row.getByText('QUEUED').waitFor({timeout: WAIT});
+    await shot(p3, 'history');
     await fresh.close();
+  });
+  await check('the console works under a path prefix behind a reverse proxy', async () => {
+    // A minimal reverse proxy: https://host/ci/X -> the server's /X, streamed both ways.
+    const upstream = new URL(endpoint);
+    const proxy = http.createServer((req, res) => {
+      if (!req.url.startsWith('/ci/')) {
+        res.writeHead(404).end();
+        return;
+      }
+      const out = http.request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url.slice(3),
+            headers: req.headers
+          },
+          (r) => {
+            res.writeHead(r.statusCode, r.headers);
+            r.pipe(res);
+          });
+      out.on('error', () => res.destroy());
+      req.pipe(out);
+    });
+    await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const prefixed = `http://127.0.0.1:${proxy.address().port}/ci/console/`;
+    const ctx = await browser.newContext({viewport: {width: 1280, height: 800}});
+    try {
+      const p4 = await ctx.newPage();
+      page = p4;
+      p4.on('pageerror', (e) => pageErrors.push(`${p4.url()}: ${e.message}`));
+      const outside = [];
+      p4.on('request', (r) => {
+        if (!r.url().startsWith(prefixed)) outside.push(r.url());
+      });
+      await p4.goto(`${prefixed}#/pipelines/seed`);
+      await signIn(p4, key.secret);
+      await stageStatus(p4, 'Deploy', 'Succeeded').waitFor({timeout: WAIT});
+      await p4.locator('.live-on').first().waitFor({timeout: WAIT});
+      assert.deepEqual(outside, [], 'every request stays under the prefix');
+    } finally {
+      await ctx.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
   await check('signing out ends the session', async () => {
     page = await context.newPage();
