@@ -384,7 +384,7 @@ async function route() {
 function setPage(main, title, crumbs, ...content) {
   document.title = `${title} · Stageline`;
   const nav = $('#crumbs');
-  const items = [['Pipelines', '#/pipelines'], ...crumbs];
+  const items = [['Pipelines', crumbs.length ? '#/pipelines' : null], ...crumbs];
   nav.replaceChildren(h(
       'ol', {},
       items.map(
@@ -417,7 +417,6 @@ function live(ctx, pipeline, refresh, indicator) {
   const run = coalesce(refresh, 150);
   const url = pipeline ? `events?pipeline=${encodeURIComponent(pipeline)}` : 'events';
   const es = new EventSource(url);
-  let opened = false;
   const setLive = (on, text) => {
     if (!indicator) return;
     indicator.className = `live ${on ? 'live-on' : 'live-off'}`;
@@ -425,11 +424,13 @@ function live(ctx, pipeline, refresh, indicator) {
   };
   for (const t of EVENT_TYPES) es.addEventListener(t, run);
   es.onmessage = run;
+  // On every (re)connect, catch up with what changed before the stream was
+  // there (the first draw and the connection race) or while it was away.
   es.onopen = () => {
     setLive(true, 'Live');
-    if (opened) run();  // a reconnect: something may have changed meanwhile
-    opened = true;
+    run();
   };
+
   es.onerror = () => {
     if (es.readyState === EventSource.CLOSED) {
       setLive(false, 'Not live');
