@@ -228,6 +228,32 @@ try {
     });
     assert.equal(stageState('seed', 'Deploy').inboundTransitionState.enabled, true);
   });
+  await check(
+      'the keyboard reaches Start execution, Enter opens its dialog, Escape gives focus back',
+      async () => {
+        await page.locator('body').focus();
+        await page.evaluate(() => document.activeElement?.blur());
+        let reached = false;
+        for (let i = 0; i < 40 && !reached; i++) {
+          await page.keyboard.press('Tab');
+          reached = await page.evaluate(
+              () => document.activeElement?.tagName === 'BUTTON' &&
+                  document.activeElement.textContent.includes('Start execution'));
+        }
+        assert.ok(reached, 'Tab reaches the Start execution button');
+        await page.keyboard.press('Enter');
+        await page.getByRole('dialog').waitFor();
+        assert.equal(
+            await page.evaluate(() => document.activeElement?.closest('dialog') != null), true,
+            'focus is in the dialog');
+        await page.keyboard.press('Escape');
+        await page.getByRole('dialog').waitFor({state: 'detached'});
+        assert.ok(
+            await page.evaluate(
+                () => document.activeElement?.tagName === 'BUTTON' &&
+                    document.activeElement.textContent.includes('Start execution')),
+            'focus is back on the button');
+      });
   await check('an error from the API is shown in the dialog, which stays open', async () => {
     await page.getByRole('button', {name: 'Start execution'}).click();
     const dialog = page.getByRole('dialog');
@@ -311,6 +337,7 @@ try {
         await stage(p2, 'Deploy').locator('.stage-status[data-status="Succeeded"]').waitFor({
           timeout: WAIT
         });
+        await shot(p2, 'execution');
         await stage(p2, 'Build').getByRole('link', {name: 'Details of action Build'}).click();
         await p2.getByRole('heading', {name: 'Build / Build'}).waitFor({timeout: WAIT});
         await p2.getByRole('log').getByText('built the shop 1.4').waitFor({timeout: WAIT});
