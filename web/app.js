@@ -1302,95 +1302,107 @@ async function pageExecution(ctx, main, name, execId) {
           'aria-label': 'Stages of this execution',
           'data-keep-scroll': 'exec-workflow'
         },
-          pipeline.stages.map((stage, i) => {
-            const mine = actions.filter((a) => a.stageName === stage.name);
-            const failed = mine.some((a) => a.status === 'Failed' || a.status === 'Abandoned');
-            return [
-              i > 0 ? h('div', {class: 'transition enabled'},
-                        h('span', {class: 'arrow', 'aria-hidden': 'true'}, '➜')) :
-                      null,
-              h('section',
-                {class: 'stage', 'aria-label': `Stage ${stage.name}`, dataset: {stage: stage.name}},
-                h('div', {class: 'stage-head'}, h('h3', {}, stage.name),
-                  badge(stageStatusOf(mine), 'stage-status')),
-                h('div', {class: 'groups'},
-                  groupByRunOrder(stage.actions)
-                      .map(
-                          ([ro, decls]) => h(
-                              'div',
-                              {class: 'group', role: 'group', 'aria-label': `Run order ${ro}`},
-                              decls.map((d) => {
-                                const tries = mine.filter((a) => a.actionName === d.name)
-                                                  .sort(
-                                                      (x, y) => (toDate(y.startTime) ?? 0) -
-                                                          (toDate(x.startTime) ?? 0));
-                                const a = tries[0];
-                                return h(
-                                    'article', {
-                                      class:
-                                          `action status-${(STATUS[a?.status] ?? ['', 'none'])[1]}`,
-                                      'aria-label': `Action ${d.name}`,
-                                      dataset: {action: d.name}
-                                    },
-                                    h('div', {class: 'action-head'},
-                                      h('h4', {},
-                                        link(
-                                            d.name,
-                                            path(
-                                                'pipelines', name, 'executions', execId, 'actions',
-                                                stage.name, d.name),
-                                            {'aria-label': `Details of action ${d.name}`})),
-                                      badge(a?.status, 'action-status')),
-                                    h('div', {class: 'provider muted'},
-                                      `${d.actionTypeId?.category ?? ''} · ${
-                                          d.actionTypeId?.provider ?? ''}`),
-                                    a ? h('div', {class: 'action-meta'},
-                                          duration(
-                                              a.startTime, a.lastUpdateTime,
-                                              a.status === 'InProgress'),
-                                          tries.length > 1 ? ` · ${tries.length} attempts` : '') :
-                                                             null,
-                                    a?.output?.executionResult?.externalExecutionSummary ?
-                                                             h('div', {class: 'summary'},
-                                                               a.output.executionResult.externalExecutionSummary) :
-                                                             null,
-                                    a?.output?.executionResult?.errorDetails?.message ?
-                                        h('div', {class: 'error-details'},
-                                          a.output.executionResult.errorDetails.message) :
-                                        null);
-                              })))),
-                failed && !running ? h('div', {class: 'stage-tools'},
-                                       h(
-                                           'button', {
+          pipeline.stages.map(
+              (stage, i) => {
+                const mine = actions.filter((a) => a.stageName === stage.name);
+                const failed = mine.some((a) => a.status === 'Failed' || a.status === 'Abandoned');
+                const stageStatus = stageStatusOf(mine);
+                return [
+                  i > 0 ? h('div', {class: 'transition enabled'},
+                            h('span', {class: 'arrow', 'aria-hidden': 'true'}, '➜')) :
+                          null,
+                  h('section', {
+                    class: `stage status-${(STATUS[stageStatus] ?? ['', 'none'])[1]}`,
+                    'aria-label': `Stage ${stage.name}`,
+                    dataset: {stage: stage.name}
+                  },
+                    h('div', {class: 'stage-head'}, h('h3', {}, stage.name),
+                      badge(stageStatus, 'stage-status')),
+                    h('div', {class: 'groups'},
+                      groupByRunOrder(stage.actions)
+                          .map(
+                              ([ro, decls]) => h(
+                                  'div',
+                                  {class: 'group', role: 'group', 'aria-label': `Run order ${ro}`},
+                                  decls.map((d) => {
+                                    const tries = mine.filter((a) => a.actionName === d.name)
+                                                      .sort(
+                                                          (x, y) => (toDate(y.startTime) ?? 0) -
+                                                              (toDate(x.startTime) ?? 0));
+                                    const a = tries[0];
+                                    return h(
+                                        'article', {
+                                          class: `action status-${
+                                              (STATUS[a?.status] ?? ['', 'none'])[1]}`,
+                                          'aria-label': `Action ${d.name}`,
+                                          dataset: {action: d.name}
+                                        },
+                                        h('div', {class: 'action-head'},
+                                          h('h4', {},
+                                            link(
+                                                d.name,
+                                                path(
+                                                    'pipelines', name, 'executions', execId,
+                                                    'actions', stage.name, d.name),
+                                                {'aria-label': `Details of action ${d.name}`})),
+                                          badge(a?.status, 'action-status')),
+                                        h('div', {class: 'provider muted'},
+                                          `${d.actionTypeId?.category ?? ''} · ${
+                                              d.actionTypeId?.provider ?? ''}`),
+                                        a ? h('div', {class: 'action-meta'},
+                                              duration(
+                                                  a.startTime, a.lastUpdateTime,
+                                                  a.status === 'InProgress'),
+                                              tries.length > 1 ? ` · ${tries.length} attempts` :
+                                                                 '') :
+                                                                 null,
+                                        d.actionTypeId?.category === 'Approval' && a?.updatedBy &&
+                                                a.status !== 'InProgress' ?
+                                                                 h('div', {class: 'approver'},
+                                              a.status === 'Succeeded' ? 'Approved by ' :
+                                                                                              'Rejected by ',
+                                                                   h('strong', {title: a.updatedBy},
+                                                                     principalName(a.updatedBy))) :
+                                                                 null,
+                                        a?.output?.executionResult?.externalExecutionSummary ?
+                                            h('div', {class: 'summary'},
+                                              a.output.executionResult.externalExecutionSummary) :
+                                            null,
+                                        a?.output?.executionResult?.errorDetails?.message ?
+                                            h('div', {class: 'error-details'},
+                                              a.output.executionResult.errorDetails.message) :
+                                            null);
+                                  })))),
+                    failed && !running ? h('div', {class: 'stage-tools'},
+                                           h('button', {
                                              type: 'button',
                                              'aria-label': `Retry failed actions in ${stage.name}`,
-                                             onclick:
-                                                 () =>
-                                                     act(() => cp('RetryStageExecution', {
-                                                           pipelineName: name,
-                                                           stageName: stage.name,
-                                                           pipelineExecutionId: execId,
-                                                           retryMode: 'FAILED_ACTIONS'
-                                                         }),
-                                                         () => draw().catch(showError))
+                                             onclick: () =>
+                                                 act(() => cp('RetryStageExecution', {
+                                                       pipelineName: name,
+                                                       stageName: stage.name,
+                                                       pipelineExecutionId: execId,
+                                                       retryMode: 'FAILED_ACTIONS'
+                                                     }),
+                                                     () => draw().catch(showError))
                                            },
-                                           '↻ Retry failed actions'),
-                                       h('button', {
-                                         type: 'button',
-                                         'aria-label': `Retry all actions in ${stage.name}`,
-                                         onclick: () =>
-                                             act(() => cp('RetryStageExecution', {
-                                                   pipelineName: name,
-                                                   stageName: stage.name,
-                                                   pipelineExecutionId: execId,
-                                                   retryMode: 'ALL_ACTIONS'
-                                                 }),
-                                                 () => draw().catch(showError))
-                                       },
-                                         '↻ Retry all actions')) :
-                                     null)
-            ];
-          })));
+                                             '↻ Retry failed actions'),
+                                           h('button', {
+                                             type: 'button',
+                                             'aria-label': `Retry all actions in ${stage.name}`,
+                                             onclick: () =>
+                                                 act(() => cp('RetryStageExecution', {
+                                                       pipelineName: name,
+                                                       stageName: stage.name,
+                                                       pipelineExecutionId: execId,
+                                                       retryMode: 'ALL_ACTIONS'
+                                                     }),
+                                                     () => draw().catch(showError))
+                                           },
+                                             '↻ Retry all actions')) :
+                                         null)
+                ];
+              })));
   };
   setPage(
       main, `Execution ${shortId(execId)}`,
