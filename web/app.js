@@ -94,11 +94,13 @@ function when(v) {
       'time', {datetime: d.toISOString(), title: d.toLocaleString(), dataset: {ago: ''}},
       fmtAgo(d));
 }
-// "took 4 s · " or "running for 4 s · ", or nothing without a start.
-function took(start, end, running) {
+// "took 4 s" or "running for 4 s" (kept on one line), then `after`; nothing without a start.
+function took(start, end, running, after = null) {
   const d = duration(start, end, running);
-  return d ? [running ? 'running for ' : 'took ', d, ' · '] : null;
+  return d ? [h('span', {class: 'took'}, running ? 'running for ' : 'took ', d), after] : null;
 }
+// " · took 4 s", or nothing.
+const withDot = (t) => (t ? [' · ', t] : null);
 // A duration; while `running`, it counts up with the ticker.
 function duration(start, end, running) {
   const s = toDate(start);
@@ -727,8 +729,8 @@ function pipelineHead(pipeline, latest, indicator, refresh) {
                 shortId(latest.pipelineExecutionId),
                 path('pipelines', name, 'executions', latest.pipelineExecutionId),
                 {'aria-label': `Execution ${latest.pipelineExecutionId}`}),
-            ' · ', trigger(latest.trigger), ' · started ', when(latest.startTime), ' · ',
-            took(latest.startTime, latest.lastUpdateTime, running)?.slice(0, 2),
+            ' · ', trigger(latest.trigger), ' · started ', when(latest.startTime),
+            withDot(took(latest.startTime, latest.lastUpdateTime, running)),
             h('div', {class: 'latest-revisions'}, revisions(latest.sourceRevisions))
           ] :
           h('span', {class: 'muted'}, 'none yet')),
@@ -849,7 +851,7 @@ function stageBox(pipeline, stage, index, st, byId, revByExec, refresh) {
       h('h2', {}, stage.name),
       badge(exec?.status, 'stage-status')),
     h('div', {class: 'stage-meta'},
-      exec ? [link(`Execution ${shortId(exec.pipelineExecutionId)}`, path('pipelines', pipeline.name, 'executions', exec.pipelineExecutionId)), ' · ', stageDuration?.slice(0, 2)] : h('span', {class: 'muted'}, 'Not run yet'),
+      exec ? [link(`Execution ${shortId(exec.pipelineExecutionId)}`, path('pipelines', pipeline.name, 'executions', exec.pipelineExecutionId)), withDot(stageDuration)] : h('span', {class: 'muted'}, 'Not run yet'),
       exec?.type === 'ROLLBACK' ? h('span', {class: 'tag'}, 'rollback') : null),
     h('div', {class: 'groups'}, groupByRunOrder(stage.actions).map(([order, actions]) =>
       h('div', {class: 'group', 'aria-label': `Run order ${order}`, role: 'group'}, actions.map((a) =>
@@ -894,8 +896,9 @@ function actionCard(pipeline, stage, decl, as, byId, revByExec, stageExec, refre
       h('div', {class: 'action-head'}, h('h3', {}, title), badge(statusForBadge, 'action-status')),
       h('div', {class: 'provider muted'}, `${type.category ?? ''} · ${type.provider ?? ''}`),
       le ? h('div', {class: 'action-meta'},
-             detail ? took(detail.startTime, detail.lastUpdateTime, le.status === 'InProgress') :
-                      null,
+             detail ?
+                 took(detail.startTime, detail.lastUpdateTime, le.status === 'InProgress', ' · ') :
+                 null,
              when(le.lastStatusChange)) :
            null,
       srcRev ? h('div', {class: 'source-rev'}, revisions([srcRev])) : null,

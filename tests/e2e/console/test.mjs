@@ -178,6 +178,9 @@ try {
     await approval.getByText('Release 1.4 to production?').waitFor({timeout: WAIT});
     await approval.getByRole('link', {name: 'https://example.com/release-notes'}).waitFor();
     await approval.getByRole('button', {name: 'Approve'}).waitFor();
+    // The confirmations fade by themselves; dismissing them is quicker.
+    for (const b of await page.getByRole('button', {name: 'Dismiss message'}).all())
+      await b.click();
     await shot(page, 'pipeline-approval');
   });
   await check('approving with a summary deploys, and the page names the approver', async () => {
