@@ -152,13 +152,20 @@ phases:
     commands:
       - VERSION=$(cat VERSION)
       - echo "building the shop $VERSION"
-      - sleep 4
+      - sleep 0.3
+      - echo "waiting for the gate"
+      - if [ -f '@GATE@/hold' ]; then for i in $(seq 1 600); do [ -f '@GATE@/release' ] && break; sleep 0.1; done; fi
+      - sleep 1
       - mkdir -p out && sed "s/@VERSION@/$VERSION/" site/index.html.in > out/index.html
       - echo "built the shop $VERSION"
 artifacts:
   base-directory: out
   files: ['**/*']
 YAML
+# The browser holds a build while it watches it (test.mjs creates hold, then release).
+GATE=$TMP/gate
+mkdir -p "$GATE"
+sed -i "s|@GATE@|$GATE|g" "$TMP/work/buildspec.yml"
 git -C "$TMP/work" add -A && git -C "$TMP/work" commit -qm "Shop 1.4: the spring sale"
 git_auth -C "$TMP/work" push -q "$url" main >"$TMP/out" 2>&1 && ok || bad "git push"
 WAITING='any(s["stageName"] == "Approval" and s["actionStates"][0].get("latestExecution", {}).get("status") == "InProgress" and "token" in s["actionStates"][0]["latestExecution"] for s in d["stageStates"])'
@@ -174,7 +181,7 @@ mkdir -p "$SHOTS"
 : >"$TMP/results"
 export STAGELINE_CONSOLE="http://127.0.0.1:$PORT/console/" STAGELINE_ENDPOINT="http://127.0.0.1:$PORT"
 export STAGELINE_CREDENTIALS="$TMP/data/credentials" STAGELINE_RESULTS="$TMP/results"
-export STAGELINE_MARKER="$MARKER" SCREENSHOT_DIR="$SHOTS" AWS_ENDPOINT_ARGS="${EP[*]}"
+export STAGELINE_MARKER="$MARKER" STAGELINE_GATE="$GATE" SCREENSHOT_DIR="$SHOTS" AWS_ENDPOINT_ARGS="${EP[*]}"
 timeout 240 node "$DIR/test.mjs"
 rc=$?
 if read -r p f <"$TMP/results" && [ -n "$p" ]; then

@@ -6,12 +6,13 @@
 //   STAGELINE_ENDPOINT     http://127.0.0.1:PORT (for the aws CLI checks)
 //   STAGELINE_CREDENTIALS  the server's credentials file (profile default: the admin key)
 //   STAGELINE_MARKER       the file whose absence fails flaky's Test stage
+//   STAGELINE_GATE         a folder: while it holds `hold`, seed's build waits for `release`
 //   SCREENSHOT_DIR         where the screenshots go
 //   STAGELINE_RESULTS      optional: a file this writes "<passed> <failed>" to
 // Prints one line per failed check and a count; exits 1 if any check failed.
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
-import {readFileSync, writeFileSync} from 'node:fs';
+import {readFileSync, unlinkSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
@@ -20,10 +21,11 @@ const base = process.env.STAGELINE_CONSOLE;
 const endpoint = process.env.STAGELINE_ENDPOINT;
 const credentialsFile = process.env.STAGELINE_CREDENTIALS;
 const marker = process.env.STAGELINE_MARKER;
+const gate = process.env.STAGELINE_GATE;
 const shots = process.env.SCREENSHOT_DIR;
-if (!base || !endpoint || !credentialsFile || !marker || !shots) {
+if (!base || !endpoint || !credentialsFile || !marker || !gate || !shots) {
   console.error(
-      'set STAGELINE_CONSOLE, STAGELINE_ENDPOINT, STAGELINE_CREDENTIALS, STAGELINE_MARKER and SCREENSHOT_DIR (see tests/e2e/console.sh)');
+      'set STAGELINE_CONSOLE, STAGELINE_ENDPOINT, STAGELINE_CREDENTIALS, STAGELINE_MARKER, STAGELINE_GATE and SCREENSHOT_DIR (see tests/e2e/console.sh)');
   process.exit(2);
 }
 // Generous: the suite also runs against the sanitizer build.
@@ -143,7 +145,7 @@ try {
   // 3. The seed-shaped pipeline: start it from its page and watch it live.
   let execId = '';
   await check(
-      'starting seed from its page runs Build live, InProgress then Succeeded, with no reload',
+      'starting seed from its page runs Build live, InProgress then Succeeded, with no reload, and its log is followed',
       async () => {
         await page.getByRole('link', {name: 'seed', exact: true}).click();
         await page.getByRole('heading', {name: 'seed', exact: true}).waitFor({timeout: WAIT});
@@ -153,6 +155,7 @@ try {
         });
         let loads = 0;
         page.on('load', () => loads++);
+        writeFileSync(join(gate, 'hold'), '');  // the build waits for `release`
         await page.getByRole('button', {name: 'Start execution'}).click();
         const dialog = page.getByRole('dialog');
         const variable = dialog.getByLabel('Environment');
@@ -162,6 +165,19 @@ try {
         await dialog.getByRole('button', {name: 'Start', exact: true}).click();
         await stageStatus(page, 'Build', 'InProgress').waitFor({timeout: WAIT});
         await shot(page, 'pipeline-running');
+        // While it runs, the action's page follows its log.
+        const href = await stage(page, 'Build')
+                         .getByRole('link', {name: 'Details of action Build'})
+                         .getAttribute('href');
+        const tail = await context.newPage();
+        await tail.goto(base + href);
+        await tail.getByText('Following the log as it is written').waitFor({timeout: WAIT});
+        await tail.getByRole('log').getByText('building the shop 1.4').waitFor({timeout: WAIT});
+        writeFileSync(join(gate, 'release'), '');
+        await tail.getByRole('log').getByText('built the shop 1.4').waitFor({timeout: WAIT});
+        await tail.getByText('The action ended: Succeeded').waitFor({timeout: WAIT});
+        await tail.close();
+        unlinkSync(join(gate, 'hold'));
         await stageStatus(page, 'Build', 'Succeeded').waitFor({timeout: WAIT});
         assert.equal(
             await page.evaluate(() => window.__stagelineMarker), 'still the same document');
