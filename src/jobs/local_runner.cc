@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "definitions/catalogue.h"
+#include "jobs/log_batcher.h"
 #include "providers/commands/commands_action.h"
 #include "secrets/masker.h"
 
@@ -187,18 +188,25 @@ std::string provider_key(const model::ActionTypeId& type) {
          std::string(model::to_string(type.owner)) + "/" + type.provider;
 }
 
-// An action's output on its way to the store's action log and to
-// Options::on_output. It goes to the log in batches (a transaction per line
-// would cost more than the commands that print them), cut into lines at
-// '\n'; a partial line waits for the rest, or the end. Rules have no log.
+// An action's output on its way to Options::on_output and, in batches cut
+// into lines (jobs/log_batcher.h), to the store's action log; secret values
+// masked first. Rules have no log.
 class LocalRunner::ActionLog {
  public:
-  ActionLog(const Options& options, const ActionStart& start) : options_(options), start_(start) {}
+  ActionLog(const Options& options, const ActionStart& start) : options_(options), start_(start) {
+    if (!options_.logs || start_.rule) return;
+    const std::string id = start_.action_execution_id;
+    store::Store* logs = options_.logs;
+    batcher_.emplace(
+        [logs, id](std::vector<model::LogLine> lines) {
+          // A log the store refuses is lost, not the action: its outcome matters more.
+          (void)logs->append_logs(id, lines);
+        },
+        LogBatcher::Options{std::chrono::milliseconds(100), 256, kMaxLogLine, {}});
+  }
   ~ActionLog() {
+    std::lock_guard lock(mu_);
     if (masker_) write_locked(masker_->flush());
-    if (!partial_.empty()) pending_.push_back({"", 0, now_ms(), partial_});
-    partial_.clear();
-    flush();
   }
 
   // From now on every occurrence of one of `values` is shown as ***, also
@@ -222,37 +230,14 @@ class LocalRunner::ActionLog {
  private:
   void write_locked(std::string_view chunk) {
     if (options_.on_output) options_.on_output(start_, chunk);
-    if (!options_.logs || start_.rule) return;
-    partial_.append(chunk);
-    size_t nl;
-    while ((nl = partial_.find('\n')) != std::string::npos) {
-      pending_.push_back({"", 0, now_ms(), partial_.substr(0, nl)});
-      partial_.erase(0, nl + 1);
-    }
-    if (partial_.size() > kMaxLogLine) {  // a very long line is cut, not held forever
-      pending_.push_back({"", 0, now_ms(), partial_.substr(0, kMaxLogLine)});
-      partial_.erase(0, kMaxLogLine);
-    }
-    if (pending_.size() >= 256 ||
-        std::chrono::steady_clock::now() - last_flush_ > std::chrono::milliseconds(100))
-      flush();
-  }
-
-  void flush() {
-    if (!options_.logs || start_.rule || pending_.empty()) return;
-    // A log the store refuses is lost, not the action: its outcome matters more.
-    (void)options_.logs->append_logs(start_.action_execution_id, pending_);
-    pending_.clear();
-    last_flush_ = std::chrono::steady_clock::now();
+    if (batcher_) batcher_->write(chunk);
   }
 
   const Options& options_;
   const ActionStart& start_;
   std::mutex mu_;
-  std::vector<model::LogLine> pending_;
-  std::string partial_;
   std::optional<secrets::SecretMasker> masker_;
-  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+  std::optional<LogBatcher> batcher_;  // destroyed first: it hands over the rest
 };
 
 ActionOutcome LocalRunner::run(const ActionStart& start, const fs::path& workspace) {

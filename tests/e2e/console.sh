@@ -152,7 +152,6 @@ phases:
     commands:
       - VERSION=$(cat VERSION)
       - echo "building the shop $VERSION"
-      - sleep 0.3
       - echo "waiting for the gate"
       - if [ -f '@GATE@/hold' ]; then for i in $(seq 1 600); do [ -f '@GATE@/release' ] && break; sleep 0.1; done; fi
       - sleep 1
