@@ -412,11 +412,24 @@ function safeNext(next) {
 
 // ---------------------------------------------------------------- live events
 
-// Calls `refresh` (coalesced: at most one run at a time, one more queued) when
-// the event stream of `pipeline` (or of every pipeline) reports a change, and
-// once when the stream (re)connects, to catch up.
-function live(ctx, pipeline, refresh, indicator) {
+// Calls `refresh` (coalesced: see coalesce) when the event stream of
+// `pipeline` (or of every pipeline) reports a change, and once when the
+// stream (re)connects, to catch up. With `onEvent`, each event's detail goes
+// to it first, and `refresh` runs only when it returns false.
+function live(ctx, pipeline, refresh, indicator, onEvent) {
   const run = coalesce(refresh, 150);
+  const changed = (ev) => {
+    if (onEvent) {
+      let detail = null;
+      try {
+        detail = JSON.parse(ev.data).detail;
+      } catch {
+        /* not an event of ours: refresh all */
+      }
+      if (onEvent(detail)) return;
+    }
+    run();
+  };
   const url = pipeline ? `events?pipeline=${encodeURIComponent(pipeline)}` : 'events';
   const es = new EventSource(url);
   const setLive = (on, text) => {
@@ -424,8 +437,8 @@ function live(ctx, pipeline, refresh, indicator) {
     indicator.className = `live ${on ? 'live-on' : 'live-off'}`;
     indicator.textContent = text;
   };
-  for (const t of EVENT_TYPES) es.addEventListener(t, run);
-  es.onmessage = run;
+  for (const t of EVENT_TYPES) es.addEventListener(t, changed);
+  es.onmessage = changed;
   // On every (re)connect, catch up with what changed before the stream was
   // there (the first draw and the connection race) or while it was away.
   es.onopen = () => {
@@ -447,31 +460,35 @@ function live(ctx, pipeline, refresh, indicator) {
   ctx.onLeave(() => es.close());
   return es;
 }
+// `fn` run as changes come: the first change after a quiet spell runs it at
+// once; changes while it runs, or within `delayMs` of its last start, make
+// one more run `delayMs` after that start (a burst of events costs at most one
+// run per `delayMs`, and the last change is never missed).
 function coalesce(fn, delayMs) {
   let timer = null;
   let running = false;
   let again = false;
+  let lastStart = -Infinity;
   const fire = async () => {
     timer = null;
-    if (running) {
-      again = true;
-      return;
-    }
     running = true;
+    again = false;
+    lastStart = performance.now();
     try {
       await fn();
     } catch (e) {
       if (e.status !== 401) showError(e);
     } finally {
       running = false;
-      if (again) {
-        again = false;
-        schedule();
-      }
+      if (again) schedule();
     }
   };
   const schedule = () => {
-    if (!timer) timer = setTimeout(fire, delayMs);
+    if (running) {
+      again = true;
+      return;
+    }
+    if (!timer) timer = setTimeout(fire, Math.max(0, lastStart + delayMs - performance.now()));
   };
   return schedule;
 }
@@ -600,6 +617,21 @@ async function pagePipelines(ctx, main) {
   main.setAttribute('aria-busy', 'true');
   const indicator = h('span', {class: 'live'}, '');
   const body = h('div', {});
+  // The rows of the table drawn last, by pipeline name: an event about one
+  // pipeline redraws its row only (one ListPipelineExecutions), not the page.
+  let rows = new Map();
+  const fillRow = (row, e) => {
+    row.status.replaceChildren(
+        e?.error ? h('span', {class: 'inline-error'}, e.error) :
+            e    ? link(badge(e.status), path('pipelines', row.name, 'executions', e.pipelineExecutionId),
+                        {'aria-label': `Latest execution of ${row.name}: ${statusWord(e.status)}`}) :
+                   badge(null));
+    row.started.replaceChildren(e?.startTime ? when(e.startTime) : '—');
+    row.revision.replaceChildren(revisions(e?.sourceRevisions));
+  };
+  const latestOf = (name) => cp('ListPipelineExecutions', {pipelineName: name, maxResults: 1})
+                                 .then((o) => o.pipelineExecutionSummaries?.[0] ?? null,
+                                       (e) => (e.status === 401 ? Promise.reject(e) : {error: e.message}));
   const draw = async () => {
     const names = [];
     let nextToken;
@@ -608,13 +640,9 @@ async function pagePipelines(ctx, main) {
       names.push(...(out.pipelines ?? []));
       nextToken = out.nextToken;
     } while (nextToken);
-    const latest = await Promise.all(names.map(
-        (p) => cp('ListPipelineExecutions', {pipelineName: p.name, maxResults: 1})
-                   .then(
-                       (o) => o.pipelineExecutionSummaries?.[0] ?? null,
-                       (e) => ({error: e.message}))));
     if (!ctx.alive()) return;
     if (names.length === 0) {
+      rows = new Map();
       rerender(
           body,
           h('p', {class: 'empty'}, 'No pipelines yet. Create one with ',
@@ -622,6 +650,23 @@ async function pagePipelines(ctx, main) {
             h('code', {}, 'stageline apply'), '.'));
       return;
     }
+    // The names at once; each row's latest execution as its answer comes
+    // (a few requests at a time, so a thousand pipelines do not queue a
+    // thousand requests in front of everything else).
+    const next = new Map();
+    const trs = names.map((p) => {
+      const row = {
+        name: p.name,
+        status: h('td', {}, h('span', {class: 'muted'}, 'Loading…')),
+        started: h('td', {}, ''),
+        revision: h('td', {}, ''),
+      };
+      next.set(p.name, row);
+      return h('tr', {}, h('th', {scope: 'row'}, link(p.name, path('pipelines', p.name))), row.status,
+               row.started, row.revision,
+               h('td', {}, [p.executionMode ?? 'SUPERSEDED', p.pipelineType ? ` · ${p.pipelineType}` : '']));
+    });
+    rows = next;
     rerender(
         body,
         h('div', {class: 'table-wrap'},
@@ -631,30 +676,37 @@ async function pagePipelines(ctx, main) {
               h('tr', {},
                 ['Pipeline', 'Latest execution', 'Started', 'Source revision', 'Mode'].map(
                     (c) => h('th', {scope: 'col'}, c)))),
-            h('tbody', {}, names.map((p, i) => {
-              const e = latest[i];
-              return h(
-                  'tr', {}, h('th', {scope: 'row'}, link(p.name, path('pipelines', p.name))),
-                  h('td', {},
-                    e?.error ? h('span', {class: 'inline-error'}, e.error) :
-                        e    ? link(
-                                   badge(e.status),
-                                   path('pipelines', p.name, 'executions', e.pipelineExecutionId), {
-                                     'aria-label':
-                                         `Latest execution of ${p.name}: ${statusWord(e.status)}`
-                                }) :
-                               badge(null)),
-                     h('td', {}, e?.startTime ? when(e.startTime) : '—'),
-                     h('td', {}, revisions(e?.sourceRevisions)), h('td', {}, [
-                    p.executionMode ?? 'SUPERSEDED', p.pipelineType ? ` · ${p.pipelineType}` : ''
-                  ]));
-            })))));
+            h('tbody', {}, trs))));
+    const queue = [...next.values()];
+    const worker = async () => {
+      for (let row; (row = queue.shift());) {
+        const e = await latestOf(row.name);
+        if (!ctx.alive() || rows !== next) return;  // left, or redrawn meanwhile
+        fillRow(row, e);
+      }
+    };
+    await Promise.all(Array.from({length: 8}, worker));
+  };
+  const rowRefreshers = new Map();
+  const onEvent = (detail) => {
+    const name = detail?.pipeline;
+    if (!name || !rows.has(name)) return false;  // a pipeline not on the page: redraw it all
+    if (!rowRefreshers.has(name)) {
+      rowRefreshers.set(name, coalesce(async () => {
+        const row = rows.get(name);
+        if (!row) return;
+        const e = await latestOf(name);
+        if (ctx.alive() && rows.get(name) === row) fillRow(row, e);
+      }, 150));
+    }
+    rowRefreshers.get(name)();
+    return true;
   };
   setPage(
       main, 'Pipelines', [], h('div', {class: 'page-head'}, h('h1', {}, 'Pipelines'), indicator),
       body);
   await draw();
-  live(ctx, null, draw, indicator);
+  live(ctx, null, draw, indicator, onEvent);
 }
 
 // Source revisions as "abc1234 message" (commit id short, then the summary).
@@ -691,6 +743,7 @@ async function pagePipeline(ctx, main, name) {
   const indicator = h('span', {class: 'live'}, '');
   const head = h('div', {class: 'pipeline-head'});
   const flow = h('div', {class: 'workflow-wrap'});
+  let shown = '';
   const draw = async () => {
     const [state, execs, actions] = await Promise.all([
       cp('GetPipelineState', {name}),
@@ -700,6 +753,11 @@ async function pagePipeline(ctx, main, name) {
     if (!pipeline || pipeline.version !== state.pipelineVersion)
       pipeline = (await cp('GetPipeline', {name})).pipeline;
     if (!ctx.alive()) return;
+    // Nothing changed (a catch-up after a reconnect, an event already
+    // shown): the page stays as it is, focus and all.
+    const key = JSON.stringify([pipeline, state, execs, actions]);
+    if (key === shown) return;
+    shown = key;
     const summaries = execs.pipelineExecutionSummaries ?? [];
     const byId =
         new Map((actions.actionExecutionDetails ?? []).map((a) => [a.actionExecutionId, a]));
