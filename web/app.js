@@ -1039,7 +1039,7 @@ function approvalPanel(pipelineName, stageName, decl, le, detail, refresh) {
         'div', {class: 'approval waiting', role: 'group', 'aria-label': `Approval ${decl.name}`},
         h('p', {class: 'approval-title'}, 'Waiting for approval'), info,
         h('p', {class: 'muted small-text'},
-          'Who may act: anyone signed in with a key allowed codepipeline:PutApprovalResult on this action.'),
+          'Who may act: anyone signed in with an enabled access key of this server (stageline keys list); the answer is recorded under that key\'s user.'),
         form);
   }
   const by = le.lastUpdatedBy;
