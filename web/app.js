@@ -613,12 +613,21 @@ async function signOut() {
 
 // ---------------------------------------------------------------- pipelines
 
+// The pipelines page shows this many rows at a time (each costs one
+// ListPipelineExecutions); "Show more" and the name filter reach the rest.
+const PIPELINES_SHOWN = 100;
+
 async function pagePipelines(ctx, main) {
   main.setAttribute('aria-busy', 'true');
   const indicator = h('span', {class: 'live'}, '');
   const body = h('div', {});
-  // The rows of the table drawn last, by pipeline name: an event about one
-  // pipeline redraws its row only (one ListPipelineExecutions), not the page.
+  let names = [];           // every pipeline (ListPipelines), in the API's order
+  let limit = PIPELINES_SHOWN;
+  let filter = '';
+  const latest = new Map();  // name -> the latest execution summary (or {error}), as fetched
+  let stale = new Set();     // names in `latest` to fetch again when shown (after a redraw)
+  // The rows on screen, by pipeline name: an event about one pipeline redraws
+  // its row only (one ListPipelineExecutions), not the page.
   let rows = new Map();
   const fillRow = (row, e) => {
     row.status.replaceChildren(
@@ -632,15 +641,18 @@ async function pagePipelines(ctx, main) {
   const latestOf = (name) => cp('ListPipelineExecutions', {pipelineName: name, maxResults: 1})
                                  .then((o) => o.pipelineExecutionSummaries?.[0] ?? null,
                                        (e) => (e.status === 401 ? Promise.reject(e) : {error: e.message}));
-  const draw = async () => {
-    const names = [];
-    let nextToken;
-    do {
-      const out = await cp('ListPipelines', nextToken ? {nextToken} : {});
-      names.push(...(out.pipelines ?? []));
-      nextToken = out.nextToken;
-    } while (nextToken);
-    if (!ctx.alive()) return;
+  const filterInput = h('input', {
+    id: 'pipelines-filter', type: 'search', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'Part of a name',
+  });
+  filterInput.addEventListener('input', () => {
+    filter = filterInput.value.trim().toLowerCase();
+    limit = PIPELINES_SHOWN;
+    show().catch(showError);
+  });
+  // Draws the table of the names that match the filter, up to `limit`; the
+  // rows whose latest execution is not known yet are fetched a few at a time.
+  const show = async () => {
     if (names.length === 0) {
       rows = new Map();
       rerender(
@@ -650,52 +662,83 @@ async function pagePipelines(ctx, main) {
             h('code', {}, 'stageline apply'), '.'));
       return;
     }
-    // The names at once; each row's latest execution as its answer comes
-    // (a few requests at a time, so a thousand pipelines do not queue a
-    // thousand requests in front of everything else).
+    const matching = filter ? names.filter((p) => p.name.toLowerCase().includes(filter)) : names;
+    const visible = matching.slice(0, limit);
     const next = new Map();
-    const trs = names.map((p) => {
+    const trs = visible.map((p) => {
       const row = {
         name: p.name,
         status: h('td', {}, h('span', {class: 'muted'}, 'Loading…')),
         started: h('td', {}, ''),
         revision: h('td', {}, ''),
       };
+      if (latest.has(p.name)) fillRow(row, latest.get(p.name));
       next.set(p.name, row);
       return h('tr', {}, h('th', {scope: 'row'}, link(p.name, path('pipelines', p.name))), row.status,
                row.started, row.revision,
                h('td', {}, [p.executionMode ?? 'SUPERSEDED', p.pipelineType ? ` · ${p.pipelineType}` : '']));
     });
     rows = next;
+    const more = matching.length - visible.length;
     rerender(
         body,
-        h('div', {class: 'table-wrap'},
-          h('table', {class: 'pipelines'},
-            h('caption', {class: 'sr-only'}, 'Pipelines and their latest executions'),
-            h('thead', {},
-              h('tr', {},
-                ['Pipeline', 'Latest execution', 'Started', 'Source revision', 'Mode'].map(
-                    (c) => h('th', {scope: 'col'}, c)))),
-            h('tbody', {}, trs))));
-    const queue = [...next.values()];
+        h('div', {class: 'list-tools'}, field('Filter pipelines', filterInput),
+          h('p', {class: 'muted', role: 'status'},
+            filter ? `${matching.length} of ${names.length} pipelines match` :
+                     `${names.length} pipeline${names.length === 1 ? '' : 's'}`,
+            more > 0 ? ` · showing ${visible.length}` : '')),
+        visible.length === 0 ? h('p', {class: 'empty'}, 'No pipeline name contains that.') :
+          h('div', {class: 'table-wrap'},
+            h('table', {class: 'pipelines'},
+              h('caption', {class: 'sr-only'}, 'Pipelines and their latest executions'),
+              h('thead', {},
+                h('tr', {},
+                  ['Pipeline', 'Latest execution', 'Started', 'Source revision', 'Mode'].map(
+                      (c) => h('th', {scope: 'col'}, c)))),
+              h('tbody', {}, trs))),
+        more > 0 ? h('p', {},
+          h('button', {type: 'button', onclick: () => {
+            limit += PIPELINES_SHOWN;
+            show().catch(showError);
+          }}, `Show ${Math.min(more, PIPELINES_SHOWN)} more (of ${more})`)) : null);
+    const queue = [...next.values()].filter((row) => !latest.has(row.name) || stale.has(row.name));
     const worker = async () => {
       for (let row; (row = queue.shift());) {
         const e = await latestOf(row.name);
+        latest.set(row.name, e);
+        stale.delete(row.name);
         if (!ctx.alive() || rows !== next) return;  // left, or redrawn meanwhile
         fillRow(row, e);
       }
     };
-    await Promise.all(Array.from({length: 8}, worker));
+    await Promise.all(Array.from({length: 6}, worker));
+  };
+  // Everything again: the names, and the shown rows' latest executions.
+  const draw = async () => {
+    const all = [];
+    let nextToken;
+    do {
+      const out = await cp('ListPipelines', nextToken ? {nextToken} : {});
+      all.push(...(out.pipelines ?? []));
+      nextToken = out.nextToken;
+    } while (nextToken);
+    if (!ctx.alive()) return;
+    names = all;
+    stale = new Set(latest.keys());  // shown as they were until fetched again
+    await show();
   };
   const rowRefreshers = new Map();
   const onEvent = (detail) => {
     const name = detail?.pipeline;
-    if (!name || !rows.has(name)) return false;  // a pipeline not on the page: redraw it all
+    if (!name || !names.some((p) => p.name === name)) return false;  // a new pipeline: redraw all
+    latest.delete(name);  // known again when it is shown
+    if (!rows.has(name)) return true;  // not on screen
     if (!rowRefreshers.has(name)) {
       rowRefreshers.set(name, coalesce(async () => {
         const row = rows.get(name);
         if (!row) return;
         const e = await latestOf(name);
+        latest.set(name, e);
         if (ctx.alive() && rows.get(name) === row) fillRow(row, e);
       }, 150));
     }

@@ -12,7 +12,7 @@
 // Prints one line per failed check and a count; exits 1 if any check failed.
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
-import {readFileSync, unlinkSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import {join} from 'node:path';
 import {chromium} from 'playwright-core';
@@ -140,6 +140,17 @@ try {
     await row.getByText('Failed').waitFor({timeout: WAIT});
     await row.getByText('Shop 1.4: the spring sale').waitFor({timeout: WAIT});
     await shot(page, 'pipelines');
+  });
+
+  await check('the name filter narrows the list, and clearing it shows every pipeline', async () => {
+    const filter = page.getByLabel('Filter pipelines');
+    await filter.fill('FLA');
+    await page.getByText('1 of 2 pipelines match').waitFor({timeout: WAIT});
+    assert.deepEqual(
+        await page.locator('table.pipelines tbody th').allInnerTexts(), ['flaky']);
+    await filter.fill('');
+    await page.locator('table.pipelines tbody tr').nth(1).waitFor({timeout: WAIT});
+    assert.equal(await page.locator('table.pipelines tbody tr').count(), 2);
   });
 
   // 3. The seed-shaped pipeline: start it from its page and watch it live.
@@ -294,6 +305,84 @@ try {
     await page.keyboard.press('Escape');
     await page.getByRole('dialog').waitFor({state: 'detached'});
     assert.equal(stageState('seed', 'Build').inboundTransitionState.enabled, true);
+  });
+
+  // Stop, reject and roll back, from the page.
+  const latestOf = (pipeline) =>
+      aws('codepipeline', 'list-pipeline-executions', '--pipeline-name', pipeline,
+          '--max-results', '1').pipelineExecutionSummaries[0];
+  async function until(what, predicate) {
+    for (const end = Date.now() + WAIT; Date.now() < end;) {
+      if (predicate()) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`timed out waiting until ${what}`);
+  }
+  const startFromPage = async () => {
+    const before = latestOf('seed').pipelineExecutionId;
+    await page.getByRole('button', {name: 'Start execution'}).click();
+    await page.getByRole('dialog').getByRole('button', {name: 'Start', exact: true}).click();
+    await page.getByRole('dialog').waitFor({state: 'detached'});
+    await until('a new execution starts', () => latestOf('seed').pipelineExecutionId !== before);
+    return latestOf('seed').pipelineExecutionId;
+  };
+  await check('Stop execution with abandon stops a running execution', async () => {
+    if (existsSync(join(gate, 'release'))) unlinkSync(join(gate, 'release'));
+    writeFileSync(join(gate, 'hold'), '');  // the build waits
+    const id = await startFromPage();
+    await stageStatus(page, 'Build', 'InProgress').waitFor({timeout: WAIT});
+    await page.getByRole('button', {name: 'Stop execution'}).first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('Wrong branch');
+    await dialog.getByLabel('Stop and abandon: running actions are abandoned').check();
+    await dialog.getByRole('button', {name: 'Stop execution'}).click();
+    await until('the execution is Stopped', () => latestOf('seed').status === 'Stopped');
+    await page.locator('.pipeline-head .badge[data-status="Stopped"]').waitFor({timeout: WAIT});
+    const e = aws('codepipeline', 'get-pipeline-execution', '--pipeline-name', 'seed',
+                  '--pipeline-execution-id', id).pipelineExecution;
+    assert.equal(e.status, 'Stopped');
+    assert.match(e.statusSummary ?? '', /Wrong branch/);
+    unlinkSync(join(gate, 'hold'));
+    writeFileSync(join(gate, 'release'), '');
+  });
+  await check('rejecting with a summary fails the approval and names who rejected it', async () => {
+    await startFromPage();
+    await actionStatus(page, 'Approval', 'ManualApproval', 'Waiting').waitFor({timeout: WAIT});
+    const approval = page.getByRole('group', {name: 'Approval ManualApproval'});
+    await approval.getByLabel('Summary').fill('Not during the sale');
+    await approval.getByRole('button', {name: 'Reject'}).click();
+    await stageStatus(page, 'Approval', 'Failed').waitFor({timeout: WAIT});
+    const card = stage(page, 'Approval');
+    await card.getByText('Rejected by').waitFor({timeout: WAIT});
+    await card.getByText('Not during the sale').waitFor({timeout: WAIT});
+    const s = stageState('seed', 'Approval').actionStates[0].latestExecution;
+    assert.equal(s.status, 'Failed');
+    assert.equal(s.summary, 'Not during the sale');
+    assert.match(s.lastUpdatedBy, /user\/admin$/);
+    assert.equal(latestOf('seed').status, 'Failed');
+  });
+  await check('Roll back re-runs Deploy with an earlier successful execution', async () => {
+    const second = await startFromPage();
+    await actionStatus(page, 'Approval', 'ManualApproval', 'Waiting').waitFor({timeout: WAIT});
+    await page.getByRole('group', {name: 'Approval ManualApproval'})
+        .getByRole('button', {name: 'Approve'})
+        .click();
+    await until('the second run succeeds', () => latestOf('seed').status === 'Succeeded');
+    await page.getByRole('button', {name: 'Roll back Deploy'}).click();
+    const dialog = page.getByRole('dialog');
+    const target = dialog.getByLabel('Target execution (succeeded in this stage)');
+    await target.locator(`option[value="${execId}"]`).waitFor({state: 'attached', timeout: WAIT});
+    await target.selectOption(execId);
+    await dialog.getByRole('button', {name: 'Roll back'}).click();
+    await page.getByText('Rollback execution').first().waitFor({timeout: WAIT});
+    await until('the rollback succeeds', () => {
+      const l = latestOf('seed');
+      return l.executionType === 'ROLLBACK' && l.status === 'Succeeded';
+    });
+    const l = latestOf('seed');
+    assert.notEqual(l.pipelineExecutionId, second);
+    assert.equal(l.rollbackMetadata?.rollbackTargetPipelineExecutionId, execId);
+    await stageStatus(page, 'Deploy', 'Succeeded').waitFor({timeout: WAIT});
   });
 
   // 5. A failed stage, retried from the page once its cause is fixed.
