@@ -9,6 +9,8 @@
 #       drawn, beside the same API reads made by a plain client; and from a
 #       start of one pipeline to its row showing it.
 # usage: bench/console_live.sh [path/to/stageline] [runs]
+#   BENCH_PIPELINES=N   pipelines for (b) (default 1000)
+#   SERVER_ARGS=...     more flags for the server, e.g. --console-dir web
 set -euo pipefail
 BIN=$(realpath "${1:-build/stageline}")
 RUNS=${2:-3}
@@ -24,7 +26,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 TMP=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$TMP/server.out" 2>"$TMP/server.err" &
+"$BIN" server --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" ${SERVER_ARGS:-} >"$TMP/server.out" 2>"$TMP/server.err" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 1 100); do grep -q listening "$TMP/server.out" 2>/dev/null && break; sleep 0.1; done
