@@ -91,6 +91,16 @@ url=$(json 'd["repositoryMetadata"]["cloneUrlHttp"]')
 aws codebuild create-project --name shop-build --source type=CODEPIPELINE --artifacts type=CODEPIPELINE \
   --environment type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,computeType=BUILD_GENERAL1_SMALL \
   --service-role arn:aws:iam::111122223333:role/codebuild "${EP[@]}" >"$TMP/out" 2>&1 && ok || bad "create-project"
+# CodeDeploy: one on-premises instance, a directory of this machine.
+aws deploy create-application --application-name shop "${EP[@]}" >"$TMP/out" 2>&1 &&
+  aws deploy create-deployment-group --application-name shop --deployment-group-name web \
+    --service-role-arn arn:aws:iam::111122223333:role/codedeploy \
+    --on-premises-instance-tag-filters Key=role,Value=web,Type=KEY_AND_VALUE "${EP[@]}" >"$TMP/out" 2>&1 &&
+  aws deploy register-on-premises-instance --instance-name web-1 \
+    --iam-user-arn arn:aws:iam::111122223333:user/deployer "${EP[@]}" >"$TMP/out" 2>&1 &&
+  aws deploy add-tags-to-on-premises-instances --instance-names web-1 \
+    --tags Key=role,Value=web "Key=stageline:target-directory,Value=$TMP/hosts/web-1" "${EP[@]}" >"$TMP/out" 2>&1 &&
+  ok || bad "a CodeDeploy application, deployment group and on-premises instance"
 cat >"$TMP/seed.json" <<JSON
 {"pipeline": {"name": "seed", "roleArn": "arn:aws:iam::111122223333:role/pipeline", "pipelineType": "V2",
  "executionMode": "QUEUED",
@@ -112,6 +122,10 @@ cat >"$TMP/seed.json" <<JSON
   {"name": "Deploy", "actions": [{"name": "Publish",
     "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "S3", "version": "1"},
     "configuration": {"BucketName": "console-site", "Extract": "true"},
+    "inputArtifacts": [{"name": "Site"}]},
+   {"name": "Ship",
+    "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "CodeDeploy", "version": "1"},
+    "configuration": {"ApplicationName": "shop", "DeploymentGroupName": "web"},
     "inputArtifacts": [{"name": "Site"}]}]}]}}
 JSON
 cat >"$TMP/flaky.json" <<JSON
@@ -156,11 +170,25 @@ phases:
       - if [ -f '@GATE@/hold' ]; then for i in $(seq 1 600); do [ -f '@GATE@/release' ] && break; sleep 0.1; done; fi
       - sleep 1
       - mkdir -p out && sed "s/@VERSION@/$VERSION/" site/index.html.in > out/index.html
+      - cp -r appspec.yml scripts out/
       - echo "built the shop $VERSION"
 artifacts:
   base-directory: out
   files: ['**/*']
 YAML
+mkdir -p "$TMP/work/scripts"
+cat >"$TMP/work/appspec.yml" <<'YAML'
+version: 0.0
+os: linux
+files:
+  - source: index.html
+    destination: /srv/shop
+hooks:
+  ValidateService:
+    - location: scripts/check.sh
+YAML
+printf '#!/bin/sh\necho "checked $LIFECYCLE_EVENT on $STAGELINE_INSTANCE_NAME"\n' >"$TMP/work/scripts/check.sh"
+chmod 755 "$TMP/work/scripts/check.sh"
 # The browser holds a build while it watches it (test.mjs creates hold, then release).
 GATE=$TMP/gate
 mkdir -p "$GATE"
@@ -176,7 +204,7 @@ cp_ put-approval-result --pipeline-name seed --stage-name Approval --action-name
 [ "$(wait_latest flaky)" = Failed ] && ok || bad "flaky fails at its Test stage without the marker"
 
 # 3. The browser.
-mkdir -p "$SHOTS"
+mkdir -p "$SHOTS" && rm -f "$SHOTS"/failed-check-*.png  # a failure of an earlier run misleads
 : >"$TMP/results"
 export STAGELINE_CONSOLE="http://127.0.0.1:$PORT/console/" STAGELINE_ENDPOINT="http://127.0.0.1:$PORT"
 export STAGELINE_CREDENTIALS="$TMP/data/credentials" STAGELINE_RESULTS="$TMP/results"

@@ -225,6 +225,24 @@ try {
     assert.match(s.lastUpdatedBy, /user\/admin$/);
     await shot(page, 'pipeline-succeeded');
   });
+  await check('parallel deploy actions sit side by side, and the deploy shows its targets\' lifecycle events', async () => {
+    const publish = await stage(page, 'Deploy').getByRole('article', {name: 'Action Publish'}).boundingBox();
+    const ship = await stage(page, 'Deploy').getByRole('article', {name: 'Action Ship'}).boundingBox();
+    assert.ok(Math.abs(publish.y - ship.y) < 2 && ship.x > publish.x, 'Ship beside Publish (runOrder 1 both)');
+    await stage(page, 'Deploy').getByRole('link', {name: 'Details of action Ship'}).click();
+    const targets = page.getByRole('region', {name: 'Deploy targets'});
+    await targets.getByRole('heading', {name: /web-1/}).waitFor({timeout: WAIT});
+    const validate = targets.getByRole('row').filter({hasText: 'ValidateService'});
+    await validate.locator('.badge[data-status="Succeeded"]').waitFor({timeout: WAIT});
+    await shot(page, 'action-deploy');
+    await page.goBack();
+    await stage(page, 'Build').getByRole('link', {name: 'Details of action Build'}).click();
+    const phases = page.getByRole('region', {name: 'Build phases'});
+    await phases.getByRole('row').filter({hasText: 'BUILD'}).first()
+        .locator('.badge[data-status="Succeeded"]').waitFor({timeout: WAIT});
+    await page.goto(`${base}#/pipelines/seed`);
+    await stageStatus(page, 'Deploy', 'Succeeded').waitFor({timeout: WAIT});
+  });
   await check('the pipeline page is readable at phone width (stages top to bottom)', async () => {
     const phone = await context.newPage();
     await phone.setViewportSize({width: 390, height: 844});
