@@ -58,7 +58,12 @@ const $ = (sel, root = document) => root.querySelector(sel);
 
 // A route path from segments, each percent-encoded: path('pipelines', name).
 const path = (...segments) => '#/' + segments.map(encodeURIComponent).join('/');
-const link = (text, href, attrs = {}) => h('a', {href, ...attrs}, text);
+// A link to a page of the console (#/...) or to an http(s) address; any other
+// address (javascript:, data:, ...) from a pipeline's configuration or a job
+// worker is shown as text, never followed.
+const link = (text, href, attrs = {}) =>
+    /^(#|https?:\/\/)/i.test(String(href ?? '')) ? h('a', {href, ...attrs}, text) :
+                                                   h('span', {title: String(href ?? '')}, text);
 // Ids for elements whose focus and typed text survive a live re-render.
 const slug = (...parts) => parts.join('-').replace(/[^A-Za-z0-9_-]/g, '_');
 

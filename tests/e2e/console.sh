@@ -202,6 +202,21 @@ cp_ put-approval-result --pipeline-name seed --stage-name Approval --action-name
   --result "summary=Not this one,status=Rejected" --token "$token" && ok || bad "reject the push's execution"
 [ "$(wait_latest seed)" = Failed ] && ok || bad "the rejected execution fails"
 [ "$(wait_latest flaky)" = Failed ] && ok || bad "flaky fails at its Test stage without the marker"
+# `gated` waits at an approval whose link is not a web address: the console
+# must show it as text, never as a link a click would run.
+cat >"$TMP/gated.json" <<JSON
+{"pipeline": {"name": "gated", "roleArn": "arn:aws:iam::111122223333:role/pipeline", "pipelineType": "V2",
+ "artifactStore": {"type": "S3", "location": "console-artifacts"},
+ "stages": [
+  {"name": "Source", "actions": [{"name": "Source",
+    "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
+    "configuration": {"RepositoryName": "shop", "BranchName": "main", "PollForSourceChanges": "false"},
+    "outputArtifacts": [{"name": "SourceOut"}]}]},
+  {"name": "Gate", "actions": [{"name": "Review",
+    "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+    "configuration": {"CustomData": "Look first", "ExternalEntityLink": "javascript:alert(document.domain)"}}]}]}}
+JSON
+cp_ create-pipeline --cli-input-json "file://$TMP/gated.json" && ok || bad "create-pipeline gated"
 
 # 3. The browser.
 mkdir -p "$SHOTS" && rm -f "$SHOTS"/failed-check-*.png  # a failure of an earlier run misleads

@@ -145,12 +145,12 @@ try {
   await check('the name filter narrows the list, and clearing it shows every pipeline', async () => {
     const filter = page.getByLabel('Filter pipelines');
     await filter.fill('FLA');
-    await page.getByText('1 of 2 pipelines match').waitFor({timeout: WAIT});
+    await page.getByText('1 of 3 pipelines match').waitFor({timeout: WAIT});
     assert.deepEqual(
         await page.locator('table.pipelines tbody th').allInnerTexts(), ['flaky']);
     await filter.fill('');
-    await page.locator('table.pipelines tbody tr').nth(1).waitFor({timeout: WAIT});
-    assert.equal(await page.locator('table.pipelines tbody tr').count(), 2);
+    await page.locator('table.pipelines tbody tr').nth(2).waitFor({timeout: WAIT});
+    assert.equal(await page.locator('table.pipelines tbody tr').count(), 3);
   });
 
   // 3. The seed-shaped pipeline: start it from its page and watch it live.
@@ -403,6 +403,14 @@ try {
     await stageStatus(page, 'Deploy', 'Succeeded').waitFor({timeout: WAIT});
   });
 
+  await check('an approval link that is not a web address is shown as text, not as a link', async () => {
+    await page.goto(`${base}#/pipelines/gated`);
+    const approval = page.getByRole('group', {name: 'Approval Review'});
+    await approval.getByText('javascript:alert(document.domain)').waitFor({timeout: WAIT});
+    assert.equal(await page.locator('a[href^="javascript:" i]').count(), 0);
+    await page.goto(`${base}#/pipelines/seed`);
+  });
+
   // 5. A failed stage, retried from the page once its cause is fixed.
   await check('flaky\'s failed Test stage is retried from the page and succeeds', async () => {
     await page.goto(`${base}#/pipelines/flaky`);
@@ -448,7 +456,7 @@ try {
         assert.equal(r.wrong.status, 403, r.wrong.body);
         assert.equal(r.with.status, 200, r.with.body);
         assert.deepEqual(
-            JSON.parse(r.with.body).pipelines.map((p) => p.name).sort(), ['flaky', 'seed']);
+            JSON.parse(r.with.body).pipelines.map((p) => p.name).sort(), ['flaky', 'gated', 'seed']);
       });
 
   // 7. Deep links and the back button.
