@@ -92,15 +92,7 @@ aws codebuild create-project --name shop-build --source type=CODEPIPELINE --arti
   --environment type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,computeType=BUILD_GENERAL1_SMALL \
   --service-role arn:aws:iam::111122223333:role/codebuild "${EP[@]}" >"$TMP/out" 2>&1 && ok || bad "create-project"
 # CodeDeploy: one on-premises instance, a directory of this machine.
-aws deploy create-application --application-name shop "${EP[@]}" >"$TMP/out" 2>&1 &&
-  aws deploy create-deployment-group --application-name shop --deployment-group-name web \
-    --service-role-arn arn:aws:iam::111122223333:role/codedeploy \
-    --on-premises-instance-tag-filters Key=role,Value=web,Type=KEY_AND_VALUE "${EP[@]}" >"$TMP/out" 2>&1 &&
-  aws deploy register-on-premises-instance --instance-name web-1 \
-    --iam-user-arn arn:aws:iam::111122223333:user/deployer "${EP[@]}" >"$TMP/out" 2>&1 &&
-  aws deploy add-tags-to-on-premises-instances --instance-names web-1 \
-    --tags Key=role,Value=web "Key=stageline:target-directory,Value=$TMP/hosts/web-1" "${EP[@]}" >"$TMP/out" 2>&1 &&
-  ok || bad "a CodeDeploy application, deployment group and on-premises instance"
+codedeploy_group shop web web-1 && ok || bad "a CodeDeploy application, deployment group and on-premises instance"
 cat >"$TMP/seed.json" <<JSON
 {"pipeline": {"name": "seed", "roleArn": "arn:aws:iam::111122223333:role/pipeline", "pipelineType": "V2",
  "executionMode": "QUEUED",

@@ -9,6 +9,11 @@
 #   aws_env            the aws CLI signs with the server's credentials file only
 #   git_env            git without the user's configuration, a fixed identity
 #   json EXPR          prints a python expression over d = the JSON in $TMP/out
+#   codedeploy_group APP GROUP INSTANCE...
+#                      a CodeDeploy application and deployment group over the
+#                      on-premises instances tagged role=web, and those
+#                      instances, each the directory $TMP/hosts/INSTANCE
+#                      (needs EP, the aws CLI's endpoint flags)
 #   finish NAME        prints the tally and returns its status
 TMP=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -38,6 +43,22 @@ git_env() {
   mkdir -p "$HOME"
   export GIT_AUTHOR_NAME="Ada Lovelace" GIT_AUTHOR_EMAIL=ada@example.com
   export GIT_COMMITTER_NAME="Ada Lovelace" GIT_COMMITTER_EMAIL=ada@example.com
+}
+codedeploy_group() {
+  local app=$1 group=$2 i
+  shift 2
+  aws deploy create-application --application-name "$app" "${EP[@]}" >"$TMP/out" 2>&1 &&
+    aws deploy create-deployment-group --application-name "$app" --deployment-group-name "$group" \
+      --service-role-arn arn:aws:iam::111122223333:role/codedeploy \
+      --on-premises-instance-tag-filters Key=role,Value=web,Type=KEY_AND_VALUE "${EP[@]}" >"$TMP/out" 2>&1 ||
+    return 1
+  for i in "$@"; do
+    aws deploy register-on-premises-instance --instance-name "$i" \
+      --iam-user-arn arn:aws:iam::111122223333:user/deployer "${EP[@]}" >"$TMP/out" 2>&1 &&
+      aws deploy add-tags-to-on-premises-instances --instance-names "$i" \
+        --tags Key=role,Value=web "Key=stageline:target-directory,Value=$TMP/hosts/$i" "${EP[@]}" >"$TMP/out" 2>&1 ||
+      return 1
+  done
 }
 json() { python3 -c "import json,sys; d=json.load(open('$TMP/out')); print($1)"; }
 finish() {

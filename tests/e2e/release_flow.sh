@@ -52,18 +52,7 @@ url=$(json 'd["repositoryMetadata"]["cloneUrlHttp"]')
 aws codebuild create-project --name shop-build --source type=CODEPIPELINE --artifacts type=CODEPIPELINE \
   --environment type=LINUX_CONTAINER,image=aws/codebuild/standard:7.0,computeType=BUILD_GENERAL1_SMALL \
   --service-role arn:aws:iam::111122223333:role/codebuild "${EP[@]}" >"$TMP/out" 2>&1 && ok || bad "create-project"
-aws deploy create-application --application-name shop "${EP[@]}" >"$TMP/out" 2>&1 &&
-  aws deploy create-deployment-group --application-name shop --deployment-group-name web \
-    --service-role-arn arn:aws:iam::111122223333:role/codedeploy \
-    --on-premises-instance-tag-filters Key=role,Value=web,Type=KEY_AND_VALUE "${EP[@]}" >"$TMP/out" 2>&1 &&
-  ok || bad "create-application and create-deployment-group"
-for i in web-1 web-2; do
-  aws deploy register-on-premises-instance --instance-name "$i" --iam-user-arn arn:aws:iam::111122223333:user/deployer \
-    "${EP[@]}" >"$TMP/out" 2>&1 &&
-    aws deploy add-tags-to-on-premises-instances --instance-names "$i" \
-      --tags Key=role,Value=web "Key=stageline:target-directory,Value=$TMP/hosts/$i" "${EP[@]}" >"$TMP/out" 2>&1 ||
-    bad "register and tag $i"
-done
+codedeploy_group shop web web-1 web-2 && ok || bad "a CodeDeploy application, deployment group and instances web-1 and web-2"
 cat >"$TMP/release.json" <<JSON
 {"pipeline": {"name": "release", "roleArn": "arn:aws:iam::111122223333:role/pipeline", "pipelineType": "V2",
  "executionMode": "QUEUED",
