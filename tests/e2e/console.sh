@@ -212,6 +212,20 @@ cp_ create-pipeline --cli-input-json "file://$TMP/gated.json" && ok || bad "crea
 
 # 3. The browser.
 mkdir -p "$SHOTS" && rm -f "$SHOTS"/failed-check-*.png  # a failure of an earlier run misleads
+# The files over plain HTTP: a browser at the root is sent to the console, and
+# a file is revalidated by its ETag (304, no body) until it changes.
+C="http://127.0.0.1:$PORT"
+curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Accept: text/html' "$C/" >"$TMP/out"
+[ "$(cat "$TMP/out")" = "302 $C/console/" ] && ok || bad "a browser opening / is sent to /console/"
+etag=$(curl -s -D - -o /dev/null "$C/console/app.js" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+curl -s -o "$TMP/body" -w '%{http_code}' -H "If-None-Match: $etag" "$C/console/app.js" >"$TMP/out"
+[ -n "$etag" ] && [ "$(cat "$TMP/out")" = 304 ] && [ ! -s "$TMP/body" ] && ok ||
+  bad "app.js is revalidated with its ETag ($etag): 304 and no body"
+curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "stale"' "$C/console/app.js" >"$TMP/out"
+[ "$(cat "$TMP/out")" = 200 ] && ok || bad "another ETag gets the file"
+curl -s -o /dev/null -w '%{http_code}' "$C/console/..%2Fcredentials" >"$TMP/out"
+[ "$(cat "$TMP/out")" = 404 ] && ok || bad "a path out of the console's files is 404"
+
 : >"$TMP/results"
 export STAGELINE_CONSOLE="http://127.0.0.1:$PORT/console/" STAGELINE_ENDPOINT="http://127.0.0.1:$PORT"
 export STAGELINE_CREDENTIALS="$TMP/data/credentials" STAGELINE_RESULTS="$TMP/results"
