@@ -78,6 +78,8 @@ Result<Session> Sessions::sign_in(std::string_view access_key_id, std::string_vi
     auto oldest = sessions_.begin();
     for (auto it = sessions_.begin(); it != sessions_.end(); ++it)
       if (it->second.last_used_ms < oldest->second.last_used_ms) oldest = it;
+    if (options_.store) options_.store->remove(oldest->first);
+    persisted_.erase(oldest->first);
     sessions_.erase(oldest);
   }
   Session s;
@@ -87,28 +89,55 @@ Result<Session> Sessions::sign_in(std::string_view access_key_id, std::string_vi
   s.principal = key->principal;
   s.created_ms = now;
   s.last_used_ms = now;
-  sessions_[api::sigv4::sha256_hex(s.token)] = s;
+  const std::string hash = api::sigv4::sha256_hex(s.token);
+  sessions_[hash] = s;
+  if (options_.store) {
+    Session stored = s;
+    stored.token.clear();
+    options_.store->put(hash, stored);
+    persisted_[hash] = now;
+  }
   return s;
 }
 
 std::optional<Session> Sessions::find(std::string_view token) {
-  auto it = sessions_.find(api::sigv4::sha256_hex(token));
+  if (token.empty()) return std::nullopt;
+  const std::string hash = api::sigv4::sha256_hex(token);
+  auto it = sessions_.find(hash);
+  if (it == sessions_.end() && options_.store) {
+    // Signed in before this process started.
+    std::optional<Session> stored = options_.store->get(hash);
+    if (!stored) return std::nullopt;
+    stored->token = std::string(token);
+    it = sessions_.emplace(hash, std::move(*stored)).first;
+    persisted_[hash] = it->second.last_used_ms;
+  }
   if (it == sessions_.end()) return std::nullopt;
   const int64_t now = options_.now_ms();
   Session& s = it->second;
   std::optional<api::sigv4::Key> key = keys_.find(s.access_key_id);
   if (now - s.last_used_ms >= options_.idle_timeout_ms ||
       now - s.created_ms >= options_.max_age_ms || !key || !key->enabled) {
+    if (options_.store) options_.store->remove(hash);
+    persisted_.erase(hash);
     sessions_.erase(it);
     return std::nullopt;
   }
   s.last_used_ms = now;
+  if (options_.store && now - persisted_[hash] >= options_.persist_interval_ms) {
+    Session stored = s;
+    stored.token.clear();
+    options_.store->put(hash, stored);
+    persisted_[hash] = now;
+  }
   return s;
 }
 
 void Sessions::sign_out(std::string_view token) {
-  if (auto it = sessions_.find(api::sigv4::sha256_hex(token)); it != sessions_.end())
-    sessions_.erase(it);
+  const std::string hash = api::sigv4::sha256_hex(token);
+  if (auto it = sessions_.find(hash); it != sessions_.end()) sessions_.erase(it);
+  persisted_.erase(hash);
+  if (options_.store) options_.store->remove(hash);
 }
 
 }  // namespace stageline::console

@@ -3,8 +3,10 @@
 // that makes is a random token (the HttpOnly cookie) and a second random token
 // the page sends back as X-CSRF-Token on every request that acts. Each use
 // looks the key up again, so disabling or deleting the key with `stageline
-// keys` ends its sessions at once. Sessions live in memory: a restarted server
-// asks everyone to sign in again.
+// keys` ends its sessions at once. Sessions live in memory and, given a
+// SessionStore (the server's store), outlive a restart: only the token's
+// SHA-256 is kept, and a session's last use is written at most every
+// `persist_interval_ms`.
 //
 // Not thread-safe: used on the server's control thread. Depends on base and
 // api/sigv4 (KeySource, random bytes, constant-time comparison).
@@ -32,14 +34,27 @@ struct Session {
   int64_t last_used_ms = 0;
 };
 
+// Where sessions outlive the process, by the SHA-256 of their token (the
+// stored Session has an empty `token`). Failures are the implementation's to
+// report: a session that cannot be stored still works until a restart.
+class SessionStore {
+ public:
+  virtual ~SessionStore() = default;
+  virtual void put(const std::string& token_hash, const Session& session) = 0;  // insert or replace
+  virtual std::optional<Session> get(const std::string& token_hash) = 0;
+  virtual void remove(const std::string& token_hash) = 0;
+};
+
 class Sessions {
  public:
   struct Options {
     std::function<int64_t()> now_ms;
-    int64_t idle_timeout_ms = 12LL * 3600 * 1000;  // unused this long: ended
-    int64_t max_age_ms = 7LL * 24 * 3600 * 1000;   // signed in this long: ended
-    size_t max_sessions = 10000;                   // the oldest goes first
-    int max_failures_per_minute = 10;              // per client address
+    int64_t idle_timeout_ms = 12LL * 3600 * 1000;   // unused this long: ended
+    int64_t max_age_ms = 7LL * 24 * 3600 * 1000;    // signed in this long: ended
+    size_t max_sessions = 10000;                    // the oldest goes first
+    int max_failures_per_minute = 10;               // per client address
+    SessionStore* store = nullptr;                  // not owned; none: memory only
+    int64_t persist_interval_ms = 5LL * 60 * 1000;  // last use written at most this often
   };
 
   // `keys` is borrowed and must outlive this.
@@ -72,6 +87,8 @@ class Sessions {
   // By the SHA-256 of the token, so looking one up takes no time that
   // depends on how much of a guessed token matched.
   std::map<std::string, Session, std::less<>> sessions_;
+  // When each session's last use was last written to the store, by hash.
+  std::map<std::string, int64_t, std::less<>> persisted_;
   // Failed sign-ins per client address: the window's start and its count.
   std::map<std::string, std::pair<int64_t, int>, std::less<>> failures_;
 };

@@ -44,6 +44,7 @@
 #include "secrets/resolver.h"
 #include "secrets/sealer.h"
 #include "server/approval_notifier.h"
+#include "server/console_sessions.h"
 #include "server/lifecycle_sweep.h"
 #include "server/push_triggers.h"
 #include "server/services.h"
@@ -582,6 +583,14 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
   console_options.region = args.region;
   console_options.account_id = args.account_id;
   console_options.sessions.now_ms = now_ms;
+  // Sessions outlive a restart in the store (server/console_sessions.h);
+  // those that ended while the server was down go now.
+  StoreSessions console_sessions(**store, log_line);
+  console_options.sessions.store = &console_sessions;
+  if (auto purged = console_sessions.purge_expired(
+          now_ms(), console_options.sessions.idle_timeout_ms, console_options.sessions.max_age_ms);
+      !purged.ok())
+    err << "stageline server: console sessions: " << purged.status().message() << "\n";
   console_options.call = [&router](const http::Request& req, const std::string& principal,
                                    const std::string& access_key_id) {
     return router.handle_authenticated(req, api::Caller{principal, access_key_id});

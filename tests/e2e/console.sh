@@ -250,4 +250,21 @@ wait "$server"
 src=$?
 server=""
 [ "$src" -eq 0 ] && ok || { echo "FAIL SIGTERM stops the server with exit status 0 (got $src)"; fails=$((fails + 1)); }
+
+# A session outlives a restart (kept in the store by its token's hash).
+start_server
+C="http://127.0.0.1:$PORT"
+key_id=$(awk -F' *= *' '/aws_access_key_id/{print $2}' "$TMP/data/credentials")
+key_secret=$(awk -F' *= *' '/aws_secret_access_key/{print $2}' "$TMP/data/credentials")
+curl -s -c "$TMP/jar" -H 'Content-Type: application/json' \
+  -d "{\"accessKeyId\":\"$key_id\",\"secretAccessKey\":\"$key_secret\"}" "$C/console/session" >"$TMP/out"
+csrf=$(json 'd["csrfToken"]')
+stop_server
+start_server
+curl -s -b "$TMP/jar" -o "$TMP/out" -w '%{http_code}' "$C/console/session" >"$TMP/code"
+[ "$(cat "$TMP/code")" = 200 ] && [ "$(json 'd["csrfToken"]')" = "$csrf" ] && ok ||
+  bad "a session signed in before a restart is still signed in after it, with its CSRF token"
+curl -s -b "$TMP/jar" -o /dev/null -w '%{http_code}' -X DELETE -H "X-CSRF-Token: $csrf" "$C/console/session" >"$TMP/code"
+curl -s -b "$TMP/jar" -o "$TMP/out" -w '%{http_code}' "$C/console/session" >>"$TMP/code"
+[ "$(cat "$TMP/code")" = 204401 ] && ok || bad "signing out after the restart ends it (204, then 401)"
 finish "console e2e"
