@@ -6,14 +6,11 @@
 #include <vector>
 
 #include "api/sigv4/crypto.h"
+#include "base/content_type.h"
 
 namespace stageline::console {
 
 namespace {
-
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 // True if `path` stays inside the directory it is relative to.
 bool safe_relative_path(std::string_view path) {
@@ -57,22 +54,10 @@ http::Response not_found(std::string_view path) {
 
 }  // namespace
 
-std::string_view content_type_for(std::string_view path) {
-  static const std::pair<std::string_view, std::string_view> kTypes[] = {
-      {".html", "text/html; charset=utf-8"},
-      {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},
-      {".svg", "image/svg+xml"},
-      {".png", "image/png"},
-      {".ico", "image/x-icon"},
-      {".json", "application/json"},
-      {".txt", "text/plain; charset=utf-8"},
-      {".webmanifest", "application/manifest+json"},
-  };
-  for (const auto& [ext, type] : kTypes)
-    if (ends_with(path, ext)) return type;
-  return "application/octet-stream";
+std::string console_content_type(std::string_view path) {
+  std::string type(stageline::content_type_for(path));
+  if (type.starts_with("text/")) type += "; charset=utf-8";  // web/ is UTF-8
+  return type;
 }
 
 std::string etag_of(std::string_view bytes) {
@@ -116,7 +101,7 @@ http::Response Assets::get(std::string_view path, std::string_view if_none_match
     r.status = 304;
     return r;
   }
-  r.headers.emplace_back("Content-Type", std::string(content_type_for(path)));
+  r.headers.emplace_back("Content-Type", console_content_type(path));
   r.body = std::move(bytes);
   return r;
 }

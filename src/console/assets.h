@@ -27,9 +27,9 @@ struct RawAsset {
 std::span<const RawAsset> raw_assets();
 }  // namespace generated
 
-// The Content-Type of a file by its extension ("application/octet-stream"
-// for one not known).
-std::string_view content_type_for(std::string_view path);
+// The Content-Type the console serves a file with: base/content_type.h's,
+// with "; charset=utf-8" on text types.
+std::string console_content_type(std::string_view path);
 
 // The strong ETag of some bytes: a quoted prefix of their SHA-256.
 std::string etag_of(std::string_view bytes);

@@ -22,11 +22,11 @@ void write(const std::filesystem::path& p, const std::string& text) {
 }
 
 TEST(ConsoleAssets, ContentTypesFollowTheExtension) {
-  EXPECT_EQ(content_type_for("index.html"), "text/html; charset=utf-8");
-  EXPECT_EQ(content_type_for("app.js"), "text/javascript; charset=utf-8");
-  EXPECT_EQ(content_type_for("style.css"), "text/css; charset=utf-8");
-  EXPECT_EQ(content_type_for("icons/ok.svg"), "image/svg+xml");
-  EXPECT_EQ(content_type_for("blob"), "application/octet-stream");
+  EXPECT_EQ(console_content_type("index.html"), "text/html; charset=utf-8");
+  EXPECT_EQ(console_content_type("app.js"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(console_content_type("style.css"), "text/css; charset=utf-8");
+  EXPECT_EQ(console_content_type("icons/ok.svg"), "image/svg+xml");
+  EXPECT_EQ(console_content_type("blob"), "application/octet-stream");
 }
 
 TEST(ConsoleAssets, TheEmbeddedFilesAreWebsFilesByteForByte) {

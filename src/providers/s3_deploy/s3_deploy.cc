@@ -11,6 +11,7 @@
 #include <map>
 
 #include "artifacts/zip.h"
+#include "base/content_type.h"
 
 namespace stageline::providers {
 
@@ -47,25 +48,6 @@ Result<artifacts::PutOptions> put_options(artifacts::ObjectStore& objects,
 }
 
 }  // namespace
-
-std::string content_type_for(const std::string& path) {
-  static const std::map<std::string, std::string> types = {
-      {".html", "text/html"},        {".htm", "text/html"},
-      {".css", "text/css"},          {".js", "text/javascript"},
-      {".mjs", "text/javascript"},   {".json", "application/json"},
-      {".map", "application/json"},  {".txt", "text/plain"},
-      {".md", "text/markdown"},      {".csv", "text/csv"},
-      {".xml", "application/xml"},   {".svg", "image/svg+xml"},
-      {".png", "image/png"},         {".jpg", "image/jpeg"},
-      {".jpeg", "image/jpeg"},       {".gif", "image/gif"},
-      {".webp", "image/webp"},       {".ico", "image/vnd.microsoft.icon"},
-      {".woff", "font/woff"},        {".woff2", "font/woff2"},
-      {".wasm", "application/wasm"}, {".pdf", "application/pdf"},
-      {".zip", "application/zip"},
-  };
-  auto it = types.find(lower(fs::path(path).extension().string()));
-  return it == types.end() ? "application/octet-stream" : it->second;
-}
 
 std::string S3Deploy::expand_key(const std::string& key) const {
   std::string out = key;
@@ -170,7 +152,7 @@ engine::ActionOutcome S3Deploy::run(const jobs::ProviderContext& context) {
     if (context.cancelled()) return action_failure("JobFailed", "stopped");
     const std::string key = prefix + fs::relative(file, input_dir).generic_string();
     artifacts::PutOptions put_options = *options;
-    put_options.content_type = content_type_for(key);
+    put_options.content_type = std::string(content_type_for(key));
     auto put = put_file(key, file, put_options);
     if (!put.ok())
       return action_failure("JobFailed",

@@ -69,7 +69,4 @@ class S3Deploy final : public jobs::ActionProvider {
   S3DeployOptions options_;
 };
 
-// The Content-Type an extracted file is given, by its extension.
-std::string content_type_for(const std::string& path);
-
 }  // namespace stageline::providers

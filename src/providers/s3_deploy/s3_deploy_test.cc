@@ -177,12 +177,5 @@ TEST_F(S3DeployTest, AKmsKeySealsEveryObjectUnderItsOwnBucketAndKey) {
   EXPECT_NE(gone.error_message.find("alias/gone"), std::string::npos);
 }
 
-TEST(ContentType, ComesFromTheExtensionWhateverItsCase) {
-  EXPECT_EQ(content_type_for("a/INDEX.HTML"), "text/html");
-  EXPECT_EQ(content_type_for("app.js"), "text/javascript");
-  EXPECT_EQ(content_type_for("logo.svg"), "image/svg+xml");
-  EXPECT_EQ(content_type_for("README"), "application/octet-stream");
-}
-
 }  // namespace
 }  // namespace stageline::providers
