@@ -120,11 +120,30 @@ boost::json::object lines_json(const std::vector<LogLine>& lines, int64_t next_s
 
 }  // namespace
 
-std::string log_page_json(const std::string& action_execution_id, const LogPage& page) {
-  boost::json::object o = lines_json(page.lines, page.next_seq);
-  o["actionExecutionId"] = action_execution_id;
-  o["status"] = page.status;
-  return boost::json::serialize(o);
+http::Response answer_log_request(const std::string& id, std::string_view query,
+                                  const ReadLog& read,
+                                  const std::function<void(const std::string&)>& log) {
+  // Sequence numbers start at 1; from=0 also means "from the first line".
+  auto from = int_param(query, "from", 1, 0);
+  auto limit = int_param(query, "limit", 1000, 1);
+  if (!from || !limit)
+    return http::json_error(400, "ValidationException",
+                            "from must be a whole number and limit a positive one");
+  auto page = read(id, *from, static_cast<int>(std::min<int64_t>(*limit, 10000)));
+  if (!page.ok()) {
+    if (page.status().code() == StatusCode::kNotFound)
+      return http::json_error(404, "ActionExecutionNotFoundException",
+                              "Action execution " + id + " does not exist");
+    if (log) log("log of " + id + ": " + page.status().message());
+    return http::json_error(500, "InternalFailure", "Internal failure");
+  }
+  boost::json::object o = lines_json(page->lines, page->next_seq);
+  o["actionExecutionId"] = id;
+  o["status"] = page->status;
+  http::Response r;
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.body = boost::json::serialize(o);
+  return r;
 }
 
 std::string_view cookie_value(std::string_view header, std::string_view name) {
@@ -282,24 +301,8 @@ http::Response Console::api(const http::Request& request, const Session& session
 }
 
 http::Response Console::logs(const http::Request& request, std::string_view id) {
-  // Sequence numbers start at 1; from=0 also means "from the first line".
-  auto from = int_param(request.query(), "from", 1, 0);
-  auto limit = int_param(request.query(), "limit", 1000, 1);
-  if (!from || !limit)
-    return no_store(http::json_error(400, "ValidationException",
-                                     "from must be a whole number and limit a positive one"));
-  auto page =
-      options_.read_log(std::string(id), *from, static_cast<int>(std::min<int64_t>(*limit, 10000)));
-  if (!page.ok()) {
-    if (page.status().code() == StatusCode::kNotFound)
-      return no_store(http::json_error(404, "ActionExecutionNotFoundException",
-                                       "Action execution " + std::string(id) + " does not exist"));
-    return no_store(http::json_error(500, "InternalFailure", page.status().message()));
-  }
-  http::Response r;
-  r.headers.emplace_back("Content-Type", "application/json");
-  r.body = log_page_json(std::string(id), *page);
-  return no_store(std::move(r));
+  return no_store(
+      answer_log_request(std::string(id), request.query(), options_.read_log, options_.log));
 }
 
 std::optional<http::Response> Console::handle_stream(const http::Request& request,

@@ -58,8 +58,17 @@ struct LogPage {
   bool ended = false;    // the action has ended: its log is complete
 };
 
-// The JSON of GET /logs/ID: {"actionExecutionId","status","lines","nextSeq"}.
-std::string log_page_json(const std::string& action_execution_id, const LogPage& page);
+// At most `limit` lines of an action execution's log from `from`; kNotFound
+// for an unknown id.
+using ReadLog = std::function<Result<LogPage>(const std::string& id, int64_t from, int limit)>;
+
+// Answers GET /logs/ID?from=SEQ&limit=N (the signed route and the console's):
+// {"actionExecutionId","status","lines","nextSeq"}; from=0 is the first line,
+// limit is at most 10,000 (1,000 by default). 400 for a bad from or limit, 404
+// ActionExecutionNotFoundException, 500 with the cause given to `log`.
+http::Response answer_log_request(const std::string& id, std::string_view query,
+                                  const ReadLog& read,
+                                  const std::function<void(const std::string&)>& log);
 
 // The name of the session cookie.
 inline constexpr std::string_view kCookieName = "stageline_session";
@@ -81,9 +90,7 @@ class Console {
     std::function<std::optional<http::Response>(const http::Request&,
                                                 std::shared_ptr<http::EventStream>)>
         subscribe_events;
-    // At most `limit` lines of an action execution's log from `from`;
-    // kNotFound for an unknown id.
-    std::function<Result<LogPage>(const std::string& id, int64_t from, int limit)> read_log;
+    ReadLog read_log;
     // Runs `fn` on the control thread after `delay` (the live tail's clock).
     std::function<void(std::chrono::milliseconds delay, std::function<void()> fn)> after;
     // How often a followed log is read for new lines.

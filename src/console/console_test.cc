@@ -53,6 +53,7 @@ struct Fixture {
   std::vector<LogLine> log;
   bool ended = false;
   std::function<void()> timer;  // the one pending tail timer
+  std::vector<std::string> logged;
   std::unique_ptr<Console> console;
 
   Fixture() {
@@ -75,6 +76,7 @@ struct Fixture {
       return std::nullopt;
     };
     o.read_log = [this](const std::string& id, int64_t from, int limit) -> Result<LogPage> {
+      if (id == "broken") return Status::io("disk I/O error");
       if (id != "a-1") return Status::not_found("no " + id);
       LogPage page;
       page.next_seq = from;
@@ -87,6 +89,7 @@ struct Fixture {
       page.status = ended ? "Succeeded" : "InProgress";
       return page;
     };
+    o.log = [this](const std::string& line) { logged.push_back(line); };
     o.after = [this](std::chrono::milliseconds, std::function<void()> fn) {
       timer = std::move(fn);
     };
@@ -257,6 +260,12 @@ TEST(Console, LogsAnswerPagesToASignedInSessionOnly) {
   EXPECT_EQ(
       f.console->handle(request("GET", "/console/logs/nope", "", {{"Cookie", cookie}})).status,
       404);
+  http::Response broken =
+      f.console->handle(request("GET", "/console/logs/broken", "", {{"Cookie", cookie}}));
+  EXPECT_EQ(broken.status, 500);
+  EXPECT_EQ(broken.body.find("disk"), std::string::npos) << "the cause is logged, not sent";
+  ASSERT_FALSE(f.logged.empty());
+  EXPECT_NE(f.logged.back().find("disk I/O error"), std::string::npos);
   http::Response all =
       f.console->handle(request("GET", "/console/logs/a-1?from=0", "", {{"Cookie", cookie}}));
   EXPECT_EQ(boost::json::parse(all.body).at("lines").as_array().size(), 3u);

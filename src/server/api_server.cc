@@ -455,34 +455,11 @@ int run_server(const ServerArgs& args, std::ostream& out, std::ostream& err) {
       const auto& f = auth.failure();
       return http::json_error(f.http_status(), f.aws_type(), f.message);
     }
-    std::string id(req.path().substr(std::string_view("/logs/").size()));
-    int64_t from = 1, limit = 1000;
-    for (std::string_view rest = req.query(); !rest.empty();) {
-      std::string_view pair = rest.substr(0, rest.find('&'));
-      rest = pair.size() < rest.size() ? rest.substr(pair.size() + 1) : std::string_view();
-      auto eq = pair.find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
-      int64_t n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc() || end != value.data() + value.size() || n < 1)
-        return http::json_error(400, "ValidationException",
-                                std::string(key) + " must be a positive integer");
-      if (key == "from") from = n;
-      if (key == "limit") limit = std::min<int64_t>(n, 10000);
-    }
-    auto page = read_log(id, from, static_cast<int>(limit));
-    if (!page.ok()) {
-      if (page.status().code() == StatusCode::kNotFound)
-        return http::json_error(404, "ActionExecutionNotFoundException",
-                                "Action execution " + id + " does not exist");
-      err << "request " << req.request_id << ": " << page.status().message() << "\n";
-      return http::json_error(500, "InternalFailure", "Internal failure");
-    }
-    http::Response r;
-    r.headers.emplace_back("Content-Type", "application/json");
-    r.body = console::log_page_json(id, *page);
-    return r;
+    return console::answer_log_request(
+        std::string(req.path().substr(std::string_view("/logs/").size())), req.query(), read_log,
+        [&err, &req](const std::string& line) {
+          err << "request " << req.request_id << ": " << line << "\n";
+        });
   };
 
   // GET and POST /action-types: the registered third-party action types (a
