@@ -153,6 +153,15 @@ try {
     assert.equal(await page.locator('table.pipelines tbody tr').count(), 3);
   });
 
+  await check('an execution started elsewhere shows in its row of the list, without a reload', async () => {
+    await page.evaluate(() => { window.__listMarker = 'same list'; });
+    const id = aws('codepipeline', 'start-pipeline-execution', '--name', 'flaky').pipelineExecutionId;
+    const row = page.getByRole('row').filter({has: page.getByRole('rowheader', {name: 'flaky'})});
+    await row.locator(`a[href*="${id}"]`).waitFor({timeout: WAIT});
+    assert.equal(await page.evaluate(() => window.__listMarker), 'same list');
+    await row.getByText('Failed').waitFor({timeout: WAIT});
+  });
+
   // 3. The seed-shaped pipeline: start it from its page and watch it live.
   let execId = '';
   await check(
